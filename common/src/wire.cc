@@ -1,0 +1,226 @@
+#include "wire.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace pfor {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+Reduction FromProto(v1::Reduction reduction) {
+  switch (reduction) {
+    case v1::REDUCTION_MIN:
+      return Reduction::kMin;
+    case v1::REDUCTION_MAX:
+      return Reduction::kMax;
+    case v1::REDUCTION_COUNT:
+      return Reduction::kCount;
+    case v1::REDUCTION_COLLECT:
+      return Reduction::kCollect;
+    default:
+      return Reduction::kSum;
+  }
+}
+
+v1::Reduction ToProto(Reduction reduction) {
+  switch (reduction) {
+    case Reduction::kSum:
+      return v1::REDUCTION_SUM;
+    case Reduction::kMin:
+      return v1::REDUCTION_MIN;
+    case Reduction::kMax:
+      return v1::REDUCTION_MAX;
+    case Reduction::kCount:
+      return v1::REDUCTION_COUNT;
+    case Reduction::kCollect:
+      return v1::REDUCTION_COLLECT;
+  }
+  return v1::REDUCTION_SUM;
+}
+
+v1::Value ToProto(const Value& value) {
+  v1::Value out;
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    out.set_int_value(*i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    out.set_float_value(*d);
+  } else {
+    const ExactSum::Parts parts = std::get<ExactSum>(value).ToParts();
+    v1::ExactSum* sum = out.mutable_exact_sum();
+    sum->set_negative(parts.negative);
+    sum->set_offset(parts.offset);
+    sum->mutable_limbs()->Add(parts.limbs.begin(), parts.limbs.end());
+    sum->set_nan_count(parts.nan_count);
+    sum->set_pos_inf_count(parts.pos_inf_count);
+    sum->set_neg_inf_count(parts.neg_inf_count);
+  }
+  return out;
+}
+
+absl::StatusOr<Value> FromProto(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kIntValue:
+      return value.int_value();
+    case v1::Value::kFloatValue:
+      return value.float_value();
+    case v1::Value::kExactSum: {
+      const v1::ExactSum& sum = value.exact_sum();
+      ExactSum::Parts parts;
+      parts.negative = sum.negative();
+      parts.offset = sum.offset();
+      parts.limbs.assign(sum.limbs().begin(), sum.limbs().end());
+      parts.nan_count = sum.nan_count();
+      parts.pos_inf_count = sum.pos_inf_count();
+      parts.neg_inf_count = sum.neg_inf_count();
+      absl::StatusOr<ExactSum> exact = ExactSum::FromParts(parts);
+      if (!exact.ok()) return exact.status();
+      return *std::move(exact);
+    }
+    case v1::Value::kChunks:
+      return absl::InvalidArgumentError(
+          "a chunk list is a job result, not a chunk value");
+    case v1::Value::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("value is empty");
+}
+
+v1::ParamValue ToProto(const ParamValue& value) {
+  v1::ParamValue out;
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    out.set_int_value(*i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    out.set_float_value(*d);
+  } else {
+    out.set_string_value(std::get<std::string>(value));
+  }
+  return out;
+}
+
+absl::StatusOr<ParamValue> FromProto(const v1::ParamValue& value) {
+  switch (value.kind_case()) {
+    case v1::ParamValue::kIntValue:
+      return value.int_value();
+    case v1::ParamValue::kFloatValue:
+      return value.float_value();
+    case v1::ParamValue::kStringValue:
+      return value.string_value();
+    case v1::ParamValue::KIND_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("parameter value is empty");
+}
+
+google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
+    const std::vector<ParamSpec>& specs) {
+  google::protobuf::RepeatedPtrField<v1::ParamSpec> out;
+  for (const ParamSpec& spec : specs) {
+    v1::ParamSpec* p = out.Add();
+    p->set_name(spec.name);
+    switch (spec.type) {
+      case ParamType::kInt:
+        p->set_type(v1::PARAM_TYPE_INT);
+        break;
+      case ParamType::kFloat:
+        p->set_type(v1::PARAM_TYPE_FLOAT);
+        break;
+      case ParamType::kString:
+        p->set_type(v1::PARAM_TYPE_STRING);
+        break;
+    }
+    p->set_help(spec.help);
+    if (spec.default_value) *p->mutable_default_value() = ToProto(*spec.default_value);
+    if (spec.min) p->set_min(*spec.min);
+    if (spec.max) p->set_max(*spec.max);
+    for (const std::string& choice : spec.choices) p->add_choices(choice);
+    p->set_expression_variable(spec.expression_variable);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ParamSpec>> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::ParamSpec>& specs) {
+  std::vector<ParamSpec> out;
+  for (const v1::ParamSpec& p : specs) {
+    ParamSpec spec;
+    spec.name = p.name();
+    switch (p.type()) {
+      case v1::PARAM_TYPE_INT:
+        spec.type = ParamType::kInt;
+        break;
+      case v1::PARAM_TYPE_FLOAT:
+        spec.type = ParamType::kFloat;
+        break;
+      case v1::PARAM_TYPE_STRING:
+        spec.type = ParamType::kString;
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("parameter ", p.name(), " has no type"));
+    }
+    spec.help = p.help();
+    if (p.has_default_value()) {
+      absl::StatusOr<ParamValue> value = FromProto(p.default_value());
+      if (!value.ok()) return value.status();
+      spec.default_value = *std::move(value);
+    }
+    if (p.has_min()) spec.min = p.min();
+    if (p.has_max()) spec.max = p.max();
+    spec.choices.assign(p.choices().begin(), p.choices().end());
+    spec.expression_variable = p.expression_variable();
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, ParamValue>> FromProto(
+    const google::protobuf::Map<std::string, v1::ParamValue>& params) {
+  std::map<std::string, ParamValue> out;
+  for (const auto& [name, value] : params) {
+    absl::StatusOr<ParamValue> converted = FromProto(value);
+    if (!converted.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter ", name, " has no value; pass ", name, "=VALUE"));
+    }
+    out.emplace(name, *std::move(converted));
+  }
+  return out;
+}
+
+void ToProto(const std::map<std::string, ParamValue>& params,
+             google::protobuf::Map<std::string, v1::ParamValue>& out) {
+  for (const auto& [name, value] : params) out[name] = ToProto(value);
+}
+
+google::protobuf::Duration ToProto(absl::Duration duration) {
+  google::protobuf::Duration out;
+  const int64_t nanos = absl::ToInt64Nanoseconds(duration);
+  out.set_seconds(nanos / 1000000000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return out;
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+google::protobuf::Timestamp ToProto(absl::Time time) {
+  google::protobuf::Timestamp out;
+  const int64_t nanos = absl::ToUnixNanos(time);
+  out.set_seconds(nanos / 1000000000);
+  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return out;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& time) {
+  return absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos());
+}
+
+}  // namespace pfor

@@ -1,0 +1,55 @@
+// Conversions between pfor's C++ types and their wire (protobuf) form, and
+// between absl::Status and grpc::Status. Used at the edges of every part;
+// nothing here blocks or keeps state.
+#ifndef PFOR_COMMON_WIRE_H_
+#define PFOR_COMMON_WIRE_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/support/status.h"
+#include "pfor/params.h"
+#include "pfor/v1/job.pb.h"
+#include "pfor/v1/kernel.pb.h"
+#include "pfor/value.h"
+
+namespace pfor {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Reductions: REDUCTION_UNSPECIFIED means sum.
+Reduction FromProto(v1::Reduction reduction);
+v1::Reduction ToProto(Reduction reduction);
+
+v1::Value ToProto(const Value& value);
+// INVALID_ARGUMENT for an empty value, a chunk list, or a malformed exact sum.
+absl::StatusOr<Value> FromProto(const v1::Value& value);
+
+v1::ParamValue ToProto(const ParamValue& value);
+// INVALID_ARGUMENT for an empty value.
+absl::StatusOr<ParamValue> FromProto(const v1::ParamValue& value);
+
+google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
+    const std::vector<ParamSpec>& specs);
+absl::StatusOr<std::vector<ParamSpec>> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::ParamSpec>& specs);
+
+absl::StatusOr<std::map<std::string, ParamValue>> FromProto(
+    const google::protobuf::Map<std::string, v1::ParamValue>& params);
+void ToProto(const std::map<std::string, ParamValue>& params,
+             google::protobuf::Map<std::string, v1::ParamValue>& out);
+
+google::protobuf::Duration ToProto(absl::Duration duration);
+absl::Duration FromProto(const google::protobuf::Duration& duration);
+google::protobuf::Timestamp ToProto(absl::Time time);
+absl::Time FromProto(const google::protobuf::Timestamp& time);
+
+}  // namespace pfor
+
+#endif  // PFOR_COMMON_WIRE_H_
