@@ -1,0 +1,67 @@
+// Chunk sizes for one job: how many indices the next chunk gets.
+//
+// Chunks are cut from a cursor as they are handed out, never stored up
+// front, so a job over 10^15 indices costs the same memory as one over 10.
+// Three policies:
+//   fixed:N   every chunk has N indices (the last one fewer);
+//   count:N   N chunks of near-equal size;
+//   auto      sizes follow measured kernel throughput so a chunk takes about
+//             the target time, starting small (like joblib's batch_size=auto)
+//             and shrinking toward the end of the range so the last chunks
+//             finish together (guided self-scheduling).
+//
+// Pure arithmetic: no clock, no I/O. Not thread-safe.
+#ifndef PFOR_COORDINATOR_CHUNK_SIZER_H_
+#define PFOR_COORDINATOR_CHUNK_SIZER_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pfor/v1/job.pb.h"
+
+namespace pfor::coordinator {
+
+class ChunkSizer {
+ public:
+  // Checks the policy against the range [begin, end) (begin < end). Fails
+  // with INVALID_ARGUMENT naming the problem and the fix.
+  static absl::StatusOr<ChunkSizer> Create(const v1::ChunkPolicy& policy,
+                                           int64_t begin, int64_t end);
+
+  // The end of the chunk that starts at `cursor` (begin <= cursor < end).
+  // `slots` is the number of slots that can run the job, for the guided tail.
+  int64_t NextEnd(int64_t cursor, int slots);
+
+  // Feeds one finished chunk's size and kernel time to the auto policy.
+  void Observe(int64_t indices, absl::Duration kernel_time);
+
+  // Expected kernel time of a chunk of `indices`; zero while unknown.
+  absl::Duration Expected(int64_t indices) const;
+
+  // Number of chunks the fixed and count policies produce; 0 for auto.
+  int64_t PlannedChunks() const;
+
+  // Indices per second per slot, as measured; 0 while unknown.
+  double rate() const { return rate_; }
+
+ private:
+  enum class Kind { kFixed, kCount, kAuto };
+
+  ChunkSizer(Kind kind, int64_t begin, int64_t end)
+      : kind_(kind), begin_(begin), end_(end) {}
+
+  Kind kind_;
+  int64_t begin_;
+  int64_t end_;
+  int64_t fixed_size_ = 0;
+  int64_t chunk_count_ = 0;
+  int64_t chunks_cut_ = 0;
+  absl::Duration target_ = absl::Milliseconds(100);
+  double rate_ = 0;
+  int64_t largest_observed_ = 0;
+};
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_CHUNK_SIZER_H_

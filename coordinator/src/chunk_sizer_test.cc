@@ -1,0 +1,102 @@
+#include "chunk_sizer.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "wire.h"
+
+namespace pfor::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+ChunkSizer Make(const v1::ChunkPolicy& policy, int64_t begin, int64_t end) {
+  absl::StatusOr<ChunkSizer> sizer = ChunkSizer::Create(policy, begin, end);
+  EXPECT_TRUE(sizer.ok()) << sizer.status();
+  return *std::move(sizer);
+}
+
+TEST(ChunkSizerTest, FixedChunksHaveTheRequestedSize) {
+  v1::ChunkPolicy policy;
+  policy.set_fixed_size(30);
+  ChunkSizer sizer = Make(policy, 0, 100);
+  std::vector<int64_t> ends;
+  for (int64_t cursor = 0; cursor < 100;)
+    ends.push_back(cursor = sizer.NextEnd(cursor, 4));
+  EXPECT_THAT(ends, ::testing::ElementsAre(30, 60, 90, 100));
+  EXPECT_EQ(sizer.PlannedChunks(), 4);
+}
+
+TEST(ChunkSizerTest, CountCutsNearEqualChunks) {
+  v1::ChunkPolicy policy;
+  policy.set_chunk_count(3);
+  ChunkSizer sizer = Make(policy, 0, 10);
+  std::vector<int64_t> ends;
+  for (int64_t cursor = 0; cursor < 10;)
+    ends.push_back(cursor = sizer.NextEnd(cursor, 4));
+  EXPECT_THAT(ends, ::testing::ElementsAre(3, 6, 10));
+}
+
+TEST(ChunkSizerTest, CountWorksAtTheInt64Limits) {
+  v1::ChunkPolicy policy;
+  policy.set_chunk_count(7);
+  const int64_t begin = INT64_MAX - 1'000'000'007;
+  ChunkSizer sizer = Make(policy, begin, INT64_MAX);
+  int64_t cursor = begin;
+  int chunks = 0;
+  while (cursor < INT64_MAX) {
+    const int64_t next = sizer.NextEnd(cursor, 1);
+    ASSERT_GT(next, cursor);
+    cursor = next;
+    ++chunks;
+  }
+  EXPECT_EQ(chunks, 7);
+}
+
+TEST(ChunkSizerTest, AutoStartsWithOneIndexAndGrowsWithMeasuredSpeed) {
+  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000'000);
+  EXPECT_EQ(sizer.NextEnd(0, 2), 1);
+  // 1 index in 1 us: 10^6 per second, so 100 ms would be 10^5 indices, but
+  // growth is capped at 8x the largest chunk measured.
+  sizer.Observe(1, absl::Microseconds(1));
+  EXPECT_EQ(sizer.NextEnd(0, 2), 8);
+  int64_t size = 8;
+  for (int i = 0; i < 10; ++i) {
+    sizer.Observe(size, absl::Microseconds(size));
+    size = sizer.NextEnd(0, 2);
+  }
+  EXPECT_NEAR(static_cast<double>(size), 100'000, 1'000);
+}
+
+TEST(ChunkSizerTest, AutoShrinksTowardTheEnd) {
+  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000'000);
+  for (int i = 0; i < 40; ++i) {
+    sizer.Observe(100'000'000, absl::Milliseconds(100));  // 10^9 per second
+  }
+  // Far from the end: the target, 10^8 indices.
+  EXPECT_NEAR(static_cast<double>(sizer.NextEnd(0, 4)), 1e8, 1e6);
+  // Near the end: half of an even share of what remains.
+  const int64_t cursor = 1'000'000'000 - 200'000'000;
+  EXPECT_NEAR(static_cast<double>(sizer.NextEnd(cursor, 4) - cursor), 25e6,
+              1e5);
+  // At the very end: never below an eighth of the target.
+  const int64_t tail = 1'000'000'000 - 20'000'000;
+  EXPECT_NEAR(static_cast<double>(sizer.NextEnd(tail, 4) - tail), 12.5e6, 1e5);
+}
+
+TEST(ChunkSizerTest, RejectsBadPolicies) {
+  v1::ChunkPolicy fixed;
+  fixed.set_fixed_size(-3);
+  EXPECT_THAT(std::string(ChunkSizer::Create(fixed, 0, 10).status().message()),
+              HasSubstr("--chunks fixed:N"));
+  v1::ChunkPolicy count;
+  count.set_chunk_count(0);
+  EXPECT_EQ(ChunkSizer::Create(count, 0, 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ChunkPolicy target;
+  *target.mutable_auto_size()->mutable_target() = ToProto(absl::Hours(2));
+  EXPECT_EQ(ChunkSizer::Create(target, 0, 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pfor::coordinator
