@@ -13,15 +13,26 @@ constexpr int64_t kLimbBase = int64_t{1} << 32;
 // Weight of bit 0 of limb 0.
 constexpr int kLowestExponent = -1074;
 
+// Counts of non-finite terms only matter for being non-zero, so they stop at
+// the largest int64 instead of overflowing on hostile parts.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return sum;
+}
+
 }  // namespace
 
 void ExactSum::AddNonFinite(double x) {
   if (std::isnan(x)) {
-    ++nan_count_;
+    nan_count_ = SaturatingAdd(nan_count_, 1);
   } else if (x > 0) {
-    ++pos_inf_count_;
+    pos_inf_count_ = SaturatingAdd(pos_inf_count_, 1);
   } else {
-    ++neg_inf_count_;
+    neg_inf_count_ = SaturatingAdd(neg_inf_count_, 1);
   }
 }
 
@@ -36,9 +47,9 @@ void ExactSum::AddInteger(int64_t x) {
 void ExactSum::Add(const ExactSum& other) {
   for (int i = 0; i < kLimbs; ++i) limbs_[i] += other.limbs_[i];
   pending_ += other.pending_ + 1;
-  nan_count_ += other.nan_count_;
-  pos_inf_count_ += other.pos_inf_count_;
-  neg_inf_count_ += other.neg_inf_count_;
+  nan_count_ = SaturatingAdd(nan_count_, other.nan_count_);
+  pos_inf_count_ = SaturatingAdd(pos_inf_count_, other.pos_inf_count_);
+  neg_inf_count_ = SaturatingAdd(neg_inf_count_, other.neg_inf_count_);
   if (pending_ >= kNormalizeEvery) Normalize();
 }
 
@@ -69,8 +80,8 @@ double ExactSum::Round() const {
   };
   // The top three limbs, shifted so the leading one lands on bit 127; the
   // upper 64 bits become the significand, everything below is sticky.
-  unsigned __int128 window = (limb(top) << 64) | (limb(top - 1) << 32) |
-                             limb(top - 2);
+  unsigned __int128 window =
+      (limb(top) << 64) | (limb(top - 1) << 32) | limb(top - 2);
   const int leading_zeros =
       std::countl_zero(static_cast<uint64_t>(magnitude.limbs_[top])) - 32;
   const int shift = leading_zeros + 32;
@@ -120,29 +131,33 @@ ExactSum::Parts ExactSum::ToParts() const {
 }
 
 absl::StatusOr<ExactSum> ExactSum::FromParts(const Parts& parts) {
-  if (parts.offset < 0 || parts.offset > kLimbs ||
-      parts.limbs.size() > static_cast<size_t>(kLimbs - parts.offset)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("exact sum has ", parts.limbs.size(),
-                     " limbs at offset ", parts.offset, "; at most ", kLimbs,
-                     " limbs fit"));
+  if (parts.offset < 0 || parts.offset > kLimbs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "exact sum offset ", parts.offset, " is outside [0, ", kLimbs, "]"));
+  }
+  if (parts.limbs.size() > static_cast<size_t>(kLimbs - parts.offset)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "exact sum has ", parts.limbs.size(), " limbs at offset ", parts.offset,
+        "; at most ", kLimbs - parts.offset, " fit"));
   }
   if (parts.nan_count < 0 || parts.pos_inf_count < 0 ||
       parts.neg_inf_count < 0) {
     return absl::InvalidArgumentError(
-        "exact sum has a negative count of non-finite terms");
+        absl::StrCat("exact sum has a negative count of non-finite terms (nan ",
+                     parts.nan_count, ", +inf ", parts.pos_inf_count, ", -inf ",
+                     parts.neg_inf_count, ")"));
   }
   ExactSum sum;
   for (size_t i = 0; i < parts.limbs.size(); ++i) {
     const int64_t limb = parts.limbs[i];
     const size_t index = parts.offset + i;
-    // The top limb collects the carries and may exceed 2^32.
-    const int64_t bound =
-        index + 1 == kLimbs ? kNormalizeEvery * kLimbBase : kLimbBase;
-    if (limb < 0 || limb >= bound) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "exact sum limb ", index, " is ", limb, "; it must be in [0, ",
-          bound, ")"));
+    // Every limb, the top one included, must be below 2^32: a real sum
+    // reaches 2^32 in the top limb only after some 2^78 terms, and a larger
+    // limb would let a few merges overflow int64.
+    if (limb < 0 || limb >= kLimbBase) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exact sum limb ", index, " is ", limb,
+                       "; it must be in [0, ", kLimbBase, ")"));
     }
     sum.limbs_[index] = parts.negative ? -limb : limb;
   }
@@ -155,8 +170,9 @@ absl::StatusOr<ExactSum> ExactSum::FromParts(const Parts& parts) {
 bool operator==(const ExactSum& a, const ExactSum& b) {
   const ExactSum::Parts pa = a.ToParts();
   const ExactSum::Parts pb = b.ToParts();
-  return pa.negative == pb.negative && pa.offset == pb.offset && pa.limbs == pb.limbs &&
-         pa.nan_count == pb.nan_count && pa.pos_inf_count == pb.pos_inf_count &&
+  return pa.negative == pb.negative && pa.offset == pb.offset &&
+         pa.limbs == pb.limbs && pa.nan_count == pb.nan_count &&
+         pa.pos_inf_count == pb.pos_inf_count &&
          pa.neg_inf_count == pb.neg_inf_count;
 }
 

@@ -17,7 +17,8 @@ struct Expression::Impl {
 
 namespace {
 
-absl::Status ParserError(std::string_view text, const mu::Parser::exception_type& e) {
+absl::Status ParserError(std::string_view text,
+                         const mu::Parser::exception_type& e) {
   return absl::InvalidArgumentError(absl::StrCat(
       "cannot parse expression '", std::string(text), "': ", e.GetMsg(),
       "; write arithmetic such as 4/(1+x^2) with +-*/^, sin, exp, sqrt, pi"));
@@ -27,6 +28,15 @@ void Configure(mu::Parser& parser, std::string_view text) {
   parser.DefineConst("pi", std::numbers::pi);
   parser.DefineConst("e", std::numbers::e);
   parser.SetExpr(std::string(text));
+}
+
+// muparser reads "1, 2" as two results and Eval() returns the last one; a
+// parameter is one number, so a list is a mistake worth reporting.
+absl::Status CheckSingleResult(std::string_view text, mu::Parser& parser) {
+  if (parser.GetNumResults() == 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot parse expression '", std::string(text), "': it is a list of ",
+      parser.GetNumResults(), " values; write a single expression"));
 }
 
 }  // namespace
@@ -44,6 +54,10 @@ absl::StatusOr<std::unique_ptr<Expression>> Expression::Compile(
   } catch (const mu::Parser::exception_type& e) {
     return ParserError(text, e);
   }
+  if (absl::Status status = CheckSingleResult(text, impl->parser);
+      !status.ok()) {
+    return status;
+  }
   return std::unique_ptr<Expression>(new Expression(std::move(impl)));
 }
 
@@ -51,7 +65,11 @@ absl::StatusOr<double> Expression::EvaluateConstant(std::string_view text) {
   mu::Parser parser;
   try {
     Configure(parser, text);
-    return parser.Eval();
+    const double value = parser.Eval();
+    if (absl::Status status = CheckSingleResult(text, parser); !status.ok()) {
+      return status;
+    }
+    return value;
   } catch (const mu::Parser::exception_type& e) {
     return ParserError(text, e);
   }

@@ -8,24 +8,53 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pfor/expression.h"
+#include "pfor/value.h"
 
 namespace pfor {
 namespace {
 
-std::string Choices(const ParamSpec& spec) {
-  std::string text = absl::StrJoin(spec.choices, ", ");
+// What a kString parameter accepts, as in "must be <this>".
+std::string Expected(const ParamSpec& spec) {
+  std::string text;
+  if (!spec.choices.empty()) {
+    text = absl::StrCat("one of ", absl::StrJoin(spec.choices, ", "));
+  }
   if (!spec.expression_variable.empty()) {
     absl::StrAppend(&text, text.empty() ? "" : ", or ", "an expression in ",
                     spec.expression_variable);
   }
-  return text;
+  return text.empty() ? "a string" : text;
+}
+
+std::string FormatBound(const std::optional<double>& bound,
+                        std::string_view unbounded) {
+  return bound ? FormatParamValue(*bound) : std::string(unbounded);
+}
+
+// Exact comparisons of an integer with a double bound (converting the integer
+// to double would round above 2^53). Like double comparisons, a NaN bound
+// never holds a value out.
+bool IntBelow(int64_t i, double bound) {
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (std::isnan(bound)) return false;
+  if (bound >= kTwo63) return true;
+  if (bound < -kTwo63) return false;
+  return i < static_cast<int64_t>(std::ceil(bound));
+}
+
+bool IntAbove(int64_t i, double bound) {
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (std::isnan(bound)) return false;
+  if (bound >= kTwo63) return false;
+  if (bound < -kTwo63) return true;
+  return i > static_cast<int64_t>(std::floor(bound));
 }
 
 absl::Status CheckOne(const std::string& kernel, const ParamSpec& spec,
                       ParamValue& value) {
   auto bad = [&](auto&&... what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kernel ", kernel, ": parameter ", spec.name, " ", what...));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel ", kernel, ": parameter ", spec.name, " ", what...));
   };
   switch (spec.type) {
     case ParamType::kInt: {
@@ -33,10 +62,11 @@ absl::Status CheckOne(const std::string& kernel, const ParamSpec& spec,
       if (i == nullptr) {
         return bad("must be an integer, got ", FormatParamValue(value));
       }
-      if ((spec.min && *i < *spec.min) || (spec.max && *i > *spec.max)) {
+      if ((spec.min && IntBelow(*i, *spec.min)) ||
+          (spec.max && IntAbove(*i, *spec.max))) {
         return bad("is ", *i, "; it must be in [",
-                   spec.min ? absl::StrCat(*spec.min) : "-inf", ", ",
-                   spec.max ? absl::StrCat(*spec.max) : "inf", "]");
+                   FormatBound(spec.min, "-inf"), ", ",
+                   FormatBound(spec.max, "inf"), "]");
       }
       return absl::OkStatus();
     }
@@ -52,17 +82,17 @@ absl::Status CheckOne(const std::string& kernel, const ParamSpec& spec,
         return bad("is ", FormatParamValue(value), "; pass a finite number");
       }
       if ((spec.min && *d < *spec.min) || (spec.max && *d > *spec.max)) {
-        return bad("is ", *d, "; it must be in [",
-                   spec.min ? absl::StrCat(*spec.min) : "-inf", ", ",
-                   spec.max ? absl::StrCat(*spec.max) : "inf", "]");
+        return bad("is ", FormatParamValue(*d), "; it must be in [",
+                   FormatBound(spec.min, "-inf"), ", ",
+                   FormatBound(spec.max, "inf"), "]");
       }
       return absl::OkStatus();
     }
     case ParamType::kString: {
       const auto* s = std::get_if<std::string>(&value);
       if (s == nullptr) {
-        return bad("must be ", spec.choices.empty() ? "a string" : "one of ",
-                   Choices(spec), ", got ", FormatParamValue(value));
+        return bad("must be ", Expected(spec), ", got ",
+                   FormatParamValue(value));
       }
       if (spec.choices.empty() && spec.expression_variable.empty()) {
         return absl::OkStatus();
@@ -71,13 +101,12 @@ absl::Status CheckOne(const std::string& kernel, const ParamSpec& spec,
         if (*s == choice) return absl::OkStatus();
       }
       if (!spec.expression_variable.empty()) {
-        absl::Status parsed =
-            Expression::Compile(*s, spec.expression_variable).status();
+        absl::Status parsed = CheckExpression(*s, spec.expression_variable);
         if (parsed.ok()) return absl::OkStatus();
-        return bad("'", *s, "' is neither ", Choices(spec), " (",
+        return bad("is '", *s, "', which is not ", Expected(spec), " (",
                    parsed.message(), ")");
       }
-      return bad("'", *s, "' is not one of ", Choices(spec));
+      return bad("is '", *s, "', which is not ", Expected(spec));
     }
   }
   return absl::OkStatus();
@@ -141,8 +170,9 @@ absl::StatusOr<Params> ValidateParams(
       value = *spec.default_value;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "kernel ", kernel, " needs parameter ", spec.name, " (", spec.help,
-          "); pass --param ", spec.name, "=VALUE"));
+          "kernel ", kernel, " needs parameter ", spec.name,
+          spec.help.empty() ? "" : absl::StrCat(" (", spec.help, ")"),
+          "; pass --param ", spec.name, "=VALUE"));
     }
     if (absl::Status status = CheckOne(kernel, spec, value); !status.ok()) {
       return status;
@@ -152,9 +182,14 @@ absl::StatusOr<Params> ValidateParams(
   return Params(std::move(values));
 }
 
+absl::Status CheckExpression(std::string_view expression,
+                             std::string_view variable) {
+  return Expression::Compile(expression, variable).status();
+}
+
 std::string FormatParamValue(const ParamValue& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
-  if (const auto* d = std::get_if<double>(&value)) return absl::StrCat(*d);
+  if (const auto* d = std::get_if<double>(&value)) return FormatValue(*d);
   return absl::StrCat("'", std::get<std::string>(value), "'");
 }
 

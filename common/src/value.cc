@@ -1,6 +1,7 @@
 #include "pfor/value.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -44,7 +45,8 @@ const Value& Pick(Reduction reduction, const Value& a, const Value& b) {
   const double db = ToDouble(b);
   if (std::isnan(da)) return a;
   if (std::isnan(db)) return b;
-  if (std::holds_alternative<int64_t>(a) && std::holds_alternative<int64_t>(b)) {
+  if (std::holds_alternative<int64_t>(a) &&
+      std::holds_alternative<int64_t>(b)) {
     const int64_t x = std::get<int64_t>(a);
     const int64_t y = std::get<int64_t>(b);
     return (reduction == Reduction::kMin) == (x <= y) ? a : b;
@@ -89,10 +91,13 @@ absl::StatusOr<Value> Combine(Reduction reduction, const Value& a,
     case Reduction::kMin:
     case Reduction::kMax: {
       const Value& picked = Pick(reduction, a, b);
-      if (const auto* sum = std::get_if<ExactSum>(&picked)) {
-        return sum->Round();
+      // Two integers stay an integer; anything else is a float, whichever
+      // side wins, so the result's type does not depend on the data.
+      if (std::holds_alternative<int64_t>(a) &&
+          std::holds_alternative<int64_t>(b)) {
+        return picked;
       }
-      return picked;
+      return ToDouble(picked);
     }
     case Reduction::kCollect:
       break;
@@ -111,9 +116,12 @@ double ToDouble(const Value& value) {
 std::string FormatValue(const Value& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   const double d = ToDouble(value);
-  for (int digits = 15; digits <= 17; ++digits) {
+  if (std::isnan(d)) return "nan";
+  // The fewest significant digits that read back to the same double; 17
+  // always do.
+  for (int digits = 1; digits < 17; ++digits) {
     std::string text = absl::StrFormat("%.*g", digits, d);
-    if (std::strtod(text.c_str(), nullptr) == d || std::isnan(d)) return text;
+    if (std::strtod(text.c_str(), nullptr) == d) return text;
   }
   return absl::StrFormat("%.17g", d);
 }

@@ -1,5 +1,7 @@
 #include "wire.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace pfor {
@@ -136,7 +138,8 @@ google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
         break;
     }
     p->set_help(spec.help);
-    if (spec.default_value) *p->mutable_default_value() = ToProto(*spec.default_value);
+    if (spec.default_value)
+      *p->mutable_default_value() = ToProto(*spec.default_value);
     if (spec.min) p->set_min(*spec.min);
     if (spec.max) p->set_max(*spec.max);
     for (const std::string& choice : spec.choices) p->add_choices(choice);
@@ -186,8 +189,8 @@ absl::StatusOr<std::map<std::string, ParamValue>> FromProto(
   for (const auto& [name, value] : params) {
     absl::StatusOr<ParamValue> converted = FromProto(value);
     if (!converted.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("parameter ", name, " has no value; pass ", name, "=VALUE"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter ", name, " has no value; pass ", name, "=VALUE"));
     }
     out.emplace(name, *std::move(converted));
   }
@@ -199,28 +202,56 @@ void ToProto(const std::map<std::string, ParamValue>& params,
   for (const auto& [name, value] : params) out[name] = ToProto(value);
 }
 
+namespace {
+
+// The ranges google/protobuf/{duration,timestamp}.proto allow: about +-10,000
+// years, and 0001-01-01 to 9999-12-31. Values past them (such as
+// absl::InfiniteDuration()) are clamped to the nearest end.
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+constexpr int64_t kMinTimestampSeconds = -62'135'596'800;
+constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
+
+}  // namespace
+
 google::protobuf::Duration ToProto(absl::Duration duration) {
+  duration = std::clamp(duration, -absl::Seconds(kMaxDurationSeconds),
+                        absl::Seconds(kMaxDurationSeconds));
+  // Whole seconds and the remainder, both truncated toward zero so that they
+  // share a sign as google.protobuf.Duration requires; no int64 nanosecond
+  // count, which would saturate past 292 years.
+  absl::Duration remainder;
+  const int64_t seconds =
+      absl::IDivDuration(duration, absl::Seconds(1), &remainder);
   google::protobuf::Duration out;
-  const int64_t nanos = absl::ToInt64Nanoseconds(duration);
-  out.set_seconds(nanos / 1000000000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(
+      absl::IDivDuration(remainder, absl::Nanoseconds(1), &remainder)));
   return out;
 }
 
 absl::Duration FromProto(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
 }
 
 google::protobuf::Timestamp ToProto(absl::Time time) {
+  // google.protobuf.Timestamp wants nanos in [0, 1e9) even before 1970, so
+  // the seconds round toward the past (ToUnixSeconds does).
+  time = std::clamp(time, absl::FromUnixSeconds(kMinTimestampSeconds),
+                    absl::FromUnixSeconds(kMaxTimestampSeconds) +
+                        absl::Nanoseconds(999'999'999));
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  absl::Duration remainder = time - absl::FromUnixSeconds(seconds);
   google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  out.set_seconds(nanos / 1000000000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(
+      absl::IDivDuration(remainder, absl::Nanoseconds(1), &remainder)));
   return out;
 }
 
 absl::Time FromProto(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) + absl::Nanoseconds(time.nanos());
+  return absl::FromUnixSeconds(time.seconds()) +
+         absl::Nanoseconds(time.nanos());
 }
 
 }  // namespace pfor

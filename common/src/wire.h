@@ -45,6 +45,9 @@ absl::StatusOr<std::map<std::string, ParamValue>> FromProto(
 void ToProto(const std::map<std::string, ParamValue>& params,
              google::protobuf::Map<std::string, v1::ParamValue>& out);
 
+// Durations and times beyond what the protobuf well-known types allow
+// (+-10,000 years; years 1 to 9999), infinite ones included, are clamped to
+// the nearest representable value. Sub-nanosecond parts are truncated.
 google::protobuf::Duration ToProto(absl::Duration duration);
 absl::Duration FromProto(const google::protobuf::Duration& duration);
 google::protobuf::Timestamp ToProto(absl::Time time);

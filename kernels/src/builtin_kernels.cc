@@ -1,0 +1,37 @@
+#include "builtin_kernels.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "integrate.h"
+#include "monte_carlo_pi.h"
+#include "primes.h"
+#include "test_kernels.h"
+
+namespace pfor {
+
+absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
+  std::vector<KernelDef> kernels;
+  kernels.push_back(CountPrimesKernel());
+  kernels.push_back(CountPrimesTrialKernel());
+  kernels.push_back(IntegrateKernel());
+  kernels.push_back(MonteCarloPiKernel());
+  kernels.push_back(NoopKernel());
+  kernels.push_back(SleepKernel());
+  // Checked up front so that a clash leaves the registry as it was.
+  for (const KernelDef& kernel : kernels) {
+    if (registry.Find(kernel.name) != nullptr) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "kernel ", kernel.name,
+          " is already registered; a plugin or PFOR_KERNEL must not reuse "
+          "a built-in kernel's name"));
+    }
+  }
+  for (KernelDef& kernel : kernels) {
+    if (absl::Status s = registry.Add(std::move(kernel)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pfor

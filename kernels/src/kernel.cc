@@ -60,8 +60,9 @@ std::vector<const KernelDef*> KernelRegistry::List() const {
   absl::MutexLock lock(&mu_);
   std::vector<const KernelDef*> list;
   for (const auto& kernel : kernels_) list.push_back(kernel.get());
-  std::sort(list.begin(), list.end(),
-            [](const KernelDef* a, const KernelDef* b) { return a->name < b->name; });
+  std::sort(
+      list.begin(), list.end(),
+      [](const KernelDef* a, const KernelDef* b) { return a->name < b->name; });
   return list;
 }
 
@@ -93,7 +94,9 @@ absl::StatusOr<Value> IndexFold::Finish() const {
       return count_;
     case Reduction::kMin:
     case Reduction::kMax:
-      if (extreme_is_int_) return int_extreme_;
+      // Like Combine: once floats are involved the result is a float, so its
+      // type never depends on which value won.
+      if (extreme_is_int_ && !has_float_) return int_extreme_;
       return extreme_;
     case Reduction::kSum:
     case Reduction::kCollect:

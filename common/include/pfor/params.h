@@ -24,20 +24,20 @@ using ParamValue = std::variant<int64_t, double, std::string>;
 enum class ParamType { kInt, kFloat, kString };
 
 struct ParamSpec {
-  std::string name;
+  std::string name = {};
   ParamType type = ParamType::kFloat;
-  std::string help;
+  std::string help = {};
   // The value used when the request leaves the parameter out; without one
   // the parameter is required.
-  std::optional<ParamValue> default_value;
+  std::optional<ParamValue> default_value = {};
   // Inclusive bounds for kInt and kFloat. Floats must also be finite.
-  std::optional<double> min;
-  std::optional<double> max;
+  std::optional<double> min = {};
+  std::optional<double> max = {};
   // kString: the accepted names. An empty list accepts any string.
-  std::vector<std::string> choices;
+  std::vector<std::string> choices = {};
   // kString: when set, a value outside `choices` is also accepted if it is
   // an arithmetic expression in this one variable, such as "x^2 + 1".
-  std::string expression_variable;
+  std::string expression_variable = {};
 };
 
 // Validated parameters of one job. Accessors expect a parameter the kernel

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "absl/status/statusor.h"
@@ -39,8 +40,10 @@ const char* ReductionName(Reduction reduction);
 absl::StatusOr<Reduction> ParseReduction(std::string_view name);
 
 // Combines two values under `reduction` (sum, min, max or count; collect keeps
-// values apart and never combines them). An integer meeting a float becomes a
-// float. Fails with OUT_OF_RANGE when an integer sum overflows int64.
+// values apart and never combines them: INTERNAL). Two integers give an
+// integer. Otherwise sum and count give an ExactSum and min and max a double
+// (an integer meeting a float becomes a float). NaN wins min and max. Fails
+// with OUT_OF_RANGE when an integer sum overflows int64.
 absl::StatusOr<Value> Combine(Reduction reduction, const Value& a,
                               const Value& b);
 
@@ -48,7 +51,8 @@ absl::StatusOr<Value> Combine(Reduction reduction, const Value& a,
 double ToDouble(const Value& value);
 
 // Shortest text that reads back to the same value: integers in decimal,
-// floats with up to 17 significant digits.
+// floats in %g form with the fewest significant digits (at most 17) that
+// strtod reads back to the same double; "inf", "-inf", "nan".
 std::string FormatValue(const Value& value);
 
 }  // namespace pfor

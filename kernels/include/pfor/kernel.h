@@ -9,7 +9,8 @@
 //   PFOR_KERNEL({
 //       .name = "squares",
 //       .help = "Sums i*i over the range.",
-//       .run = [](const pfor::ChunkContext& chunk) -> absl::StatusOr<pfor::Value> {
+//       .run = [](const pfor::ChunkContext& chunk) ->
+//       absl::StatusOr<pfor::Value> {
 //         pfor::IndexFold fold(chunk.reduction);
 //         for (int64_t i = chunk.begin; i < chunk.end; ++i) fold.Add(i * i);
 //         return fold.Finish();
@@ -27,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -61,11 +63,11 @@ struct ChunkContext {
 
 struct KernelDef {
   // Lowercase letters, digits and '_', starting with a letter.
-  std::string name;
+  std::string name = {};
   // One line for `pfor kernels`.
-  std::string help;
-  std::vector<ParamSpec> params;
-  std::function<absl::StatusOr<Value>(const ChunkContext&)> run;
+  std::string help = {};
+  std::vector<ParamSpec> params = {};
+  std::function<absl::StatusOr<Value>(const ChunkContext&)> run = {};
 };
 
 // Kernels by name. Filled at start-up, read by executor threads afterwards.
@@ -115,6 +117,11 @@ class IndexFold {
     has_int_ = true;
   }
 
+  // Integers of any width, without ambiguity between the overloads.
+  template <typename Int>
+  requires std::is_integral_v<Int>
+  void Add(Int value) { Add(static_cast<int64_t>(value)); }
+
   void Add(double value) {
     switch (reduction_) {
       case Reduction::kSum:
@@ -162,9 +169,9 @@ bool RegisterKernelOrDie(KernelDef def);
 #define PFOR_KERNEL_CONCAT(a, b) PFOR_KERNEL_CONCAT_INNER(a, b)
 // Registers a kernel with the global registry at program start; the argument
 // is a braced KernelDef initializer.
-#define PFOR_KERNEL(...)                                             \
-  [[maybe_unused]] static const bool PFOR_KERNEL_CONCAT(            \
-      pfor_kernel_registered_, __LINE__) =                          \
+#define PFOR_KERNEL(...)                                 \
+  [[maybe_unused]] static const bool PFOR_KERNEL_CONCAT( \
+      pfor_kernel_registered_, __LINE__) =               \
       ::pfor::internal::RegisterKernelOrDie(::pfor::KernelDef __VA_ARGS__)
 
 #endif  // PFOR_KERNEL_H_

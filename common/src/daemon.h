@@ -1,0 +1,24 @@
+// Helpers shared by the daemons' main functions.
+#ifndef PFOR_COMMON_DAEMON_H_
+#define PFOR_COMMON_DAEMON_H_
+
+#include <csignal>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace pfor {
+
+// Blocks SIGINT and SIGTERM in the calling thread and in every thread it
+// starts afterwards, so they can be received synchronously. Call first in
+// main, before any thread exists.
+void BlockTerminationSignals();
+
+// Starts a thread that waits for SIGINT or SIGTERM and calls `on_signal`
+// with the signal's name for each one received.
+std::thread WatchTerminationSignals(
+    std::function<void(const char* name)> on_signal);
+
+}  // namespace pfor
+
+#endif  // PFOR_COMMON_DAEMON_H_

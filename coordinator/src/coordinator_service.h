@@ -1,0 +1,46 @@
+// The client-facing Coordinator service: submit, inspect, watch and cancel
+// jobs; list workers and kernels.
+#ifndef PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
+#define PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
+
+#include "pfor/v1/coordinator.grpc.pb.h"
+#include "scheduler_host.h"
+
+namespace pfor::coordinator {
+
+class CoordinatorService final : public v1::Coordinator::CallbackService {
+ public:
+  // `host` must outlive the service and every call it serves.
+  explicit CoordinatorService(SchedulerHost* host) : host_(host) {}
+
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
+                                      const v1::SubmitJobRequest* request,
+                                      v1::SubmitJobResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request,
+                                   v1::Job* response) override;
+  grpc::ServerWriteReactor<v1::Job>* WatchJob(
+      grpc::CallbackServerContext* context,
+      const v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const v1::CancelJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* ListWorkers(
+      grpc::CallbackServerContext* context,
+      const v1::ListWorkersRequest* request,
+      v1::ListWorkersResponse* response) override;
+  grpc::ServerUnaryReactor* ListKernels(
+      grpc::CallbackServerContext* context,
+      const v1::ListKernelsRequest* request,
+      v1::ListKernelsResponse* response) override;
+
+ private:
+  SchedulerHost* host_;
+};
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_COORDINATOR_SERVICE_H_

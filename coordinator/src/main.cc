@@ -1,0 +1,68 @@
+// pfor-coordinator: accepts jobs from clients and hands their chunks to the
+// workers that dial in.
+#include <cstdio>
+#include <cstdlib>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "daemon.h"
+#include "pfor/coordinator/server.h"
+
+int main(int argc, char** argv) {
+  pfor::BlockTerminationSignals();
+  CLI::App app(
+      "pfor-coordinator: accepts parallel-for jobs from clients and hands "
+      "their chunks to "
+      "workers.\nWorkers dial in with `pfor-worker --coordinator HOST:PORT`; "
+      "clients use "
+      "`pfor submit --coordinator HOST:PORT ...`.",
+      "pfor-coordinator");
+  pfor::coordinator::ServerOptions options;
+  std::string heartbeat_timeout = "5s";
+  app.add_option("--listen", options.listen,
+                 "Address to serve on, HOST:PORT; port 0 picks a free port")
+      ->capture_default_str();
+  app.add_option(
+         "--heartbeat-timeout", heartbeat_timeout,
+         "Declare a silent worker lost after this long (e.g. 5s, 500ms)")
+      ->capture_default_str();
+  app.add_option("--keep-jobs", options.max_finished_jobs,
+                 "Finished jobs kept for listings")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  CLI11_PARSE(app, argc, argv);
+
+  if (!absl::ParseDuration(heartbeat_timeout, &options.heartbeat_timeout) ||
+      options.heartbeat_timeout <= absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "pfor-coordinator: --heartbeat-timeout '%s' is not a positive "
+                 "duration; "
+                 "write it like 5s or 500ms\n",
+                 heartbeat_timeout.c_str());
+    return 2;
+  }
+  options.heartbeat_interval =
+      std::min(absl::Seconds(1), options.heartbeat_timeout / 4);
+
+  auto server = pfor::coordinator::CoordinatorServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "pfor-coordinator: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  // Tests and scripts wait for this line to learn the port.
+  std::printf("pfor-coordinator listening on %s:%d\n", host.c_str(),
+              (*server)->port());
+  std::fflush(stdout);
+
+  pfor::coordinator::CoordinatorServer* raw = server->get();
+  std::thread signals = pfor::WatchTerminationSignals([raw](const char* name) {
+    std::fprintf(stderr, "pfor-coordinator: %s received, shutting down\n",
+                 name);
+    std::thread([raw] { raw->Shutdown(); }).detach();
+  });
+  signals.detach();
+  raw->Wait();
+  return 0;
+}

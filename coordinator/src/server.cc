@@ -1,0 +1,108 @@
+#include "pfor/coordinator/server.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "coordinator_service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "scheduler_host.h"
+#include "worker_link_service.h"
+
+namespace pfor::coordinator {
+namespace {
+
+constexpr absl::Duration kTickInterval = absl::Milliseconds(100);
+constexpr int kMaxMessageBytes = 64 << 20;
+
+}  // namespace
+
+struct CoordinatorServer::State {
+  explicit State(const ServerOptions& options)
+      : host(SchedulerOptions{.heartbeat_timeout = options.heartbeat_timeout,
+                              .max_finished_jobs = options.max_finished_jobs}),
+        coordinator(&host),
+        worker_link(&host, options.heartbeat_interval) {}
+
+  SchedulerHost host;
+  CoordinatorService coordinator;
+  WorkerLinkService worker_link;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::thread ticker;
+  absl::Notification stop;
+  absl::Notification done;
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+};
+
+absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
+    const ServerOptions& options) {
+  auto state = std::make_unique<State>(options);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  if (!options.listen.empty()) {
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                             &state->port);
+  }
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(&state->coordinator);
+  builder.RegisterService(&state->worker_link);
+  state->server = builder.BuildAndStart();
+  if (state->server == nullptr ||
+      (!options.listen.empty() && state->port == 0)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     "; is another process using the port? Pass --listen "
+                     "HOST:PORT with a free port, or port 0"));
+  }
+  State* raw = state.get();
+  state->ticker = std::thread([raw] {
+    while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval))
+      raw->host.Tick();
+  });
+  return std::unique_ptr<CoordinatorServer>(
+      new CoordinatorServer(std::move(state)));
+}
+
+CoordinatorServer::CoordinatorServer(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+
+CoordinatorServer::~CoordinatorServer() { Shutdown(); }
+
+int CoordinatorServer::port() const { return state_->port; }
+
+std::shared_ptr<grpc::Channel> CoordinatorServer::InProcessChannel() {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  arguments.SetMaxSendMessageSize(kMaxMessageBytes);
+  return state_->server->InProcessChannel(arguments);
+}
+
+void CoordinatorServer::Shutdown(absl::Duration grace) {
+  bool first;
+  {
+    absl::MutexLock lock(&state_->shutdown_mu);
+    first = !state_->shut_down;
+    state_->shut_down = true;
+  }
+  if (!first) {
+    state_->done.WaitForNotification();
+    return;
+  }
+  state_->host.CloseAllWorkers("coordinator shutting down");
+  state_->server->Shutdown(std::chrono::system_clock::now() +
+                           absl::ToChronoNanoseconds(grace));
+  state_->server->Wait();
+  state_->stop.Notify();
+  state_->ticker.join();
+  state_->done.Notify();
+}
+
+void CoordinatorServer::Wait() { state_->done.WaitForNotification(); }
+}  // namespace pfor::coordinator

@@ -1,0 +1,82 @@
+// pfor-worker: dials a coordinator and runs the chunks it is sent.
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/synchronization/notification.h"
+#include "builtin_kernels.h"
+#include "daemon.h"
+#include "pfor/worker/worker.h"
+
+int main(int argc, char** argv) {
+  pfor::BlockTerminationSignals();
+  CLI::App app(
+      "pfor-worker: runs the chunks of parallel-for jobs for a pfor "
+      "coordinator.\n"
+      "It dials the coordinator (so it works behind NAT and in pods), redials "
+      "with backoff "
+      "when the coordinator goes away, and on SIGTERM gives back queued "
+      "chunks, finishes "
+      "running ones and exits.",
+      "pfor-worker");
+  pfor::worker::WorkerOptions options;
+  const char* env = std::getenv("PFOR_COORDINATOR");
+  options.coordinator = env != nullptr ? env : "";
+  std::string grace = "30s";
+  app.add_option("--coordinator", options.coordinator,
+                 "Coordinator address HOST:PORT (default: $PFOR_COORDINATOR)");
+  app.add_option("--threads", options.threads,
+                 "Chunks run at once; 0 means one per core")
+      ->capture_default_str();
+  app.add_option(
+         "--prefetch", options.prefetch,
+         "Chunks queued beyond the free slots; -1 means as many as --threads")
+      ->capture_default_str();
+  app.add_option("--name", options.name,
+                 "Name shown by `pfor workers` (default: host-pid)");
+  app.add_option("--drain-timeout", grace,
+                 "On SIGTERM, how long running chunks may take to finish")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  absl::Duration drain_timeout;
+  if (!absl::ParseDuration(grace, &drain_timeout) ||
+      drain_timeout < absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "pfor-worker: --drain-timeout '%s' is not a duration; write "
+                 "it like 30s\n",
+                 grace.c_str());
+    return 2;
+  }
+  if (absl::Status status =
+          pfor::RegisterBuiltinKernels(pfor::KernelRegistry::Global());
+      !status.ok()) {
+    std::fprintf(stderr, "pfor-worker: %s\n",
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "pfor-worker: %s\n", line.c_str());
+  };
+  auto worker = pfor::worker::Worker::Start(options);
+  if (!worker.ok()) {
+    std::fprintf(stderr, "pfor-worker: %s\n",
+                 std::string(worker.status().message()).c_str());
+    return 2;
+  }
+  // The first signal drains; a second one stops at once.
+  absl::Notification first;
+  std::thread signals = pfor::WatchTerminationSignals([&](const char* name) {
+    if (first.HasBeenNotified()) {
+      std::fprintf(stderr, "pfor-worker: %s again, stopping now\n", name);
+      std::_Exit(1);
+    }
+    std::fprintf(stderr, "pfor-worker: %s received, draining\n", name);
+    first.Notify();
+  });
+  signals.detach();
+  first.WaitForNotification();
+  (*worker)->Drain(drain_timeout);
+  return 0;
+}
