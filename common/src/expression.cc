@@ -19,8 +19,10 @@ namespace {
 
 absl::Status ParserError(std::string_view text,
                          const mu::Parser::exception_type& e) {
+  std::string message = e.GetMsg();
+  while (!message.empty() && message.back() == '.') message.pop_back();
   return absl::InvalidArgumentError(absl::StrCat(
-      "cannot parse expression '", std::string(text), "': ", e.GetMsg(),
+      "cannot parse expression '", std::string(text), "': ", message,
       "; write arithmetic such as 4/(1+x^2) with +-*/^, sin, exp, sqrt, pi"));
 }
 

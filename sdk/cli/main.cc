@@ -1,0 +1,385 @@
+// pfor: run, submit and follow parallel-for jobs.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "number.h"
+#include "output.h"
+#include "pfor/client.h"
+
+namespace pfor::cli {
+namespace {
+
+// Exit codes, documented in --help and the README.
+constexpr int kExitJobFailed = 1;
+constexpr int kExitBadInput = 2;
+constexpr int kExitError = 3;
+constexpr int kExitInterrupted = 130;
+
+// Prints one line, "pfor: MESSAGE", and returns the exit code for `status`.
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "pfor: %s\n", std::string(status.message()).c_str());
+  return status.code() == absl::StatusCode::kInvalidArgument ? kExitBadInput
+                                                             : kExitError;
+}
+
+struct GlobalFlags {
+  std::string coordinator;
+  bool json = false;
+  std::string timeout = "10s";
+};
+
+struct JobFlags {
+  std::string kernel;
+  std::string range;
+  std::string points;
+  std::vector<std::string> params;
+  std::string chunks = "auto";
+  std::string reduce = "sum";
+  std::string name;
+  int max_attempts = 0;
+  std::string chunk_timeout;
+  bool wait = false;
+  bool no_progress = false;
+  int threads = 0;
+};
+
+void AddJobFlags(CLI::App& command, JobFlags& flags) {
+  command
+      .add_option("kernel", flags.kernel,
+                  "Kernel to run (`pfor kernels` lists them)")
+      ->required();
+  command.add_option("--range", flags.range,
+                     "Index range BEGIN:END, END excluded (e.g. 1:1e10)");
+  command.add_option("--points", flags.points,
+                     "Shorthand for --range 0:N (e.g. integrate)");
+  command.add_option(
+      "--param", flags.params,
+      "Kernel parameter NAME=VALUE, repeatable (e.g. --param b=pi/2)");
+  command
+      .add_option("--chunks", flags.chunks,
+                  "auto, auto:TARGET, fixed:N or count:N")
+      ->capture_default_str();
+  command
+      .add_option("--reduce", flags.reduce, "sum, min, max, count or collect")
+      ->capture_default_str();
+  command.add_option("--name", flags.name, "Label shown in listings");
+  command.add_option("--max-attempts", flags.max_attempts,
+                     "Attempts per chunk before the job fails (default 3)");
+  command.add_option("--chunk-timeout", flags.chunk_timeout,
+                     "Fail an attempt that runs longer (e.g. 30s)");
+  command.add_flag("--no-progress", flags.no_progress, "Do not show progress");
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
+                                                int threads) {
+  absl::StatusOr<absl::Duration> timeout =
+      ParseDurationFlag(global.timeout, "--timeout");
+  if (!timeout.ok()) return timeout.status();
+  return Client::Connect({.coordinator = global.coordinator,
+                          .embedded_threads = threads,
+                          .timeout = *timeout});
+}
+
+absl::StatusOr<JobRequest> BuildRequest(const JobFlags& flags, Client& client) {
+  JobRequest request;
+  request.kernel = flags.kernel;
+  if (!flags.range.empty() && !flags.points.empty()) {
+    return absl::InvalidArgumentError(
+        "pass either --range or --points, not both");
+  }
+  if (!flags.points.empty()) {
+    absl::StatusOr<int64_t> points = ParseIndex(flags.points, "--points");
+    if (!points.ok()) return points.status();
+    if (*points < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--points ", flags.points,
+                       " is not positive; pass at least 1 point"));
+    }
+    request.end = *points;
+  } else if (!flags.range.empty()) {
+    absl::StatusOr<std::pair<int64_t, int64_t>> range = ParseRange(flags.range);
+    if (!range.ok()) return range.status();
+    std::tie(request.begin, request.end) = *range;
+  } else {
+    return absl::InvalidArgumentError(
+        "no range; pass --range BEGIN:END (or --points N for integrate)");
+  }
+  // The kernel's declared parameters decide how values are read; without
+  // them (no worker yet) values are read by their look.
+  std::optional<std::vector<ParamSpec>> specs;
+  if (absl::StatusOr<std::vector<KernelInfo>> kernels = client.ListKernels();
+      kernels.ok()) {
+    for (KernelInfo& kernel : *kernels) {
+      if (kernel.name == flags.kernel) specs = std::move(kernel.params);
+    }
+  } else {
+    return kernels.status();
+  }
+  for (const std::string& text : flags.params) {
+    auto param = ParseParam(text, specs ? &*specs : nullptr);
+    if (!param.ok()) return param.status();
+    request.params[param->first] = param->second;
+  }
+  absl::StatusOr<ChunkPolicy> chunks = ParseChunkPolicy(flags.chunks);
+  if (!chunks.ok()) return chunks.status();
+  request.chunks = *chunks;
+  absl::StatusOr<Reduction> reduction = ParseReduction(flags.reduce);
+  if (!reduction.ok()) return reduction.status();
+  request.reduction = *reduction;
+  request.name = flags.name;
+  request.max_attempts = flags.max_attempts;
+  if (!flags.chunk_timeout.empty()) {
+    absl::StatusOr<absl::Duration> timeout =
+        ParseDurationFlag(flags.chunk_timeout, "--chunk-timeout");
+    if (!timeout.ok()) return timeout.status();
+    request.chunk_timeout = *timeout;
+  }
+  return request;
+}
+
+int PrintFinal(const GlobalFlags& global, const JobStatus& job) {
+  if (global.json) {
+    std::printf("%s\n", ToJson(job).dump(2).c_str());
+  } else if (job.state == JobState::kSucceeded) {
+    std::printf("%s\n", FormatResult(job).c_str());
+  }
+  if (job.state == JobState::kSucceeded) return 0;
+  std::fprintf(stderr, "pfor: job %llu %s: %s\n",
+               static_cast<unsigned long long>(job.id), JobStateName(job.state),
+               job.error.c_str());
+  return kExitJobFailed;
+}
+
+// Follows a job to its end with a progress view; Ctrl-C cancels it when
+// `cancel_on_interrupt`.
+int Follow(Client& client, const GlobalFlags& global, uint64_t job,
+           bool show_progress, bool cancel_on_interrupt) {
+  static std::atomic<Client*> interrupt_client;
+  static std::atomic<uint64_t> interrupt_job;
+  if (cancel_on_interrupt) {
+    interrupt_client = &client;
+    interrupt_job = job;
+    std::thread([] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      int signal;
+      if (sigwait(&set, &signal) == 0) {
+        std::fprintf(stderr, "\npfor: interrupted; cancelling job %llu\n",
+                     static_cast<unsigned long long>(interrupt_job.load()));
+        (void)interrupt_client.load()->Cancel(interrupt_job.load());
+        std::_Exit(kExitInterrupted);
+      }
+    }).detach();
+  }
+  ProgressView progress(stderr, isatty(STDERR_FILENO) != 0);
+  absl::StatusOr<JobStatus> done =
+      client.Wait(job, [&](const JobStatus& state) {
+        if (show_progress) progress.Update(state);
+      });
+  progress.Done();
+  if (!done.ok()) return Fail(done.status());
+  return PrintFinal(global, *done);
+}
+
+int RunJob(const GlobalFlags& global, const JobFlags& flags,
+           bool require_coordinator) {
+  if (require_coordinator && global.coordinator.empty() &&
+      std::getenv("PFOR_COORDINATOR") == nullptr) {
+    return Fail(absl::InvalidArgumentError(
+        "submit needs a coordinator; pass --coordinator HOST:PORT or set "
+        "PFOR_COORDINATOR "
+        "(or use `pfor run` for an embedded cluster)"));
+  }
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Connect(global, flags.threads);
+  if (!client.ok()) return Fail(client.status());
+  absl::StatusOr<JobRequest> request = BuildRequest(flags, **client);
+  if (!request.ok()) return Fail(request.status());
+  absl::StatusOr<JobStatus> submitted = (*client)->Submit(*request);
+  if (!submitted.ok()) return Fail(submitted.status());
+  if (require_coordinator && !flags.wait) {
+    if (global.json) {
+      std::printf("%s\n", ToJson(*submitted).dump(2).c_str());
+    } else {
+      std::printf("%llu\n", static_cast<unsigned long long>(submitted->id));
+    }
+    return 0;
+  }
+  return Follow(**client, global, submitted->id,
+                !flags.no_progress && !global.json,
+                /*cancel_on_interrupt=*/!require_coordinator);
+}
+
+absl::StatusOr<uint64_t> ParseJobId(const std::string& text) {
+  uint64_t id;
+  if (!absl::SimpleAtoi(text, &id) || id == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job id '", text,
+                     "' is not a positive integer; `pfor jobs` lists the ids"));
+  }
+  return id;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // Signals are taken synchronously by the thread that follows a job.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  CLI::App app(
+      "pfor: run parallel-for jobs on every core of every machine.\n"
+      "Without --coordinator (or PFOR_COORDINATOR), `pfor run` starts an "
+      "embedded cluster "
+      "that uses every local core.\n"
+      "Exit codes: 0 success, 1 job failed or cancelled, 2 bad input, 3 other "
+      "errors "
+      "(such as an unreachable coordinator), 130 interrupted.",
+      "pfor");
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalFlags global;
+  if (const char* env = std::getenv("PFOR_COORDINATOR"))
+    global.coordinator = env;
+  app.add_option("--coordinator", global.coordinator,
+                 "Coordinator HOST:PORT (default: $PFOR_COORDINATOR)");
+  app.add_flag("--json", global.json, "Print JSON for scripts");
+  app.add_option("--timeout", global.timeout,
+                 "Deadline of each call to the coordinator")
+      ->capture_default_str();
+
+  JobFlags run_flags;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run a job and print its result (embedded cluster unless --coordinator)");
+  AddJobFlags(*run, run_flags);
+  run->add_option("--threads", run_flags.threads,
+                  "Embedded cluster: threads (0: one per core)");
+
+  JobFlags submit_flags;
+  CLI::App* submit = app.add_subcommand(
+      "submit", "Submit a job to a coordinator; print its id");
+  AddJobFlags(*submit, submit_flags);
+  submit->add_flag("--wait", submit_flags.wait,
+                   "Wait for the result and print it");
+
+  std::string job_id;
+  CLI::App* status = app.add_subcommand("status", "Show a job");
+  status->add_option("job", job_id, "Job id")->required();
+  CLI::App* wait =
+      app.add_subcommand("wait", "Wait for a job and print its result");
+  wait->add_option("job", job_id, "Job id")->required();
+  bool wait_no_progress = false;
+  wait->add_flag("--no-progress", wait_no_progress, "Do not show progress");
+  CLI::App* cancel = app.add_subcommand("cancel", "Cancel a job");
+  cancel->add_option("job", job_id, "Job id")->required();
+  int limit = 20;
+  CLI::App* jobs = app.add_subcommand("jobs", "List jobs, newest first");
+  jobs->add_option("--limit", limit, "How many")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  CLI::App* workers = app.add_subcommand("workers", "List connected workers");
+  CLI::App* kernels =
+      app.add_subcommand("kernels", "List the kernels workers offer");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pfor: %s; see pfor --help\n", e.what());
+    return kExitBadInput;
+  }
+
+  if (run->parsed()) return RunJob(global, run_flags, false);
+  if (submit->parsed()) return RunJob(global, submit_flags, true);
+
+  // The remaining commands talk to a running coordinator.
+  if (global.coordinator.empty()) {
+    return Fail(
+        absl::InvalidArgumentError("no coordinator; pass --coordinator "
+                                   "HOST:PORT or set PFOR_COORDINATOR"));
+  }
+  absl::StatusOr<std::unique_ptr<Client>> client = Connect(global, 0);
+  if (!client.ok()) return Fail(client.status());
+  Client& c = **client;
+
+  if (status->parsed() || wait->parsed() || cancel->parsed()) {
+    absl::StatusOr<uint64_t> id = ParseJobId(job_id);
+    if (!id.ok()) return Fail(id.status());
+    if (wait->parsed())
+      return Follow(c, global, *id, !wait_no_progress && !global.json, false);
+    absl::StatusOr<JobStatus> job =
+        cancel->parsed() ? c.Cancel(*id) : c.Get(*id);
+    if (!job.ok()) return Fail(job.status());
+    if (global.json) {
+      std::printf("%s\n", ToJson(*job).dump(2).c_str());
+    } else if (cancel->parsed()) {
+      std::printf("job %llu: %s\n", static_cast<unsigned long long>(job->id),
+                  JobStateName(job->state));
+    } else {
+      std::printf("%s", FormatStatus(*job).c_str());
+    }
+    return 0;
+  }
+  if (jobs->parsed()) {
+    absl::StatusOr<std::vector<JobStatus>> list = c.ListJobs(limit);
+    if (!list.ok()) return Fail(list.status());
+    nlohmann::json out = nlohmann::json::array();
+    for (const JobStatus& job : *list) {
+      if (global.json) {
+        out.push_back(ToJson(job));
+      } else {
+        std::printf("%s\n", FormatJobLine(job).c_str());
+      }
+    }
+    if (global.json) std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  if (workers->parsed()) {
+    absl::StatusOr<std::vector<WorkerStatus>> list = c.ListWorkers();
+    if (!list.ok()) return Fail(list.status());
+    nlohmann::json out = nlohmann::json::array();
+    for (const WorkerStatus& worker : *list) {
+      if (global.json) {
+        out.push_back(ToJson(worker));
+      } else {
+        std::printf("%s\n", FormatWorkerLine(worker).c_str());
+      }
+    }
+    if (global.json) std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  if (kernels->parsed()) {
+    absl::StatusOr<std::vector<KernelInfo>> list = c.ListKernels();
+    if (!list.ok()) return Fail(list.status());
+    nlohmann::json out = nlohmann::json::array();
+    for (const KernelInfo& kernel : *list) {
+      if (global.json) {
+        out.push_back(ToJson(kernel));
+      } else {
+        std::printf("%s", FormatKernel(kernel).c_str());
+      }
+    }
+    if (global.json) std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  return kExitBadInput;
+}
+
+}  // namespace pfor::cli
+
+int main(int argc, char** argv) { return pfor::cli::Main(argc, argv); }

@@ -1,0 +1,40 @@
+// Parsing of the command line's numbers, ranges, chunk policies and
+// parameters. Errors name the flag, the text and the expected form.
+#ifndef PFOR_CLI_NUMBER_H_
+#define PFOR_CLI_NUMBER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "pfor/client.h"
+#include "pfor/params.h"
+
+namespace pfor::cli {
+
+// An index: a decimal integer ("-42", "1000000", "1_000_000") or a constant
+// expression with an integral value ("1e10", "2^40", "10^12").
+absl::StatusOr<int64_t> ParseIndex(const std::string& text,
+                                   const std::string& flag);
+
+// "BEGIN:END", each an index.
+absl::StatusOr<std::pair<int64_t, int64_t>> ParseRange(const std::string& text);
+
+// "auto", "auto:200ms", "fixed:N" or "count:N".
+absl::StatusOr<ChunkPolicy> ParseChunkPolicy(const std::string& text);
+
+// "NAME=VALUE". With the kernel's declared parameters the value is read as
+// the declared type (a float may be an expression such as pi/2); without
+// them an integer, then a constant expression, then a string is tried.
+absl::StatusOr<std::pair<std::string, ParamValue>> ParseParam(
+    const std::string& text, const std::vector<ParamSpec>* specs);
+
+// A duration such as "30s", "250ms" or "2m".
+absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& text,
+                                                 const std::string& flag);
+
+}  // namespace pfor::cli
+
+#endif  // PFOR_CLI_NUMBER_H_

@@ -1,0 +1,298 @@
+#include "output.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace pfor::cli {
+namespace {
+
+nlohmann::json ValueJson(const Value& value) {
+  if (const auto* i = std::get_if<int64_t>(&value)) return *i;
+  const double d = ToDouble(value);
+  if (!std::isfinite(d)) return FormatValue(value);  // JSON has no inf or nan
+  return d;
+}
+
+nlohmann::json ParamJson(const ParamValue& value) {
+  if (const auto* i = std::get_if<int64_t>(&value)) return *i;
+  if (const auto* d = std::get_if<double>(&value)) return *d;
+  return std::get<std::string>(value);
+}
+
+std::string TimeText(absl::Time time) {
+  return time == absl::InfinitePast()
+             ? ""
+             : absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
+}
+
+// 12345678 -> "12.3M": compact counts for the progress line.
+std::string Compact(double value) {
+  const char* units[] = {"", "k", "M", "G", "T", "P", "E"};
+  int unit = 0;
+  while (std::abs(value) >= 1000 && unit < 6) {
+    value /= 1000;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrFormat("%.0f", value)
+                   : absl::StrFormat("%.3g%s", value, units[unit]);
+}
+
+std::string Seconds(absl::Duration duration) {
+  const double s = absl::ToDoubleSeconds(duration);
+  if (s < 60) return absl::StrFormat("%.1fs", s);
+  if (s < 3600)
+    return absl::StrFormat("%dm%02ds", static_cast<int>(s) / 60,
+                           static_cast<int>(s) % 60);
+  return absl::StrFormat("%dh%02dm", static_cast<int>(s) / 3600,
+                         static_cast<int>(s) % 3600 / 60);
+}
+
+std::string ChunkPolicyText(const ChunkPolicy& policy) {
+  switch (policy.kind) {
+    case ChunkPolicy::Kind::kFixed:
+      return absl::StrCat("fixed:", policy.value);
+    case ChunkPolicy::Kind::kCount:
+      return absl::StrCat("count:", policy.value);
+    case ChunkPolicy::Kind::kAuto:
+      break;
+  }
+  return absl::StrCat("auto:", absl::FormatDuration(policy.target));
+}
+
+// Chunks the job will have in all, when the policy says; 0 for auto.
+int64_t PlannedChunks(const JobStatus& job) {
+  const ChunkPolicy& policy = job.request.chunks;
+  if (policy.kind == ChunkPolicy::Kind::kCount) return policy.value;
+  if (policy.kind == ChunkPolicy::Kind::kFixed && policy.value > 0) {
+    return job.indices_total / policy.value +
+           (job.indices_total % policy.value != 0);
+  }
+  return 0;
+}
+
+std::string ElapsedText(const JobStatus& job) {
+  if (job.start_time == absl::InfinitePast()) return "";
+  const absl::Time end =
+      job.end_time == absl::InfinitePast() ? absl::Now() : job.end_time;
+  return Seconds(end - job.start_time);
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const JobStatus& job) {
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [name, value] : job.request.params)
+    params[name] = ParamJson(value);
+  nlohmann::json out = {
+      {"id", job.id},
+      {"name", job.request.name},
+      {"kernel", job.request.kernel},
+      {"begin", job.request.begin},
+      {"end", job.request.end},
+      {"params", params},
+      {"chunks", ChunkPolicyText(job.request.chunks)},
+      {"reduce", ReductionName(job.request.reduction)},
+      {"state", JobStateName(job.state)},
+      {"progress",
+       {{"indices_total", job.indices_total},
+        {"indices_done", job.indices_done},
+        {"chunks_done", job.chunks_done},
+        {"chunks_in_flight", job.chunks_in_flight},
+        {"attempts_failed", job.attempts_failed},
+        {"chunks_requeued", job.chunks_requeued},
+        {"rate", job.rate}}},
+      {"submit_time", TimeText(job.submit_time)},
+      {"start_time", TimeText(job.start_time)},
+      {"end_time", TimeText(job.end_time)},
+  };
+  if (job.value) out["result"] = ValueJson(*job.value);
+  if (!job.chunk_values.empty()) {
+    nlohmann::json chunks = nlohmann::json::array();
+    for (const ChunkValue& chunk : job.chunk_values) {
+      chunks.push_back({{"begin", chunk.begin},
+                        {"end", chunk.end},
+                        {"value", ValueJson(chunk.value)}});
+    }
+    out["result"] = chunks;
+  }
+  if (!job.error.empty()) out["error"] = job.error;
+  if (!job.waiting_reason.empty()) out["waiting_reason"] = job.waiting_reason;
+  return out;
+}
+
+nlohmann::json ToJson(const WorkerStatus& worker) {
+  return {{"id", worker.id},
+          {"name", worker.name},
+          {"peer", worker.peer},
+          {"slots", worker.slots},
+          {"chunks_in_flight", worker.chunks_in_flight},
+          {"chunks_done", worker.chunks_done},
+          {"connected_time", TimeText(worker.connected_time)},
+          {"seconds_since_last_message",
+           absl::ToDoubleSeconds(worker.since_last_message)},
+          {"kernels", worker.kernels},
+          {"draining", worker.draining}};
+}
+
+nlohmann::json ToJson(const KernelInfo& kernel) {
+  nlohmann::json params = nlohmann::json::array();
+  for (const ParamSpec& spec : kernel.params) {
+    nlohmann::json param = {
+        {"name", spec.name},
+        {"type", spec.type == ParamType::kInt     ? "int"
+                 : spec.type == ParamType::kFloat ? "float"
+                                                  : "string"},
+        {"help", spec.help}};
+    if (spec.default_value) param["default"] = ParamJson(*spec.default_value);
+    if (!spec.choices.empty()) param["choices"] = spec.choices;
+    if (!spec.expression_variable.empty())
+      param["expression_variable"] = spec.expression_variable;
+    params.push_back(param);
+  }
+  return {{"name", kernel.name}, {"help", kernel.help}, {"params", params}};
+}
+
+std::string FormatResult(const JobStatus& job) {
+  if (job.value) return FormatValue(*job.value);
+  std::vector<std::string> lines;
+  for (const ChunkValue& chunk : job.chunk_values) {
+    lines.push_back(absl::StrCat(chunk.begin, " ", chunk.end, " ",
+                                 FormatValue(chunk.value)));
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string FormatStatus(const JobStatus& job) {
+  std::string text =
+      absl::StrCat("job ", job.id, ": ", JobStateName(job.state), "\n");
+  absl::StrAppend(&text, "  kernel   ", job.request.kernel, " over [",
+                  job.request.begin, ", ", job.request.end, ")");
+  for (const auto& [name, value] : job.request.params) {
+    absl::StrAppend(&text, " ", name, "=", FormatParamValue(value));
+  }
+  absl::StrAppend(&text, "\n  chunks   ", ChunkPolicyText(job.request.chunks),
+                  ", reduce ", ReductionName(job.request.reduction), "\n");
+  absl::StrAppend(&text, "  progress ", job.indices_done, "/",
+                  job.indices_total, " indices, ", job.chunks_done,
+                  " chunks done, ", job.chunks_in_flight, " in flight, ",
+                  job.attempts_failed, " failed attempts, ",
+                  job.chunks_requeued, " requeued\n");
+  if (const std::string elapsed = ElapsedText(job); !elapsed.empty()) {
+    absl::StrAppend(&text, "  elapsed  ", elapsed, "\n");
+  }
+  if (!job.waiting_reason.empty())
+    absl::StrAppend(&text, "  waiting  ", job.waiting_reason, "\n");
+  if (!job.error.empty())
+    absl::StrAppend(&text, "  error    ", job.error, "\n");
+  if (job.state == JobState::kSucceeded) {
+    const std::string result = FormatResult(job);
+    absl::StrAppend(&text, "  result   ", job.value ? result : "\n" + result,
+                    "\n");
+  }
+  return text;
+}
+
+std::string FormatJobLine(const JobStatus& job) {
+  std::string result;
+  if (job.state == JobState::kSucceeded && job.value)
+    result = FormatValue(*job.value);
+  if (job.state == JobState::kSucceeded && !job.value) {
+    result = absl::StrCat(job.chunk_values.size(), " chunk values");
+  }
+  if (job.state == JobState::kRunning && job.indices_total > 0) {
+    result =
+        absl::StrFormat("%.0f%%", 100.0 * job.indices_done / job.indices_total);
+  }
+  if (job.state == JobState::kFailed || job.state == JobState::kCancelled)
+    result = job.error;
+  if (job.state == JobState::kQueued) result = job.waiting_reason;
+  return absl::StrFormat(
+      "%-6d %-10s %-20s [%d, %d)  %s", job.id, JobStateName(job.state),
+      job.request.name.empty() ? job.request.kernel : job.request.name,
+      job.request.begin, job.request.end, result);
+}
+
+std::string FormatWorkerLine(const WorkerStatus& worker) {
+  return absl::StrFormat(
+      "%-6d %-24s %-22s slots %-4d in flight %-4d done %-8d %s", worker.id,
+      worker.name, worker.peer, worker.slots, worker.chunks_in_flight,
+      worker.chunks_done, worker.draining ? "draining" : "");
+}
+
+std::string FormatKernel(const KernelInfo& kernel) {
+  std::string text = absl::StrCat(kernel.name, "\n    ", kernel.help, "\n");
+  for (const ParamSpec& spec : kernel.params) {
+    absl::StrAppend(&text, "    --param ", spec.name, "=");
+    absl::StrAppend(&text, spec.type == ParamType::kInt     ? "INT"
+                           : spec.type == ParamType::kFloat ? "NUMBER"
+                                                            : "TEXT");
+    if (spec.default_value) {
+      absl::StrAppend(&text, " (default ",
+                      FormatParamValue(*spec.default_value), ")");
+    }
+    absl::StrAppend(&text, "  ", spec.help, "\n");
+  }
+  return text;
+}
+
+ProgressView::ProgressView(std::FILE* out, bool terminal,
+                           absl::Duration plain_every)
+    : out_(out), terminal_(terminal), plain_every_(plain_every) {}
+
+std::string ProgressView::Line(const JobStatus& job) const {
+  if (job.state == JobState::kQueued) {
+    return absl::StrCat("job ", job.id, " queued: ", job.waiting_reason);
+  }
+  const double fraction =
+      job.indices_total > 0
+          ? static_cast<double>(job.indices_done) / job.indices_total
+          : 0;
+  const int64_t planned = PlannedChunks(job);
+  std::string chunks =
+      absl::StrCat(job.chunks_done,
+                   planned > 0 ? absl::StrCat("/", planned) : "", " chunks");
+  std::string eta = "ETA --";
+  if (job.rate > 0 && job.indices_done < job.indices_total) {
+    eta = "ETA " + Seconds(absl::Seconds(
+                       (job.indices_total - job.indices_done) / job.rate));
+  }
+  std::string line = absl::StrFormat("%5.1f%%", 100 * fraction);
+  if (terminal_) {
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(fraction * kWidth);
+    line += " [" + std::string(filled, '#') +
+            std::string(kWidth - filled, '.') + "]";
+  }
+  absl::StrAppend(&line, " ", chunks, "  ", Compact(job.rate), " idx/s  ", eta,
+                  "  ", ElapsedText(job));
+  if (job.attempts_failed > 0)
+    absl::StrAppend(&line, "  ", job.attempts_failed, " failed attempts");
+  return line;
+}
+
+void ProgressView::Update(const JobStatus& job) {
+  if (job.finished()) return;
+  if (terminal_) {
+    std::fprintf(out_, "\r\033[K%s", Line(job).c_str());
+    std::fflush(out_);
+    drawn_ = true;
+    return;
+  }
+  const absl::Time now = absl::Now();
+  if (now - last_plain_ < plain_every_) return;
+  last_plain_ = now;
+  std::fprintf(out_, "%s\n", Line(job).c_str());
+  std::fflush(out_);
+}
+
+void ProgressView::Done() {
+  if (terminal_ && drawn_) {
+    std::fprintf(out_, "\r\033[K");
+    std::fflush(out_);
+  }
+}
+
+}  // namespace pfor::cli

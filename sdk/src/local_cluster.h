@@ -1,0 +1,35 @@
+// The embedded cluster: the real coordinator and worker libraries started
+// in this process, talking over an in-process channel.
+#ifndef PFOR_SDK_LOCAL_CLUSTER_H_
+#define PFOR_SDK_LOCAL_CLUSTER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "pfor/coordinator/server.h"
+#include "pfor/worker/worker.h"
+
+namespace pfor {
+
+class LocalCluster {
+ public:
+  // Starts a coordinator and one worker with `threads` slots (0: one per
+  // core) serving the built-in kernels and every kernel registered with
+  // PFOR_KERNEL. Returns once the worker has joined.
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int threads);
+  // Stops the worker, then the coordinator.
+  ~LocalCluster();
+
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+ private:
+  LocalCluster() = default;
+
+  std::unique_ptr<coordinator::CoordinatorServer> coordinator_;
+  std::unique_ptr<worker::Worker> worker_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace pfor
+
+#endif  // PFOR_SDK_LOCAL_CLUSTER_H_
