@@ -307,8 +307,9 @@ int Main(int argc, char** argv) {
   if (run->parsed()) return RunJob(global, run_flags, false);
   if (submit->parsed()) return RunJob(global, submit_flags, true);
 
-  // The remaining commands talk to a running coordinator.
-  if (global.coordinator.empty()) {
+  // The remaining commands talk to a running coordinator; `kernels` may also
+  // list what an embedded cluster offers.
+  if (global.coordinator.empty() && !kernels->parsed()) {
     return Fail(
         absl::InvalidArgumentError("no coordinator; pass --coordinator "
                                    "HOST:PORT or set PFOR_COORDINATOR"));

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine: installs the Debian packages
+# pfor needs (only those missing), builds, and runs something.
+#
+#   ./setup.sh demo    build in Release, then count the primes below 10^10 on
+#                      an embedded cluster (every local core, nothing to start)
+#   ./setup.sh test    build, then run every test (unit, integration, examples)
+#   ./setup.sh build   build only (into ./build)
+#   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
+#   ./setup.sh tsan    build with TSan into ./build-tsan and run the tests of
+#                      the code that does not touch gRPC (scheduler, pools)
+#   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_PACKAGES=(
+  cmake g++ ninja-build pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev
+)
+BENCH_PACKAGES=(primesieve python3 python3-joblib python3-distributed)
+
+install_packages() {
+  local missing=()
+  for package in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$package")
+    fi
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  echo "setup: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@"
+  cmake --build "$dir"
+}
+
+case "${1:-}" in
+  demo)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ./build/sdk/pfor run count_primes --range 1:1e10
+    ;;
+  test)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir build --output-on-failure -j2
+    ;;
+  build)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ;;
+  asan)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=address
+    ctest --test-dir build-asan --output-on-failure -j2
+    ;;
+  tsan)
+    install_packages "${BUILD_PACKAGES[@]}"
+    build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=thread
+    ctest --test-dir build-tsan --output-on-failure -j2 -R '^(Scheduler|ChunkSizer|JobResult|ThreadExecutor|Exact|Value|Params|Expression|Kernel|IndexFold)'
+    ;;
+  bench)
+    install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    python3 bench/compare.py --build build
+    ;;
+  *)
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
