@@ -17,7 +17,7 @@ BUILD_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev
+  libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
 )
 BENCH_PACKAGES=(primesieve python3 python3-joblib python3-distributed)
 

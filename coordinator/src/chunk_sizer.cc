@@ -106,6 +106,17 @@ int64_t ChunkSizer::NextEnd(int64_t cursor, int slots) {
   return cursor + std::min(size, remaining);
 }
 
+void ChunkSizer::ResumeAt(int64_t cursor) {
+  if (kind_ != Kind::kCount) return;
+  const __int128 total = static_cast<__int128>(end_) - begin_;
+  auto boundary = [&](int64_t k) { return begin_ + total * k / chunk_count_; };
+  int64_t k = static_cast<int64_t>((static_cast<__int128>(cursor) - begin_) *
+                                   chunk_count_ / total);
+  while (k < chunk_count_ && boundary(k) < cursor) ++k;
+  while (k > 0 && boundary(k - 1) >= cursor) --k;
+  chunks_cut_ = k;
+}
+
 void ChunkSizer::Observe(int64_t indices, absl::Duration kernel_time) {
   if (indices <= 0) return;
   const double seconds = std::max(absl::ToDoubleSeconds(kernel_time), 1e-6);

@@ -33,6 +33,10 @@ class ChunkSizer {
   // `slots` is the number of slots that can run the job, for the guided tail.
   int64_t NextEnd(int64_t cursor, int slots);
 
+  // Continues a count policy from `cursor`, the end of a chunk it cut before
+  // a restart.
+  void ResumeAt(int64_t cursor);
+
   // Feeds one finished chunk's size and kernel time to the auto policy.
   void Observe(int64_t indices, absl::Duration kernel_time);
 

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
          "--heartbeat-timeout", heartbeat_timeout,
          "Declare a silent worker lost after this long (e.g. 5s, 500ms)")
       ->capture_default_str();
+  app.add_option("--state-dir", options.state_dir,
+                 "Directory of the journal (created if missing): jobs and "
+                 "completed chunks "
+                 "survive restarts. Without it nothing does");
   app.add_option("--keep-jobs", options.max_finished_jobs,
                  "Finished jobs kept for listings")
       ->capture_default_str()
@@ -35,20 +39,27 @@ int main(int argc, char** argv) {
   if (!absl::ParseDuration(heartbeat_timeout, &options.heartbeat_timeout) ||
       options.heartbeat_timeout <= absl::ZeroDuration()) {
     std::fprintf(stderr,
-                 "pfor-coordinator: --heartbeat-timeout '%s' is not a positive "
-                 "duration; "
-                 "write it like 5s or 500ms\n",
+                 "pfor-coordinator: --heartbeat-timeout '%s' is not a "
+                 "positive duration; write it like 5s or 500ms\n",
                  heartbeat_timeout.c_str());
     return 2;
   }
   options.heartbeat_interval =
       std::min(absl::Seconds(1), options.heartbeat_timeout / 4);
 
+  options.log = [](const std::string& line) {
+    std::fprintf(stderr, "pfor-coordinator: %s\n", line.c_str());
+  };
   auto server = pfor::coordinator::CoordinatorServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "pfor-coordinator: %s\n",
                  std::string(server.status().message()).c_str());
     return 1;
+  }
+  if ((*server)->resumed_jobs() > 0) {
+    std::fprintf(stderr,
+                 "pfor-coordinator: resumed %d unfinished jobs from %s\n",
+                 (*server)->resumed_jobs(), options.state_dir.c_str());
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   // Tests and scripts wait for this line to learn the port.

@@ -141,6 +141,8 @@ struct Scheduler::Job {
   JobResult result;
   // Set once the parameters are checked against the kernel's declaration.
   std::optional<Params> params;
+  // A job that had ended before a restart, as it was then.
+  std::optional<v1::Job> frozen;
   int32_t max_attempts = kDefaultMaxAttempts;
   absl::Duration chunk_timeout = absl::InfiniteDuration();
 
@@ -259,9 +261,60 @@ absl::StatusOr<v1::Job> Scheduler::SubmitJob(const v1::JobSpec& spec,
   Job& ref = *job;
   jobs_.emplace(id, std::move(job));
   active_.push_back(&ref);
+  commands_.journal.push_back(JobAccepted{id, ref.spec, now});
   Changed(ref);
   Dispatch(now);
   return Snapshot(ref, false);
+}
+
+void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
+  const JobId id = recovered.job;
+  next_job_id_ = std::max(next_job_id_, id + 1);
+  const v1::JobSpec& spec = recovered.spec;
+  absl::StatusOr<ChunkSizer> sizer =
+      ChunkSizer::Create(spec.chunking(), spec.begin(), spec.end());
+  if (!sizer.ok())
+    sizer = ChunkSizer::Create(v1::ChunkPolicy(), spec.begin(), spec.end());
+  auto job =
+      std::make_unique<Job>(id, spec, *std::move(sizer), recovered.submit_time);
+  Job& ref = *job;
+  jobs_.emplace(id, std::move(job));
+  if (recovered.final_state) {
+    ref.frozen = *recovered.final_state;
+    ref.state = recovered.final_state->state();
+    finished_.push_back(id);
+    ForgetOldJobs();
+    return;
+  }
+  if (spec.retry().max_attempts() > 0)
+    ref.max_attempts = spec.retry().max_attempts();
+  if (spec.retry().has_chunk_timeout())
+    ref.chunk_timeout = FromProto(spec.retry().chunk_timeout());
+  // Completed work counts; the holes between completed chunks (in flight
+  // when the coordinator stopped) run again.
+  auto count_done = [&](int64_t begin, int64_t end, const Value& value,
+                        int64_t chunks) {
+    ref.result.Add(begin, end, value).IgnoreError();
+    ref.indices_done += end - begin;
+    ref.chunks_done += chunks;
+  };
+  int64_t cursor = spec.begin();
+  if (recovered.prefix_value) {
+    count_done(spec.begin(), recovered.prefix_end, *recovered.prefix_value,
+               recovered.prefix_chunks);
+    cursor = recovered.prefix_end;
+  }
+  for (const ChunkDone& chunk : recovered.chunks) {
+    if (chunk.begin > cursor)
+      ref.retry.push_back({cursor, InFlight{.end = chunk.begin, .live = {}}});
+    count_done(chunk.begin, chunk.end, chunk.value, 1);
+    cursor = chunk.end;
+  }
+  ref.cursor = cursor;
+  ref.sizer.ResumeAt(cursor);
+  active_.push_back(&ref);
+  Changed(ref);
+  MaybeSucceed(ref, now);
 }
 
 absl::StatusOr<v1::Job> Scheduler::CancelJob(JobId id, absl::Time now) {
@@ -423,6 +476,7 @@ void Scheduler::ChunkSucceeded(WorkerId worker_id, const AttemptKey& key,
   job->recent.push_back(std::move(record));
   if (job->recent.size() > kRecentChunks) job->recent.pop_front();
 
+  commands_.journal.push_back(ChunkDone{key.job, key.begin, end, value});
   job->done_log.emplace_back(now, indices);
   job->done_in_window += indices;
   while (job->done_log.front().first < now - kRateWindow) {
@@ -523,6 +577,7 @@ void Scheduler::Finish(Job& job, v1::JobState state, const std::string& error,
   }
   active_.erase(std::find(active_.begin(), active_.end(), &job));
   finished_.push_back(job.id);
+  commands_.journal.push_back(JobEnded{job.id, Snapshot(job, false)});
   Changed(job);
   ForgetOldJobs();
 }
@@ -748,6 +803,7 @@ std::string Scheduler::WaitingReason(const Job& job) const {
 }
 
 v1::Job Scheduler::Snapshot(const Job& job, bool with_recent_chunks) const {
+  if (job.frozen) return *job.frozen;
   v1::Job out;
   out.set_id(job.id);
   *out.mutable_spec() = job.spec;

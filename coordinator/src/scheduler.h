@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "chunk_sizer.h"
 #include "job_result.h"
+#include "journal.h"
 #include "pfor/params.h"
 #include "pfor/v1/coordinator.pb.h"
 #include "pfor/v1/job.pb.h"
@@ -42,7 +43,6 @@
 
 namespace pfor::coordinator {
 
-using JobId = uint64_t;
 using WorkerId = uint64_t;
 
 // One attempt at one chunk: chunks are named by their job and begin, which
@@ -105,10 +105,12 @@ struct Commands {
   std::vector<Disconnect> disconnect;
   // Jobs whose state or progress changed, for watchers.
   absl::flat_hash_set<JobId> changed_jobs;
+  // What must be made durable, in order.
+  std::vector<JournalEntry> journal;
 
   bool empty() const {
     return assign.empty() && cancel.empty() && end_job.empty() &&
-           disconnect.empty() && changed_jobs.empty();
+           disconnect.empty() && changed_jobs.empty() && journal.empty();
   }
 };
 
@@ -125,6 +127,10 @@ class Scheduler {
   // fix; FAILED_PRECONDITION when workers are connected and none offers the
   // kernel; RESOURCE_EXHAUSTED past max_active_jobs.
   absl::StatusOr<v1::Job> SubmitJob(const v1::JobSpec& spec, absl::Time now);
+  // Puts back a job read from the journal after a restart: an ended job as
+  // it ended, an unfinished one with its completed chunks counted and the
+  // rest queued. Call before any other event.
+  void RestoreJob(const RecoveredJob& job, absl::Time now);
   // Cancels a queued or running job; NOT_FOUND for an unknown id. A finished
   // job is returned as it is.
   absl::StatusOr<v1::Job> CancelJob(JobId job, absl::Time now);

@@ -4,6 +4,21 @@
 
 namespace pfor::coordinator {
 
+int SchedulerHost::Restore(const std::vector<RecoveredJob>& jobs) {
+  absl::MutexLock lock(&mu_);
+  int unfinished = 0;
+  for (const RecoveredJob& job : jobs) {
+    scheduler_.RestoreJob(job, absl::Now());
+    unfinished += !job.final_state.has_value();
+  }
+  Deliver();
+  return unfinished;
+}
+
+absl::Status SchedulerHost::SyncJournal() {
+  return journal_ == nullptr ? absl::OkStatus() : journal_->Sync();
+}
+
 void SchedulerHost::AddWorker(WorkerId id, WorkerOutbox* outbox) {
   absl::MutexLock lock(&mu_);
   outboxes_[id] = outbox;
@@ -65,6 +80,7 @@ v1::JobDefinition SchedulerHost::Definition(JobId job) const {
 void SchedulerHost::Deliver() {
   Commands commands = scheduler_.TakeCommands();
   if (commands.empty()) return;
+  if (journal_ != nullptr) journal_->Append(std::move(commands.journal));
   absl::flat_hash_map<WorkerId, v1::CoordinatorMessage> messages;
   for (const Commands::Assign& assign : commands.assign) {
     v1::CoordinatorMessage& message = messages[assign.worker];

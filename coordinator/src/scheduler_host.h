@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "journal_writer.h"
 #include "pfor/v1/worker_link.pb.h"
 #include "scheduler.h"
 
@@ -43,8 +44,17 @@ class JobWatcher {
 
 class SchedulerHost {
  public:
-  explicit SchedulerHost(SchedulerOptions options)
-      : scheduler_(std::move(options)) {}
+  // `journal` (may be null: nothing is kept) must outlive the host.
+  SchedulerHost(SchedulerOptions options, JournalWriter* journal)
+      : scheduler_(std::move(options)), journal_(journal) {}
+
+  // Puts back the jobs of a journal; call before serving. Returns how many
+  // were unfinished.
+  int Restore(const std::vector<RecoveredJob>& jobs);
+
+  // Blocks until the journal holds every event applied so far. UNAVAILABLE
+  // when it cannot be written.
+  absl::Status SyncJournal();
 
   // Runs `event(scheduler, now)` under the lock, delivers the commands it
   // produced, and returns what `event` returned.
@@ -91,6 +101,7 @@ class SchedulerHost {
 
   absl::Mutex mu_;
   Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
+  JournalWriter* const journal_;
   WorkerId next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<WorkerId, WorkerOutbox*> outboxes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<JobId, absl::flat_hash_set<JobWatcher*>> watchers_

@@ -61,6 +61,8 @@ class SchedulerTest : public ::testing::Test {
     for (const auto& cancel : commands.cancel) cancelled_.push_back(cancel.key);
     for (const auto& end : commands.end_job) ended_.push_back(end);
     for (const auto& d : commands.disconnect) disconnected_.push_back(d.worker);
+    for (JournalEntry& entry : commands.journal)
+      journal_.push_back(std::move(entry));
   }
 
   // Finishes the running attempt at `index`, giving its worker a credit back.
@@ -100,6 +102,7 @@ class SchedulerTest : public ::testing::Test {
   std::vector<AttemptKey> cancelled_;
   std::vector<Commands::EndJob> ended_;
   std::vector<WorkerId> disconnected_;
+  std::vector<JournalEntry> journal_;
   int definitions_sent_ = 0;
 };
 
@@ -417,6 +420,64 @@ TEST_F(SchedulerTest, SimulatesTenThousandWorkersWithFailures) {
   EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(done.result().int_value(), 10'000'000);
   EXPECT_EQ(lost, 100);
+}
+
+TEST_F(SchedulerTest, JournalsAcceptedJobsCompletedChunksAndEnds) {
+  Join(1, 1);
+  const v1::Job job = Submit(Spec(0, 20, 10));
+  RunAll();
+  ASSERT_EQ(journal_.size(), 4u);
+  EXPECT_EQ(std::get<JobAccepted>(journal_[0]).job, job.id());
+  EXPECT_EQ(std::get<ChunkDone>(journal_[1]).begin, 0);
+  EXPECT_EQ(std::get<ChunkDone>(journal_[2]).begin, 10);
+  EXPECT_EQ(std::get<JobEnded>(journal_[3]).final_state.result().int_value(),
+            20);
+}
+
+TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
+  Join(1, 4);
+  const v1::Job job = Submit(Spec(0, 1000, 10));
+  // Half the chunks complete, in random order; then the coordinator stops.
+  std::mt19937 rng(3);
+  int64_t done_before = 0;
+  for (int i = 0; i < 50; ++i) {
+    const size_t index =
+        std::uniform_int_distribution<size_t>(0, running_.size() - 1)(rng);
+    done_before += running_[index].end - running_[index].key.begin;
+    Complete(index);
+  }
+  std::unique_ptr<Journal> journal = NewMemoryJournal(100);
+  ASSERT_TRUE(journal->Write(journal_).ok());
+  absl::StatusOr<std::vector<RecoveredJob>> recovered = journal->Load();
+  ASSERT_TRUE(recovered.ok());
+
+  Scheduler restarted;
+  for (const RecoveredJob& recovered_job : *recovered)
+    restarted.RestoreJob(recovered_job, now_);
+  WorkerHello hello{
+      .name = "w9", .peer = "", .slots = 3, .kernels = {Kernel("ones")}};
+  ASSERT_TRUE(restarted.WorkerJoined(9, hello, now_).ok());
+  restarted.CreditsGranted(9, 3, now_);
+  int64_t done_after = 0;
+  std::vector<Commands::Assign> queue = restarted.TakeCommands().assign;
+  while (!queue.empty()) {
+    const Commands::Assign assign = queue.back();
+    queue.pop_back();
+    done_after += assign.end - assign.key.begin;
+    restarted.ChunkSucceeded(9, assign.key,
+                             Value(assign.end - assign.key.begin),
+                             absl::Milliseconds(1), now_);
+    restarted.CreditsGranted(9, 1, now_);
+    for (const auto& next : restarted.TakeCommands().assign)
+      queue.push_back(next);
+  }
+  const v1::Job done = *restarted.GetJob(job.id(), false);
+  EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.result().int_value(), 1000);
+  EXPECT_EQ(done_before, 500);
+  EXPECT_EQ(done_after, 500);
+  // New jobs get new ids.
+  EXPECT_GT(restarted.SubmitJob(Spec(0, 10), now_)->id(), job.id());
 }
 
 }  // namespace

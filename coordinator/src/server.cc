@@ -9,7 +9,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "journal_writer.h"
 #include "scheduler_host.h"
+#include "sqlite_journal.h"
 #include "worker_link_service.h"
 
 namespace pfor::coordinator {
@@ -21,17 +23,33 @@ constexpr int kMaxMessageBytes = 64 << 20;
 }  // namespace
 
 struct CoordinatorServer::State {
-  explicit State(const ServerOptions& options)
-      : host(SchedulerOptions{.heartbeat_timeout = options.heartbeat_timeout,
-                              .max_finished_jobs = options.max_finished_jobs}),
+  State(const ServerOptions& options, std::unique_ptr<Journal> opened)
+      : journal(std::move(opened)),
+        writer(journal == nullptr
+                   ? nullptr
+                   : std::make_unique<JournalWriter>(
+                         journal.get(),
+                         [log = options.log](const absl::Status& status) {
+                           if (log) {
+                             log(absl::StrCat("journal write failed: ",
+                                              status.message()));
+                           }
+                         })),
+        host(SchedulerOptions{.heartbeat_timeout = options.heartbeat_timeout,
+                              .max_finished_jobs = options.max_finished_jobs},
+             writer.get()),
         coordinator(&host),
         worker_link(&host, options.heartbeat_interval) {}
 
+  // Declared first so they go last: the host appends until it is gone.
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<JournalWriter> writer;
   SchedulerHost host;
   CoordinatorService coordinator;
   WorkerLinkService worker_link;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
+  int resumed_jobs = 0;
   std::thread ticker;
   absl::Notification stop;
   absl::Notification done;
@@ -41,7 +59,19 @@ struct CoordinatorServer::State {
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const ServerOptions& options) {
-  auto state = std::make_unique<State>(options);
+  std::unique_ptr<Journal> journal;
+  std::vector<RecoveredJob> recovered;
+  if (!options.state_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<Journal>> opened =
+        OpenSqliteJournal(options.state_dir, options.max_finished_jobs);
+    if (!opened.ok()) return opened.status();
+    absl::StatusOr<std::vector<RecoveredJob>> loaded = (*opened)->Load();
+    if (!loaded.ok()) return loaded.status();
+    journal = *std::move(opened);
+    recovered = *std::move(loaded);
+  }
+  auto state = std::make_unique<State>(options, std::move(journal));
+  state->resumed_jobs = state->host.Restore(recovered);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -76,6 +106,8 @@ CoordinatorServer::CoordinatorServer(std::unique_ptr<State> state)
 CoordinatorServer::~CoordinatorServer() { Shutdown(); }
 
 int CoordinatorServer::port() const { return state_->port; }
+
+int CoordinatorServer::resumed_jobs() const { return state_->resumed_jobs; }
 
 std::shared_ptr<grpc::Channel> CoordinatorServer::InProcessChannel() {
   grpc::ChannelArguments arguments;

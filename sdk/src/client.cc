@@ -316,20 +316,42 @@ absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
 absl::StatusOr<JobStatus> Client::Wait(
     uint64_t job, const std::function<void(const JobStatus&)>& on_update,
     absl::Duration interval) {
-  JobWatch watch(impl_->stub(), job, interval);
+  // A coordinator with a journal comes back with its jobs after a restart:
+  // keep watching through outages up to this long.
+  constexpr absl::Duration kOutageLimit = absl::Seconds(60);
+  absl::Duration backoff = absl::Milliseconds(100);
+  absl::Time outage_start = absl::InfiniteFuture();
   std::optional<JobStatus> last;
   while (true) {
-    std::variant<v1::Job, grpc::Status> next = watch.Next();
-    if (auto* state = std::get_if<v1::Job>(&next)) {
-      last = FromJob(*state);
-      if (on_update) on_update(*last);
-      continue;
+    grpc::Status status;
+    {
+      JobWatch watch(impl_->stub(), job, interval);
+      while (true) {
+        std::variant<v1::Job, grpc::Status> next = watch.Next();
+        if (auto* state = std::get_if<v1::Job>(&next)) {
+          outage_start = absl::InfiniteFuture();
+          backoff = absl::Milliseconds(100);
+          last = FromJob(*state);
+          if (on_update) on_update(*last);
+          continue;
+        }
+        status = std::get<grpc::Status>(next);
+        break;
+      }
     }
-    const grpc::Status& status = std::get<grpc::Status>(next);
-    if (!status.ok()) return impl_->Explain(status);
     if (last && last->finished()) return *last;
-    return absl::UnavailableError(absl::StrCat(
-        "the coordinator ended the watch of job ", job, " before it finished"));
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        impl_->embedded()) {
+      if (!status.ok()) return impl_->Explain(status);
+      return absl::UnavailableError(
+          absl::StrCat("the coordinator ended the watch of job ", job,
+                       " before it finished"));
+    }
+    const absl::Time now = absl::Now();
+    outage_start = std::min(outage_start, now);
+    if (now - outage_start > kOutageLimit) return impl_->Explain(status);
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(2));
   }
 }
 

@@ -3,6 +3,7 @@
 #ifndef PFOR_COORDINATOR_SERVER_H_
 #define PFOR_COORDINATOR_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,13 +26,20 @@ struct ServerOptions {
   absl::Duration heartbeat_timeout = absl::Seconds(5);
   // Finished jobs kept for listings.
   int max_finished_jobs = 1000;
+  // Directory of the journal (created if missing): jobs and completed
+  // chunks survive a restart there. Empty: nothing survives.
+  std::string state_dir;
+  // Receives one line per notable event (journal failures); nullptr means
+  // silence.
+  std::function<void(const std::string&)> log;
 };
 
 // A running coordinator. Thread-safe.
 class CoordinatorServer {
  public:
-  // Binds and starts serving. UNAVAILABLE when the address cannot be bound,
-  // naming it and the fix.
+  // Opens the journal, resumes its jobs, binds and starts serving.
+  // UNAVAILABLE when the address cannot be bound or the journal cannot be
+  // used, naming it and the fix.
   static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
       const ServerOptions& options);
 
@@ -40,6 +48,8 @@ class CoordinatorServer {
 
   // The port bound; 0 when serving in-process only.
   int port() const;
+  // Unfinished jobs resumed from the journal at start.
+  int resumed_jobs() const;
   // A channel to this server that stays inside the process.
   std::shared_ptr<grpc::Channel> InProcessChannel();
 

@@ -1,0 +1,85 @@
+// The coordinator's journal: what must survive a restart.
+//
+// The scheduler emits entries (a job accepted, a chunk done, a job ended);
+// a Journal makes them durable, and after a restart gives back every job with
+// the chunks it had completed, so unfinished jobs resume without redoing
+// them. Implementations: SQLite on disk (sqlite_journal.h), and memory for
+// tests.
+//
+// Completed chunks that form a contiguous prefix of a job's range are folded
+// into one record, so a job over 10^12 chunks keeps O(chunks completed out of
+// order) records, not one per chunk. collect jobs keep every chunk.
+#ifndef PFOR_COORDINATOR_JOURNAL_H_
+#define PFOR_COORDINATOR_JOURNAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pfor/v1/job.pb.h"
+#include "pfor/value.h"
+
+namespace pfor::coordinator {
+
+using JobId = uint64_t;
+
+struct JobAccepted {
+  JobId job = 0;
+  v1::JobSpec spec;
+  absl::Time submit_time;
+};
+
+struct ChunkDone {
+  JobId job = 0;
+  int64_t begin = 0;
+  int64_t end = 0;
+  Value value;
+};
+
+struct JobEnded {
+  JobId job = 0;
+  // The job as clients see it, kept for listings.
+  v1::Job final_state;
+};
+
+using JournalEntry = std::variant<JobAccepted, ChunkDone, JobEnded>;
+
+// A job as the journal gives it back.
+struct RecoveredJob {
+  JobId job = 0;
+  v1::JobSpec spec;
+  absl::Time submit_time;
+  // Set when the job had ended.
+  std::optional<v1::Job> final_state;
+  // Completed work of an unfinished job: the folded prefix [spec.begin,
+  // prefix_end) (empty when prefix_end == spec.begin)...
+  int64_t prefix_end = 0;
+  std::optional<Value> prefix_value;
+  int64_t prefix_chunks = 0;
+  // ...and the chunks completed beyond it, ordered by begin.
+  std::vector<ChunkDone> chunks;
+};
+
+// Thread-compatible: the owner serializes calls.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Makes `entries` durable, all or none. A chunk of an unknown or ended job
+  // is ignored.
+  virtual absl::Status Write(const std::vector<JournalEntry>& entries) = 0;
+  // Every job kept, ordered by id. Ended jobs beyond the newest `keep_ended`
+  // are forgotten.
+  virtual absl::StatusOr<std::vector<RecoveredJob>> Load() = 0;
+};
+
+// A journal in memory, for tests; `Load` sees what `Write` wrote.
+std::unique_ptr<Journal> NewMemoryJournal(int keep_ended);
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_JOURNAL_H_

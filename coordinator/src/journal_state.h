@@ -1,0 +1,151 @@
+// The journal's picture of its jobs, shared by the journal implementations:
+// applies entries, folds each job's contiguous prefix of completed chunks,
+// and reports the changes a durable store must make. Pure logic.
+#ifndef PFOR_COORDINATOR_JOURNAL_STATE_H_
+#define PFOR_COORDINATOR_JOURNAL_STATE_H_
+
+#include <deque>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "journal.h"
+#include "wire.h"
+
+namespace pfor::coordinator {
+
+// What the journal knows of one job; the SQLite journal mirrors it in
+// memory so that folding never has to read the database.
+struct JobRecord {
+  RecoveredJob job;
+  Reduction reduction = Reduction::kSum;
+  std::map<int64_t, ChunkDone> above;  // chunks beyond the prefix, by begin
+};
+
+struct Prefix {
+  int64_t end;
+  Value value;
+  int64_t chunks;
+};
+
+// Changes one Write makes, for the SQLite journal to apply in this order.
+struct Changes {
+  std::vector<JobAccepted> new_jobs;
+  std::vector<ChunkDone> inserted;
+  std::vector<std::pair<JobId, int64_t>> deleted;  // chunk rows folded away
+  std::map<JobId, Prefix> prefixes;  // the newest prefix of each job
+  std::vector<std::pair<JobId, v1::Job>> ended;
+  std::vector<JobId> forgotten;
+};
+
+class JournalState {
+ public:
+  explicit JournalState(int keep_ended) : keep_ended_(keep_ended) {}
+
+  absl::Status Apply(const std::vector<JournalEntry>& entries,
+                     Changes& changes) {
+    for (const JournalEntry& entry : entries) {
+      if (const auto* accepted = std::get_if<JobAccepted>(&entry)) {
+        JobRecord& record = jobs_[accepted->job];
+        record.job.job = accepted->job;
+        record.job.spec = accepted->spec;
+        record.job.submit_time = accepted->submit_time;
+        record.job.prefix_end = accepted->spec.begin();
+        record.reduction = FromProto(accepted->spec.reduction());
+        changes.new_jobs.push_back(*accepted);
+      } else if (const auto* done = std::get_if<ChunkDone>(&entry)) {
+        auto it = jobs_.find(done->job);
+        if (it == jobs_.end() || it->second.job.final_state) continue;
+        if (absl::Status status = AddChunk(it->second, *done, changes);
+            !status.ok())
+          return status;
+      } else {
+        const auto& ended = std::get<JobEnded>(entry);
+        auto it = jobs_.find(ended.job);
+        if (it == jobs_.end()) continue;
+        JobRecord& record = it->second;
+        record.job.final_state = ended.final_state;
+        record.job.prefix_value.reset();
+        record.job.chunks.clear();
+        record.above.clear();
+        changes.ended.emplace_back(ended.job, ended.final_state);
+        ended_order_.push_back(ended.job);
+        while (static_cast<int>(ended_order_.size()) > keep_ended_) {
+          changes.forgotten.push_back(ended_order_.front());
+          jobs_.erase(ended_order_.front());
+          ended_order_.pop_front();
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Adds a job as read back from disk.
+  void Restore(RecoveredJob job) {
+    JobRecord& record = jobs_[job.job];
+    record.reduction = FromProto(job.spec.reduction());
+    for (ChunkDone& chunk : job.chunks)
+      record.above.emplace(chunk.begin, std::move(chunk));
+    job.chunks.clear();
+    if (job.final_state) ended_order_.push_back(job.job);
+    record.job = std::move(job);
+  }
+
+  std::vector<RecoveredJob> Snapshot() const {
+    std::vector<RecoveredJob> out;
+    for (const auto& [id, record] : jobs_) {
+      RecoveredJob job = record.job;
+      for (const auto& [begin, chunk] : record.above)
+        job.chunks.push_back(chunk);
+      out.push_back(std::move(job));
+    }
+    return out;
+  }
+
+ private:
+  absl::Status AddChunk(JobRecord& record, const ChunkDone& done,
+                        Changes& changes) {
+    RecoveredJob& job = record.job;
+    // collect keeps every chunk's value; the others fold the prefix.
+    if (record.reduction == Reduction::kCollect ||
+        done.begin != job.prefix_end) {
+      record.above.emplace(done.begin, done);
+      changes.inserted.push_back(done);
+      return absl::OkStatus();
+    }
+    if (absl::Status status = Fold(job, done); !status.ok()) return status;
+    // Chunks that were waiting beyond the prefix may join it now.
+    for (auto it = record.above.begin();
+         it != record.above.end() && it->first == job.prefix_end;
+         it = record.above.erase(it)) {
+      if (absl::Status status = Fold(job, it->second); !status.ok())
+        return status;
+      changes.deleted.emplace_back(job.job, it->first);
+    }
+    changes.prefixes.insert_or_assign(
+        job.job, Prefix{job.prefix_end, *job.prefix_value, job.prefix_chunks});
+    return absl::OkStatus();
+  }
+
+  static absl::Status Fold(RecoveredJob& job, const ChunkDone& chunk) {
+    if (job.prefix_value) {
+      absl::StatusOr<Value> combined = Combine(FromProto(job.spec.reduction()),
+                                               *job.prefix_value, chunk.value);
+      if (!combined.ok()) return combined.status();
+      job.prefix_value = *std::move(combined);
+    } else {
+      job.prefix_value = chunk.value;
+    }
+    job.prefix_end = chunk.end;
+    job.prefix_chunks += 1;
+    return absl::OkStatus();
+  }
+
+  int keep_ended_;
+  std::map<JobId, JobRecord> jobs_;
+  std::deque<JobId> ended_order_;
+};
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_JOURNAL_STATE_H_
