@@ -15,11 +15,12 @@ constexpr char kCountPrimes[] = "count_primes";
 constexpr char kCountPrimesTrial[] = "count_primes_trial";
 
 // primesieve::count_primes regenerates the sieving primes (up to sqrt(stop))
-// on every call, which is cheap below kCountCallLimit; a sub-range of
-// kCountCallStep there takes about 10 ms, our polling period. Above it the
-// setup would dominate, so an iterator keeps the sieving primes across polls.
+// and its sieve on every call: with sub-ranges of 2^26 that costs ~20% of the
+// count, with 2^28 ~3%, and a sub-range of 2^28 takes ~20 ms, a fine polling
+// period. Above kCountCallLimit the setup would dominate, so an iterator keeps
+// the sieving primes across polls.
 constexpr uint64_t kCountCallLimit = uint64_t{1} << 40;
-constexpr uint64_t kCountCallStep = uint64_t{1} << 26;
+constexpr uint64_t kCountCallStep = uint64_t{1} << 28;
 // Far out (density ~1/40) this many primes take a few milliseconds.
 constexpr int64_t kIteratorPollEvery = int64_t{1} << 14;
 // About a millisecond of 64-bit divisions.
