@@ -466,15 +466,7 @@ void Scheduler::ChunkSucceeded(WorkerId worker_id, const AttemptKey& key,
   job->chunks_done += 1;
   if (Worker* worker = FindWorker(worker_id)) worker->chunks_done += 1;
 
-  v1::ChunkRecord record;
-  record.set_begin(key.begin);
-  record.set_end(end);
-  record.set_attempt(key.attempt);
-  if (Worker* worker = FindWorker(worker_id))
-    record.set_worker(worker->hello.name);
-  *record.mutable_duration() = ToProto(kernel_time);
-  job->recent.push_back(std::move(record));
-  if (job->recent.size() > kRecentChunks) job->recent.pop_front();
+  Record(*job, key, end, worker_id, kernel_time, "");
 
   commands_.journal.push_back(ChunkDone{key.job, key.begin, end, value});
   job->done_log.emplace_back(now, indices);
@@ -500,6 +492,22 @@ void Scheduler::ChunkSucceeded(WorkerId worker_id, const AttemptKey& key,
   MaybeSucceed(*job, now);
 }
 
+void Scheduler::Record(Job& job, const AttemptKey& key, int64_t end,
+                       WorkerId worker_id, absl::Duration kernel_time,
+                       const std::string& error) {
+  v1::ChunkRecord record;
+  record.set_begin(key.begin);
+  record.set_end(end);
+  record.set_attempt(key.attempt);
+  if (Worker* worker = FindWorker(worker_id)) {
+    record.set_worker(worker->hello.name);
+  }
+  *record.mutable_duration() = ToProto(kernel_time);
+  record.set_error(error);
+  job.recent.push_back(std::move(record));
+  if (job.recent.size() > kRecentChunks) job.recent.pop_front();
+}
+
 void Scheduler::ChunkFailed(WorkerId worker_id, const AttemptKey& key,
                             const std::string& error,
                             absl::Duration kernel_time, absl::Time now) {
@@ -518,16 +526,7 @@ void Scheduler::AttemptFailed(Job& job, const AttemptKey& key,
   job.attempts_failed += 1;
   chunk->failures += 1;
 
-  v1::ChunkRecord record;
-  record.set_begin(key.begin);
-  record.set_end(chunk->end);
-  record.set_attempt(key.attempt);
-  if (Worker* worker = FindWorker(worker_id))
-    record.set_worker(worker->hello.name);
-  *record.mutable_duration() = ToProto(kernel_time);
-  record.set_error(error);
-  job.recent.push_back(std::move(record));
-  if (job.recent.size() > kRecentChunks) job.recent.pop_front();
+  Record(job, key, chunk->end, worker_id, kernel_time, error);
   Changed(job);
 
   if (chunk->failures >= job.max_attempts) {

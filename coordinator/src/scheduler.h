@@ -199,6 +199,9 @@ class Scheduler {
                      const std::string& error, absl::Duration kernel_time,
                      absl::Time now);
   void StartBackups(absl::Time now);
+  // Keeps a finished attempt for the status view (error empty on success).
+  void Record(Job& job, const AttemptKey& key, int64_t end, WorkerId worker,
+              absl::Duration kernel_time, const std::string& error);
   // Validates parameters of a job submitted before any worker offered its
   // kernel; fails the job when they are bad.
   bool EnsureParams(Job& job, absl::Time now);
