@@ -14,11 +14,14 @@ namespace {
 // largest chunk measured: a kernel of unknown cost must not get a chunk that
 // runs for hours.
 constexpr int64_t kFirstAutoSize = 1;
-constexpr int64_t kMaxGrowth = 8;
+constexpr double kMaxGrowth = 8;
 // The guided tail never cuts chunks shorter than this share of the target.
 constexpr double kTailFloor = 1.0 / 8;
-// Weight of the newest measurement in the throughput average.
-constexpr double kRateWeight = 0.3;
+// When the fixed cost alone exceeds half the target, chunks are sized so the
+// fixed cost is at most a tenth of their time.
+constexpr double kOverheadShare = 0.1;
+// Below this, a measured time is clock noise.
+constexpr double kMinSeconds = 1e-6;
 
 }  // namespace
 
@@ -87,17 +90,26 @@ int64_t ChunkSizer::NextEnd(int64_t cursor, int slots) {
       return static_cast<int64_t>(std::min<__int128>(boundary, end_));
     }
     case Kind::kAuto: {
-      if (rate_ <= 0) {
+      const std::optional<CostModel> model = Fit();
+      if (!model) {
         size = kFirstAutoSize;
         break;
       }
-      const double target_size = rate_ * absl::ToDoubleSeconds(target_);
+      const double target = absl::ToDoubleSeconds(target_);
+      const double largest = static_cast<double>(largest_observed_);
+      double wanted =
+          model->fixed <= target / 2
+              ? (target - model->fixed) / model->per_index
+              : model->fixed * (1 / kOverheadShare - 1) / model->per_index;
+      // With a single size measured, fixed and per-index cost cannot be told
+      // apart: try a larger chunk once when the measured one overran.
+      if (model->one_size && model->per_index * largest > target) {
+        wanted = std::max(wanted, 2 * largest);
+      }
+      wanted = std::min(wanted, largest * kMaxGrowth);
       const double guided =
           static_cast<double>(remaining) / (2.0 * std::max(1, slots));
-      double wanted =
-          std::min(target_size, std::max(guided, target_size * kTailFloor));
-      wanted =
-          std::min(wanted, static_cast<double>(largest_observed_) * kMaxGrowth);
+      wanted = std::min(wanted, std::max(guided, wanted * kTailFloor));
       size = wanted >= 9.2e18 ? INT64_MAX
                               : std::max<int64_t>(1, std::llround(wanted));
       break;
@@ -119,15 +131,51 @@ void ChunkSizer::ResumeAt(int64_t cursor) {
 
 void ChunkSizer::Observe(int64_t indices, absl::Duration kernel_time) {
   if (indices <= 0) return;
-  const double seconds = std::max(absl::ToDoubleSeconds(kernel_time), 1e-6);
-  const double rate = static_cast<double>(indices) / seconds;
+  const double seconds =
+      std::max(absl::ToDoubleSeconds(kernel_time), kMinSeconds);
+  observed_[observed_count_ % kObservations] = {static_cast<double>(indices),
+                                                seconds};
+  observed_count_ += 1;
   largest_observed_ = std::max(largest_observed_, indices);
-  rate_ = rate_ <= 0 ? rate : (1 - kRateWeight) * rate_ + kRateWeight * rate;
+}
+
+std::optional<ChunkSizer::CostModel> ChunkSizer::Fit() const {
+  const int count = std::min(observed_count_, kObservations);
+  if (count == 0) return std::nullopt;
+  double mean_n = 0;
+  double mean_t = 0;
+  for (int i = 0; i < count; ++i) {
+    mean_n += observed_[i].first / count;
+    mean_t += observed_[i].second / count;
+  }
+  double covariance = 0;
+  double variance = 0;
+  double through_origin = 0;  // sum n*t / sum n^2: no fixed cost
+  double squares = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto [n, t] = observed_[i];
+    covariance += (n - mean_n) * (t - mean_t);
+    variance += (n - mean_n) * (n - mean_n);
+    through_origin += n * t;
+    squares += n * n;
+  }
+  through_origin /= squares;
+  // One size seen: all of the time is charged to the indices.
+  if (variance <= 0) return CostModel{0, through_origin, true};
+  CostModel model{0, covariance / variance, false};
+  model.fixed = mean_t - model.per_index * mean_n;
+  if (model.fixed < 0) return CostModel{0, through_origin, false};
+  // Time that does not grow with size: the cost per index is below what
+  // the clock can see, so let the growth cap set the pace.
+  model.per_index = std::max(model.per_index, through_origin * 1e-6);
+  return model;
 }
 
 absl::Duration ChunkSizer::Expected(int64_t indices) const {
-  if (rate_ <= 0) return absl::ZeroDuration();
-  return absl::Seconds(static_cast<double>(indices) / rate_);
+  const std::optional<CostModel> model = Fit();
+  if (!model) return absl::ZeroDuration();
+  return absl::Seconds(model->fixed +
+                       model->per_index * static_cast<double>(indices));
 }
 
 int64_t ChunkSizer::PlannedChunks() const {

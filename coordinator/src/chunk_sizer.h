@@ -5,16 +5,22 @@
 // Three policies:
 //   fixed:N   every chunk has N indices (the last one fewer);
 //   count:N   N chunks of near-equal size;
-//   auto      sizes follow measured kernel throughput so a chunk takes about
-//             the target time, starting small (like joblib's batch_size=auto)
+//   auto      sizes follow measured kernel time so a chunk takes about the
+//             target time, starting small (like joblib's batch_size=auto)
 //             and shrinking toward the end of the range so the last chunks
-//             finish together (guided self-scheduling).
+//             finish together (guided self-scheduling). Kernel time is
+//             modelled as a fixed cost per chunk plus a cost per index,
+//             fitted to recent chunks, so a kernel with a large set-up cost
+//             gets chunks large enough to amortize it.
 //
 // Pure arithmetic: no clock, no I/O. Not thread-safe.
 #ifndef PFOR_COORDINATOR_CHUNK_SIZER_H_
 #define PFOR_COORDINATOR_CHUNK_SIZER_H_
 
+#include <array>
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -46,9 +52,6 @@ class ChunkSizer {
   // Number of chunks the fixed and count policies produce; 0 for auto.
   int64_t PlannedChunks() const;
 
-  // Indices per second per slot, as measured; 0 while unknown.
-  double rate() const { return rate_; }
-
  private:
   enum class Kind { kFixed, kCount, kAuto };
 
@@ -62,7 +65,22 @@ class ChunkSizer {
   int64_t chunk_count_ = 0;
   int64_t chunks_cut_ = 0;
   absl::Duration target_ = absl::Milliseconds(100);
-  double rate_ = 0;
+
+  // Kernel seconds = fixed + per_index * indices.
+  struct CostModel {
+    double fixed = 0;
+    double per_index = 0;
+    // Only one chunk size was measured: fixed and per-index cost could not
+    // be told apart, and all the time is charged to the indices.
+    bool one_size = false;
+  };
+  // Fitted to the recent observations; nullopt before the first one.
+  std::optional<CostModel> Fit() const;
+
+  static constexpr int kObservations = 16;
+  // Recent (indices, seconds), a ring.
+  std::array<std::pair<double, double>, kObservations> observed_{};
+  int observed_count_ = 0;
   int64_t largest_observed_ = 0;
 };
 

@@ -83,6 +83,44 @@ TEST(ChunkSizerTest, AutoShrinksTowardTheEnd) {
   EXPECT_NEAR(static_cast<double>(sizer.NextEnd(tail, 4) - tail), 12.5e6, 1e5);
 }
 
+// Cuts and measures chunks one at a time with `cost(indices)` seconds each;
+// returns the chunk sizes.
+std::vector<int64_t> Simulate(int64_t total, double (*cost)(int64_t)) {
+  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, total);
+  std::vector<int64_t> sizes;
+  for (int64_t cursor = 0; cursor < total;) {
+    const int64_t end = sizer.NextEnd(cursor, 1);
+    sizes.push_back(end - cursor);
+    sizer.Observe(end - cursor, absl::Seconds(cost(end - cursor)));
+    cursor = end;
+  }
+  return sizes;
+}
+
+TEST(ChunkSizerTest, AutoAmortizesALargeFixedCost) {
+  // Like count_primes near 2^63: about a second to set up, then cheap.
+  const std::vector<int64_t> sizes =
+      Simulate(807, [](int64_t n) { return 1.1 + 1e-6 * n; });
+  EXPECT_LE(sizes.size(), 8u) << ::testing::PrintToString(sizes);
+}
+
+TEST(ChunkSizerTest, AutoKeepsExpensiveIndicesInSmallChunks) {
+  // A second per index and no set-up cost: one index is already 10x the
+  // target, so chunks stay small after one larger try.
+  const std::vector<int64_t> sizes =
+      Simulate(20, [](int64_t n) { return 1.0 * n; });
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), 2)
+      << ::testing::PrintToString(sizes);
+}
+
+TEST(ChunkSizerTest, ExpectsFixedPlusPerIndexTime) {
+  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000);
+  EXPECT_EQ(sizer.Expected(100), absl::ZeroDuration());
+  sizer.Observe(10, absl::Milliseconds(20));
+  sizer.Observe(110, absl::Milliseconds(120));
+  EXPECT_NEAR(absl::ToDoubleSeconds(sizer.Expected(1000)), 1.01, 1e-6);
+}
+
 TEST(ChunkSizerTest, RejectsBadPolicies) {
   v1::ChunkPolicy fixed;
   fixed.set_fixed_size(-3);

@@ -158,33 +158,58 @@ int PrintFinal(const GlobalFlags& global, const JobStatus& job) {
   return kExitJobFailed;
 }
 
+// Ctrl-C, at any moment: the handler only writes to a pipe; a thread reads
+// it, cancels the job `pfor run` follows (if any) and exits with 130.
+struct Interrupt {
+  static inline int pipe_fds[2] = {-1, -1};
+  static inline std::atomic<bool> raised{false};
+  static inline std::atomic<Client*> client{nullptr};
+  static inline std::atomic<uint64_t> job{0};
+
+  static void Install() {
+    if (pipe(pipe_fds) != 0) return;
+    struct sigaction action = {};
+    action.sa_handler = [](int) {
+      const char byte = 1;
+      [[maybe_unused]] ssize_t n = write(pipe_fds[1], &byte, 1);
+    };
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    std::thread([] {
+      char byte;
+      while (read(pipe_fds[0], &byte, 1) != 1) {
+      }
+      // Set before cancelling, so the main thread never reports the
+      // cancellation it causes as a failure.
+      raised = true;
+      if (Client* c = client.load(); c != nullptr) {
+        std::fprintf(stderr, "\npfor: interrupted; cancelling job %llu\n",
+                     static_cast<unsigned long long>(job.load()));
+        (void)c->Cancel(job.load());
+      } else {
+        std::fprintf(stderr, "\npfor: interrupted\n");
+      }
+      std::_Exit(kExitInterrupted);
+    }).detach();
+  }
+};
+
 // Follows a job to its end with a progress view; Ctrl-C cancels it when
-// `cancel_on_interrupt`.
+// `cancel_on_interrupt`, and otherwise leaves it running.
 int Follow(Client& client, const GlobalFlags& global, uint64_t job,
            bool show_progress, bool cancel_on_interrupt) {
-  static std::atomic<Client*> interrupt_client;
-  static std::atomic<uint64_t> interrupt_job;
   if (cancel_on_interrupt) {
-    interrupt_client = &client;
-    interrupt_job = job;
-    std::thread([] {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGINT);
-      int signal;
-      if (sigwait(&set, &signal) == 0) {
-        std::fprintf(stderr, "\npfor: interrupted; cancelling job %llu\n",
-                     static_cast<unsigned long long>(interrupt_job.load()));
-        (void)interrupt_client.load()->Cancel(interrupt_job.load());
-        std::_Exit(kExitInterrupted);
-      }
-    }).detach();
+    Interrupt::job = job;
+    Interrupt::client = &client;
   }
   ProgressView progress(stderr, isatty(STDERR_FILENO) != 0);
   absl::StatusOr<JobStatus> done =
       client.Wait(job, [&](const JobStatus& state) {
-        if (show_progress) progress.Update(state);
+        if (show_progress && !Interrupt::raised) progress.Update(state);
       });
+  Interrupt::client = nullptr;
+  // The interrupt thread owns the exit from here.
+  while (Interrupt::raised) pause();
   progress.Done();
   if (!done.ok()) return Fail(done.status());
   return PrintFinal(global, *done);
@@ -232,11 +257,7 @@ absl::StatusOr<uint64_t> ParseJobId(const std::string& text) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  // Signals are taken synchronously by the thread that follows a job.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  Interrupt::Install();
 
   CLI::App app(
       "pfor: run parallel-for jobs on every core of every machine.\n"

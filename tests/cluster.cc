@@ -1,0 +1,207 @@
+#include "cluster.h"
+
+#include <regex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace pfor::testing {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+
+absl::Status Failed(const std::string& what, const RunResult& result) {
+  return absl::InternalError(absl::StrCat(what, ": ", Describe(result)));
+}
+
+}  // namespace
+
+const char* CoordinatorBinary() { return PFOR_COORDINATOR_BIN; }
+const char* WorkerBinary() { return PFOR_WORKER_BIN; }
+const char* CliBinary() { return PFOR_CLI_BIN; }
+
+EnvChanges ChildEnv() { return {{"PFOR_COORDINATOR", std::nullopt}}; }
+
+RunResult RunCli(const std::vector<std::string>& args, absl::Duration timeout) {
+  return Run(CliBinary(), args, ChildEnv(), timeout);
+}
+
+bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
+               absl::Duration every) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(every);
+  }
+}
+
+absl::Status Cluster::StartCoordinator(const std::vector<std::string>& args,
+                                       int port) {
+  if (coordinator_ != nullptr) coordinator_->Kill();
+  std::vector<std::string> argv = {"--listen",
+                                   absl::StrCat("127.0.0.1:", port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Start(CoordinatorBinary(), argv, ChildEnv());
+  if (!process.ok()) return process.status();
+  coordinator_ = *std::move(process);
+  static const std::regex kReady(
+      R"(^pfor-coordinator listening on 127\.0\.0\.1:([0-9]+)$)");
+  std::optional<std::vector<std::string>> ready =
+      coordinator_->WaitForLine(Stream::kStdout, kReady, kStartTimeout);
+  if (!ready) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "coordinator printed no readiness line; stdout: <<",
+        coordinator_->Stdout(), ">> stderr: <<", coordinator_->Stderr(), ">>"));
+  }
+  if (!absl::SimpleAtoi((*ready)[1], &port_) || port_ <= 0 ||
+      (port != 0 && port_ != port)) {
+    return absl::InternalError(
+        absl::StrCat("bad port in readiness line: ", (*ready)[0]));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Cluster::StartWorker(int threads,
+                                         const std::vector<std::string>& args) {
+  const int index = static_cast<int>(workers_.size());
+  std::vector<std::string> argv = {"--coordinator", address(),
+                                   "--threads",     absl::StrCat(threads),
+                                   "--name",        absl::StrCat("w", index)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Start(WorkerBinary(), argv, ChildEnv());
+  if (!process.ok()) return process.status();
+  workers_.push_back(*std::move(process));
+  static const std::regex kConnected(
+      R"(pfor-worker: connected as worker [0-9]+ with [0-9]+ slots)");
+  if (!workers_.back()->WaitForLine(Stream::kStderr, kConnected,
+                                    kStartTimeout)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("worker w", index, " did not connect; stderr: <<",
+                     workers_.back()->Stderr(), ">>"));
+  }
+  return index;
+}
+
+absl::Status Cluster::WaitForWorkers(int count, absl::Duration timeout) {
+  std::string last;
+  const bool listed = PollUntil(
+      [&] {
+        absl::StatusOr<nlohmann::json> workers = Workers();
+        last = workers.ok() ? workers->dump() : workers.status().ToString();
+        return workers.ok() && workers->is_array() &&
+               static_cast<int>(workers->size()) == count;
+      },
+      timeout, absl::Milliseconds(100));
+  if (listed) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "pfor workers did not list ", count, " workers; last: ", last));
+}
+
+std::string Cluster::address() const {
+  return absl::StrCat("127.0.0.1:", port_);
+}
+
+RunResult Cluster::Cli(const std::vector<std::string>& args,
+                       absl::Duration timeout) {
+  std::vector<std::string> argv = {"--coordinator", address()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCli(argv, timeout);
+}
+
+absl::StatusOr<nlohmann::json> Cluster::CliJson(
+    const std::vector<std::string>& args, absl::Duration timeout) {
+  std::vector<std::string> argv = {"--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult result = Cli(argv, timeout);
+  if (!result.status.ExitedWith(0)) {
+    return Failed(absl::StrCat("pfor --json ", args.empty() ? "" : args[0]),
+                  result);
+  }
+  nlohmann::json parsed = nlohmann::json::parse(result.out, nullptr,
+                                                /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Failed("output is not JSON", result);
+  return parsed;
+}
+
+absl::StatusOr<uint64_t> Cluster::Submit(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"submit"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult result = Cli(argv);
+  uint64_t id;
+  if (!result.status.ExitedWith(0) ||
+      !absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(result.out), &id)) {
+    return Failed("pfor submit", result);
+  }
+  return id;
+}
+
+absl::StatusOr<nlohmann::json> Cluster::Status(uint64_t job) {
+  return CliJson({"status", absl::StrCat(job)});
+}
+
+absl::StatusOr<nlohmann::json> Cluster::Workers() {
+  return CliJson({"workers"});
+}
+
+absl::StatusOr<nlohmann::json> Cluster::WaitForStatus(
+    uint64_t job, const std::function<bool(const nlohmann::json&)>& condition,
+    absl::Duration timeout) {
+  nlohmann::json found;
+  std::string last;
+  const bool met = PollUntil(
+      [&] {
+        absl::StatusOr<nlohmann::json> status = Status(job);
+        if (!status.ok()) {
+          last = status.status().ToString();
+          return false;
+        }
+        last = status->dump();
+        if (!condition(*status)) return false;
+        found = *std::move(status);
+        return true;
+      },
+      timeout);
+  if (met) return found;
+  return absl::DeadlineExceededError(absl::StrCat(
+      "job ", job, " did not reach the awaited status; last: ", last));
+}
+
+absl::StatusOr<std::unique_ptr<Cluster>> StartCluster(
+    int workers, const std::vector<std::string>& coordinator_args) {
+  auto cluster = std::make_unique<Cluster>();
+  if (absl::Status status = cluster->StartCoordinator(coordinator_args);
+      !status.ok()) {
+    return status;
+  }
+  for (int i = 0; i < workers; ++i) {
+    absl::StatusOr<int> worker = cluster->StartWorker();
+    if (!worker.ok()) return worker.status();
+  }
+  if (absl::Status status = cluster->WaitForWorkers(workers); !status.ok()) {
+    return status;
+  }
+  return cluster;
+}
+
+std::string State(const nlohmann::json& status) {
+  return status.value("state", std::string());
+}
+
+int64_t Progress(const nlohmann::json& status, const char* field) {
+  if (!status.contains("progress") || !status["progress"].contains(field) ||
+      !status["progress"][field].is_number_integer()) {
+    return -1;
+  }
+  return status["progress"][field].get<int64_t>();
+}
+
+bool Finished(const nlohmann::json& status) {
+  const std::string state = State(status);
+  return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+}  // namespace pfor::testing

@@ -1,0 +1,182 @@
+// Fault tests: workers are killed, drained and stopped, and the coordinator
+// is restarted, in the middle of jobs; every result must stay exact.
+#include <signal.h>
+
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cluster.h"
+#include "gtest/gtest.h"
+
+namespace pfor::testing {
+namespace {
+
+using nlohmann::json;
+
+// pi(2e7) by trial division: about 3 s on two one-thread workers, 400
+// chunks.
+const std::vector<std::string> kTrialJob = {"count_primes_trial", "--range",
+                                            "0:2e7", "--chunks", "fixed:50000"};
+constexpr char kTrialResult[] = "1270607\n";
+
+// Waits until the job runs and has finished `chunks` chunks, so that a fault
+// lands in its middle. Fails the wait when the job ends first.
+absl::StatusOr<json> WaitForMidJob(Cluster& cluster, uint64_t job,
+                                   int64_t chunks) {
+  absl::StatusOr<json> status = cluster.WaitForStatus(job, [&](const json& s) {
+    return Finished(s) || Progress(s, "chunks_done") >= chunks;
+  });
+  if (!status.ok()) return status;
+  if (State(*status) != "running") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ended before the fault could be injected: ", status->dump()));
+  }
+  return status;
+}
+
+// `pfor wait JOB` must print exactly `expected`.
+void ExpectWaitPrints(Cluster& cluster, uint64_t job,
+                      const std::string& expected) {
+  RunResult result = cluster.Cli({"wait", absl::StrCat(job), "--no-progress"},
+                                 absl::Seconds(90));
+  EXPECT_TRUE(result.status.ExitedWith(0)) << Describe(result);
+  EXPECT_EQ(result.out, expected) << Describe(result);
+}
+
+TEST(Faults, KilledWorkersChunksAreRequeuedAndCountedOnce) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster());
+  ASSERT_OK_AND_ASSIGN(uint64_t job, cluster->Submit(kTrialJob));
+  ASSERT_OK(WaitForMidJob(*cluster, job, 10).status());
+
+  const ExitStatus killed = [&] {
+    cluster->worker(0).Signal(SIGKILL);
+    return *cluster->worker(0).Wait(absl::Seconds(10));
+  }();
+  EXPECT_TRUE(killed.signaled && killed.signal == SIGKILL) << Describe(killed);
+
+  ExpectWaitPrints(*cluster, job, kTrialResult);
+  ASSERT_OK_AND_ASSIGN(json status, cluster->Status(job));
+  EXPECT_EQ(State(status), "succeeded");
+  EXPECT_GE(Progress(status, "chunks_requeued"), 1) << status.dump();
+  EXPECT_EQ(Progress(status, "indices_done"), 20'000'000) << status.dump();
+  EXPECT_EQ(Progress(status, "chunks_done"), 400) << status.dump();
+  // The dead worker is dropped from the listing.
+  ASSERT_OK(cluster->WaitForWorkers(1));
+}
+
+TEST(Faults, KilledWorkerDuringSleepJobLeavesEveryIndexCountedOnce) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster());
+  // 100 chunks of 20 indices, 40 ms each.
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t job,
+      cluster->Submit({"sleep", "--param", "us=2000", "--range", "0:2000",
+                       "--chunks", "fixed:20", "--reduce", "sum"}));
+  ASSERT_OK(WaitForMidJob(*cluster, job, 5).status());
+  cluster->worker(1).Kill();
+
+  ExpectWaitPrints(*cluster, job, "2000\n");
+  ASSERT_OK_AND_ASSIGN(json status, cluster->Status(job));
+  EXPECT_EQ(status["result"], 2000) << status.dump();
+  EXPECT_GE(Progress(status, "chunks_requeued"), 1) << status.dump();
+  EXPECT_EQ(Progress(status, "chunks_done"), 100) << status.dump();
+}
+
+TEST(Faults, DrainingWorkerExitsZeroAndGivesBackItsChunks) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster());
+  ASSERT_OK_AND_ASSIGN(uint64_t job, cluster->Submit(kTrialJob));
+  ASSERT_OK(WaitForMidJob(*cluster, job, 10).status());
+
+  const absl::Time signalled = absl::Now();
+  ASSERT_TRUE(cluster->worker(0).Signal(SIGTERM));
+  // A running chunk takes well under a second: the drain is quick.
+  std::optional<ExitStatus> exited = cluster->worker(0).Wait(absl::Seconds(10));
+  ASSERT_TRUE(exited.has_value())
+      << "worker still running 10 s after SIGTERM; stderr: "
+      << cluster->worker(0).Stderr();
+  EXPECT_TRUE(exited->ExitedWith(0)) << Describe(*exited);
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(5));
+  EXPECT_NE(cluster->worker(0).Stderr().find("draining"), std::string::npos)
+      << cluster->worker(0).Stderr();
+
+  // The job went on and ended while only the other worker was left.
+  ASSERT_OK(cluster->WaitForWorkers(1));
+  ExpectWaitPrints(*cluster, job, kTrialResult);
+  ASSERT_OK_AND_ASSIGN(json status, cluster->Status(job));
+  EXPECT_EQ(Progress(status, "attempts_failed"), 0) << status.dump();
+  EXPECT_EQ(Progress(status, "chunks_done"), 400) << status.dump();
+}
+
+TEST(Faults, StoppedWorkerIsDeclaredLostAfterHeartbeatTimeout) {
+  ASSERT_OK_AND_ASSIGN(auto cluster,
+                       StartCluster(2, {"--heartbeat-timeout", "1s"}));
+  ASSERT_OK_AND_ASSIGN(uint64_t job, cluster->Submit(kTrialJob));
+  ASSERT_OK(WaitForMidJob(*cluster, job, 10).status());
+
+  const absl::Time stopped = absl::Now();
+  ASSERT_TRUE(cluster->worker(0).Signal(SIGSTOP));
+  ASSERT_OK(cluster->WaitForWorkers(1, absl::Seconds(20)));
+  const absl::Duration lost_after = absl::Now() - stopped;
+  // Heartbeats come every 250 ms with a 1 s timeout: lost after 0.75 to
+  // about 1.5 s, plus the polling.
+  EXPECT_GE(lost_after, absl::Milliseconds(500));
+  EXPECT_LT(lost_after, absl::Seconds(6));
+
+  // Its chunks ran on the other worker.
+  ExpectWaitPrints(*cluster, job, kTrialResult);
+  ASSERT_OK_AND_ASSIGN(json status, cluster->Status(job));
+  EXPECT_GE(Progress(status, "chunks_requeued"), 1) << status.dump();
+  EXPECT_EQ(Progress(status, "chunks_done"), 400) << status.dump();
+
+  // Resumed, the worker finds it was dropped and dials again; late results
+  // it sends must not disturb anything.
+  ASSERT_TRUE(cluster->worker(0).Signal(SIGCONT));
+  EXPECT_TRUE(cluster->WaitForWorkers(2).ok())
+      << "resumed worker did not come back; its stderr: "
+      << cluster->worker(0).Stderr();
+  RunResult again =
+      cluster->Cli({"submit", "count_primes_trial", "--range", "0:1e7",
+                    "--chunks", "fixed:100000", "--wait", "--no-progress"});
+  EXPECT_TRUE(again.status.ExitedWith(0)) << Describe(again);
+  EXPECT_EQ(again.out, "664579\n");
+}
+
+TEST(Faults, WorkersReconnectToRestartedCoordinator) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster());
+  const int port = cluster->port();
+
+  ASSERT_TRUE(cluster->coordinator().Signal(SIGTERM));
+  std::optional<ExitStatus> exited =
+      cluster->coordinator().Wait(absl::Seconds(15));
+  ASSERT_TRUE(exited.has_value()) << "coordinator ignored SIGTERM";
+  EXPECT_TRUE(exited->ExitedWith(0)) << Describe(*exited);
+
+  // While it is away, the CLI says so.
+  RunResult away = cluster->Cli({"workers"});
+  EXPECT_TRUE(away.status.ExitedWith(3)) << Describe(away);
+
+  ASSERT_OK(cluster->StartCoordinator({}, port));
+  ASSERT_EQ(cluster->port(), port);
+  ASSERT_OK(cluster->WaitForWorkers(2, absl::Seconds(45)));
+  static const std::regex kConnected("connected as worker");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(cluster->worker(i).WaitForLine(Stream::kStderr, kConnected,
+                                               absl::Seconds(5), /*skip=*/1))
+        << cluster->worker(i).Stderr();
+  }
+
+  RunResult result = cluster->Cli({"submit", "count_primes", "--range", "0:1e9",
+                                   "--wait", "--no-progress"});
+  ASSERT_TRUE(result.status.ExitedWith(0)) << Describe(result);
+  EXPECT_EQ(result.out, "50847534\n");
+  // The listed workers are the same two processes, not newcomers.
+  ASSERT_OK_AND_ASSIGN(json workers, cluster->Workers());
+  std::set<std::string> names;
+  for (const json& worker : workers) names.insert(worker.value("name", ""));
+  EXPECT_EQ(names, (std::set<std::string>{"w0", "w1"})) << workers.dump();
+}
+
+}  // namespace
+}  // namespace pfor::testing
