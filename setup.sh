@@ -66,7 +66,10 @@ case "${1:-}" in
   tsan)
     install_packages "${BUILD_PACKAGES[@]}"
     build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=thread
-    ctest --test-dir build-tsan --output-on-failure -j2 -R '^(Scheduler|ChunkSizer|JobResult|ThreadExecutor|Exact|Value|Params|Expression|Kernel|IndexFold)'
+    for test in common/common_test kernels/kernels_test coordinator/scheduler_test \
+        coordinator/journal_io_test worker/worker_test sdk/cli_test; do
+      "build-tsan/$test"
+    done
     ;;
   bench)
     install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"

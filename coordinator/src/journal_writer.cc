@@ -10,26 +10,27 @@ JournalWriter::JournalWriter(Journal* journal,
 
 JournalWriter::~JournalWriter() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  queued_.notify_one();
   thread_.join();
 }
 
 void JournalWriter::Append(std::vector<JournalEntry> entries) {
   if (entries.empty()) return;
-  absl::MutexLock lock(&mu_);
-  appended_ += entries.size();
-  for (JournalEntry& entry : entries) queue_.push_back(std::move(entry));
+  {
+    std::lock_guard lock(mu_);
+    appended_count_ += entries.size();
+    for (JournalEntry& entry : entries) queue_.push_back(std::move(entry));
+  }
+  queued_.notify_one();
 }
 
 absl::Status JournalWriter::Sync() {
-  absl::MutexLock lock(&mu_);
-  const uint64_t target = appended_;
-  auto written = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return written_ >= target;
-  };
-  mu_.Await(absl::Condition(&written));
+  std::unique_lock lock(mu_);
+  const uint64_t target = appended_count_;
+  written_.wait(lock, [&] { return written_count_ >= target; });
   return error_;
 }
 
@@ -37,19 +38,19 @@ void JournalWriter::Loop() {
   while (true) {
     std::vector<JournalEntry> batch;
     {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
+      std::unique_lock lock(mu_);
+      queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
       batch.swap(queue_);
     }
     absl::Status status = journal_->Write(batch);
     if (!status.ok() && on_error_) on_error_(status);
-    absl::MutexLock lock(&mu_);
-    written_ += batch.size();
-    if (!status.ok() && error_.ok()) error_ = status;
+    {
+      std::lock_guard lock(mu_);
+      written_count_ += batch.size();
+      if (!status.ok() && error_.ok()) error_ = status;
+    }
+    written_.notify_all();
   }
 }
 

@@ -37,7 +37,7 @@ absl::Status KernelRegistry::Add(KernelDef def) {
     return absl::InvalidArgumentError(
         absl::StrCat("kernel ", def.name, " has no run function"));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   for (const auto& kernel : kernels_) {
     if (kernel->name == def.name) {
       return absl::AlreadyExistsError(
@@ -49,7 +49,7 @@ absl::Status KernelRegistry::Add(KernelDef def) {
 }
 
 const KernelDef* KernelRegistry::Find(std::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   for (const auto& kernel : kernels_) {
     if (kernel->name == name) return kernel.get();
   }
@@ -57,7 +57,7 @@ const KernelDef* KernelRegistry::Find(std::string_view name) const {
 }
 
 std::vector<const KernelDef*> KernelRegistry::List() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   std::vector<const KernelDef*> list;
   for (const auto& kernel : kernels_) list.push_back(kernel.get());
   std::sort(

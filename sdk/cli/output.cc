@@ -120,6 +120,20 @@ nlohmann::json ToJson(const JobStatus& job) {
   }
   if (!job.error.empty()) out["error"] = job.error;
   if (!job.waiting_reason.empty()) out["waiting_reason"] = job.waiting_reason;
+  if (!job.recent_chunks.empty()) {
+    nlohmann::json chunks = nlohmann::json::array();
+    for (const ChunkAttempt& chunk : job.recent_chunks) {
+      nlohmann::json attempt = {
+          {"begin", chunk.begin},
+          {"end", chunk.end},
+          {"attempt", chunk.attempt},
+          {"worker", chunk.worker},
+          {"seconds", absl::ToDoubleSeconds(chunk.kernel_time)}};
+      if (!chunk.error.empty()) attempt["error"] = chunk.error;
+      chunks.push_back(attempt);
+    }
+    out["recent_chunks"] = chunks;
+  }
   return out;
 }
 
@@ -187,6 +201,20 @@ std::string FormatStatus(const JobStatus& job) {
     absl::StrAppend(&text, "  waiting  ", job.waiting_reason, "\n");
   if (!job.error.empty())
     absl::StrAppend(&text, "  error    ", job.error, "\n");
+  if (!job.recent_chunks.empty()) {
+    absl::StrAppend(&text, "  recent chunks (newest last):\n");
+    constexpr size_t kShown = 8;
+    const size_t first = job.recent_chunks.size() > kShown
+                             ? job.recent_chunks.size() - kShown
+                             : 0;
+    for (size_t i = first; i < job.recent_chunks.size(); ++i) {
+      const ChunkAttempt& chunk = job.recent_chunks[i];
+      absl::StrAppend(&text, "    [", chunk.begin, ", ", chunk.end,
+                      ") attempt ", chunk.attempt, " on ", chunk.worker, ", ",
+                      absl::FormatDuration(chunk.kernel_time),
+                      chunk.error.empty() ? "" : ": " + chunk.error, "\n");
+    }
+  }
   if (job.state == JobState::kSucceeded) {
     const std::string result = FormatResult(job);
     absl::StrAppend(&text, "  result   ", job.value ? result : "\n" + result,

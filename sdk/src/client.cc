@@ -118,6 +118,11 @@ JobStatus FromJob(const v1::Job& job) {
   status.submit_time = TimeOrPast(job.has_submit_time(), job.submit_time());
   status.start_time = TimeOrPast(job.has_start_time(), job.start_time());
   status.end_time = TimeOrPast(job.has_end_time(), job.end_time());
+  for (const v1::ChunkRecord& record : job.recent_chunks()) {
+    status.recent_chunks.push_back(
+        {record.begin(), record.end(), record.attempt(), record.worker(),
+         pfor::FromProto(record.duration()), record.error()});
+  }
   return status;
 }
 

@@ -16,21 +16,25 @@ ThreadExecutor::ThreadExecutor(int threads,
 
 ThreadExecutor::~ThreadExecutor() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
     queue_.clear();
     for (auto& slot : slots_) slot->cancel = true;
   }
+  work_.notify_all();
   for (std::thread& thread : threads_) thread.join();
 }
 
 void ThreadExecutor::Submit(ChunkTask task) {
-  absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(task));
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(task));
+  }
+  work_.notify_one();
 }
 
 int ThreadExecutor::CancelJob(uint64_t job) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   const size_t before = queue_.size();
   std::erase_if(queue_,
                 [&](const ChunkTask& task) { return task.job->id == job; });
@@ -46,7 +50,7 @@ int ThreadExecutor::CancelAttempt(uint64_t job, int64_t begin,
     return task.job->id == job && task.begin == begin &&
            task.attempt == attempt;
   };
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   const size_t before = queue_.size();
   std::erase_if(queue_, matches);
   for (auto& slot : slots_) {
@@ -56,7 +60,7 @@ int ThreadExecutor::CancelAttempt(uint64_t job, int64_t begin,
 }
 
 void ThreadExecutor::CancelAll() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   queue_.clear();
   for (auto& slot : slots_) {
     if (slot->task) slot->cancel = true;
@@ -64,7 +68,7 @@ void ThreadExecutor::CancelAll() {
 }
 
 std::vector<ChunkTask> ThreadExecutor::TakeQueued() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   std::vector<ChunkTask> taken(std::make_move_iterator(queue_.begin()),
                                std::make_move_iterator(queue_.end()));
   queue_.clear();
@@ -72,24 +76,20 @@ std::vector<ChunkTask> ThreadExecutor::TakeQueued() {
 }
 
 int ThreadExecutor::Load() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return static_cast<int>(queue_.size()) + running_;
 }
 
 int ThreadExecutor::Running() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return running_;
 }
 
 void ThreadExecutor::Loop(Slot& slot) {
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ThreadExecutor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stopping_ || !self->queue_.empty();
-          },
-          this));
+      std::unique_lock lock(mu_);
+      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       slot.task = std::move(queue_.front());
       queue_.pop_front();
@@ -100,7 +100,7 @@ void ThreadExecutor::Loop(Slot& slot) {
     {
       // The slot is free before the outcome is reported, so the report can
       // ask for the next chunk.
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       slot.task.reset();
       running_ -= 1;
     }

@@ -1,9 +1,11 @@
 #include "thread_executor.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,22 +18,24 @@ using ::testing::HasSubstr;
 class Outcomes {
  public:
   void Add(ChunkOutcome outcome) {
-    absl::MutexLock lock(&mu_);
-    outcomes_.push_back(std::move(outcome));
+    {
+      std::lock_guard lock(mu_);
+      outcomes_.push_back(std::move(outcome));
+    }
+    added_.notify_all();
   }
   // Waits (up to 10 s) until there are `count` outcomes.
   std::vector<ChunkOutcome> Await(size_t count) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return outcomes_.size() >= count;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    std::unique_lock lock(mu_);
+    added_.wait_for(lock, std::chrono::seconds(10),
+                    [&] { return outcomes_.size() >= count; });
     return outcomes_;
   }
 
  private:
-  absl::Mutex mu_;
-  std::vector<ChunkOutcome> outcomes_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::condition_variable added_;
+  std::vector<ChunkOutcome> outcomes_;  // guarded by mu_
 };
 
 std::shared_ptr<JobContext> Job(uint64_t id, const KernelDef* kernel) {

@@ -26,15 +26,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "pfor/exact_sum.h"
 #include "pfor/params.h"
 #include "pfor/value.h"
@@ -88,8 +87,8 @@ class KernelRegistry {
   std::vector<const KernelDef*> List() const;
 
  private:
-  mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<KernelDef>> kernels_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<KernelDef>> kernels_;  // guarded by mu_
 };
 
 // Folds the per-index values of one chunk under the job's reduction: sums

@@ -81,6 +81,17 @@ struct ChunkValue {
   Value value;
 };
 
+// One finished attempt at a chunk, for the status view.
+struct ChunkAttempt {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int attempt = 0;
+  std::string worker;
+  absl::Duration kernel_time;
+  // Empty when the attempt succeeded.
+  std::string error;
+};
+
 struct JobStatus {
   uint64_t id = 0;
   JobRequest request;
@@ -105,6 +116,8 @@ struct JobStatus {
   absl::Time submit_time = absl::InfinitePast();
   absl::Time start_time = absl::InfinitePast();
   absl::Time end_time = absl::InfinitePast();
+  // The most recent finished attempts, oldest first (Get only).
+  std::vector<ChunkAttempt> recent_chunks;
 
   bool finished() const {
     return state == JobState::kSucceeded || state == JobState::kFailed ||
@@ -155,7 +168,7 @@ class Client {
   std::string target() const;
 
   absl::StatusOr<JobStatus> Submit(const JobRequest& request);
-  // With the recent chunk records left out.
+  // With the most recent finished attempts.
   absl::StatusOr<JobStatus> Get(uint64_t job);
   // Cancels a queued or running job; returns its state after.
   absl::StatusOr<JobStatus> Cancel(uint64_t job);
