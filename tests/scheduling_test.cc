@@ -56,6 +56,32 @@ TEST(Scheduling, TwoJobsShareTheWorkersAndBothFinishExactly) {
   }
 }
 
+TEST(Scheduling, CreditsOfResultsSentTogetherAreNotLost) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster(0));
+  ASSERT_OK(cluster->StartWorker(2, {"--prefetch", "2"}).status());
+  ASSERT_OK(cluster->WaitForWorkers(1));
+  // 50,000 one-index chunks: results come back microseconds apart, so many
+  // travel in one message; a credit lost in merging would shrink the
+  // worker's window until the job stalls.
+  RunResult result =
+      cluster->Cli({"submit", "noop", "--range", "0:50000", "--chunks",
+                    "fixed:1", "--reduce", "count", "--wait", "--no-progress"},
+                   absl::Seconds(60));
+  EXPECT_TRUE(result.status.ExitedWith(0)) << Describe(result);
+  EXPECT_EQ(result.out, "0\n");
+  // Idle again, the worker's whole window waits at the coordinator.
+  std::string last;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<json> workers = cluster->CliJson({"workers"});
+        if (!workers.ok() || workers->size() != 1) return false;
+        last = workers->dump();
+        return (*workers)[0].value("credits", -1) == 4;
+      },
+      absl::Seconds(10)))
+      << last;
+}
+
 TEST(Scheduling, CancelledJobFreesItsSlots) {
   ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster());
   // Chunks of 10 s each: only cancellation reaching the running chunks

@@ -869,6 +869,7 @@ std::vector<v1::WorkerInfo> Scheduler::ListWorkers(absl::Time now) const {
     std::sort(kernels.begin(), kernels.end());
     for (std::string& kernel : kernels) info.add_kernels(std::move(kernel));
     info.set_draining(worker->draining);
+    info.set_credits(worker->credits);
     out.push_back(std::move(info));
   }
   return out;

@@ -27,6 +27,7 @@ class WorkerSession final
   void Send(v1::CoordinatorMessage message) override {
     absl::MutexLock lock(&mu_);
     if (finishing_) return;
+    // Every field but the welcome is repeated, so merging concatenates.
     pending_.MergeFrom(message);
     has_pending_ = true;
     MaybeWriteLocked();

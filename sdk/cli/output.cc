@@ -148,7 +148,8 @@ nlohmann::json ToJson(const WorkerStatus& worker) {
           {"seconds_since_last_message",
            absl::ToDoubleSeconds(worker.since_last_message)},
           {"kernels", worker.kernels},
-          {"draining", worker.draining}};
+          {"draining", worker.draining},
+          {"credits", worker.credits}};
 }
 
 nlohmann::json ToJson(const KernelInfo& kernel) {

@@ -396,6 +396,7 @@ absl::StatusOr<std::vector<WorkerStatus>> Client::ListWorkers() {
     worker.since_last_message = pfor::FromProto(info.since_last_message());
     worker.kernels.assign(info.kernels().begin(), info.kernels().end());
     worker.draining = info.draining();
+    worker.credits = info.credits();
     workers.push_back(std::move(worker));
   }
   return workers;

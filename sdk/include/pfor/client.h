@@ -136,6 +136,9 @@ struct WorkerStatus {
   absl::Duration since_last_message;
   std::vector<std::string> kernels;
   bool draining = false;
+  // Chunks asked for and not yet sent (free slots and prefetch waiting for
+  // work).
+  int credits = 0;
 };
 
 struct KernelInfo {
