@@ -46,15 +46,16 @@ void BM_DispatchFixedChunks(benchmark::State& state) {
   for (WorkerId id = 1; id <= static_cast<WorkerId>(workers); ++id) {
     WorkerHello hello;
     hello.name = absl::StrCat("w", id);
-    hello.slots = 1;
+    hello.slots = {1, 0, 0};
     v1::KernelInfo kernel;
     kernel.set_name(kKernel);
+    kernel.add_executors(v1::EXECUTOR_KIND_THREADS);
     hello.kernels.push_back(kernel);
     if (!scheduler.WorkerJoined(id, std::move(hello), now).ok()) {
       state.SkipWithError("worker refused");
       return;
     }
-    scheduler.CreditsGranted(id, 1, now);
+    scheduler.CreditsGranted(id, v1::EXECUTOR_KIND_THREADS, 1, now);
   }
   v1::JobSpec spec;
   spec.set_kernel(kKernel);
@@ -81,7 +82,7 @@ void BM_DispatchFixedChunks(benchmark::State& state) {
     scheduler.ChunkSucceeded(run.worker, run.key,
                              Value(run.end - run.key.begin),
                              absl::Milliseconds(10), now);
-    scheduler.CreditsGranted(run.worker, 1, now);
+    scheduler.CreditsGranted(run.worker, v1::EXECUTOR_KIND_THREADS, 1, now);
     assigned += Collect(scheduler, running);
   }
   if (assigned != static_cast<int64_t>(state.iterations())) {

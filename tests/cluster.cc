@@ -1,5 +1,6 @@
 #include "cluster.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -70,13 +71,18 @@ absl::StatusOr<int> Cluster::StartWorker(int threads,
   std::vector<std::string> argv = {"--coordinator", address(),
                                    "--threads",     absl::StrCat(threads),
                                    "--name",        absl::StrCat("w", index)};
+  // Thread slots only, unless the test asks for processes: slot counts and
+  // credits then do not depend on the machine's cores.
+  if (std::find(args.begin(), args.end(), "--processes") == args.end()) {
+    argv.insert(argv.end(), {"--processes", "-1"});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   absl::StatusOr<std::unique_ptr<Process>> process =
       Process::Start(WorkerBinary(), argv, ChildEnv());
   if (!process.ok()) return process.status();
   workers_.push_back(*std::move(process));
   static const std::regex kConnected(
-      R"(pfor-worker: connected as worker [0-9]+ with [0-9]+ slots)");
+      R"(pfor-worker: connected as worker [0-9]+ with )");
   if (!workers_.back()->WaitForLine(Stream::kStderr, kConnected,
                                     kStartTimeout)) {
     return absl::DeadlineExceededError(

@@ -2,6 +2,10 @@
 
 #include <pthread.h>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
 namespace pfor {
 namespace {
 
@@ -30,6 +34,27 @@ std::thread WatchTerminationSignals(
       on_signal(signal == SIGINT ? "SIGINT" : "SIGTERM");
     }
   });
+}
+
+absl::StatusOr<int64_t> ParseBytes(const std::string& text) {
+  static constexpr std::pair<const char*, int64_t> kUnits[] = {
+      {"KiB", int64_t{1} << 10},
+      {"MiB", int64_t{1} << 20},
+      {"GiB", int64_t{1} << 30},
+      {"TiB", int64_t{1} << 40},
+      {"", 1}};
+  for (const auto& [unit, scale] : kUnits) {
+    absl::string_view number = text;
+    if (!absl::ConsumeSuffix(&number, unit)) continue;
+    int64_t value;
+    if (!absl::SimpleAtoi(number, &value) || value < 0 ||
+        value > INT64_MAX / scale) {
+      break;
+    }
+    return value * scale;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", text, "' is not a size; write it like 2GiB, 512MiB or 0"));
 }
 
 }  // namespace pfor

@@ -3,9 +3,12 @@
 #define PFOR_COMMON_DAEMON_H_
 
 #include <csignal>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
+
+#include "absl/status/statusor.h"
 
 namespace pfor {
 
@@ -18,6 +21,10 @@ void BlockTerminationSignals();
 // with the signal's name for each one received.
 std::thread WatchTerminationSignals(
     std::function<void(const char* name)> on_signal);
+
+// Parses a size such as "2GiB", "512MiB", "64KiB", "1000000" (bytes) or
+// "0". INVALID_ARGUMENT names the forms it accepts.
+absl::StatusOr<int64_t> ParseBytes(const std::string& text);
 
 }  // namespace pfor
 

@@ -16,6 +16,39 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
+int ExecutorIndex(v1::ExecutorKind kind) {
+  switch (kind) {
+    case v1::EXECUTOR_KIND_PROCESSES:
+      return 1;
+    case v1::EXECUTOR_KIND_COMMAND:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+v1::ExecutorKind ExecutorAt(int index) {
+  switch (index) {
+    case 1:
+      return v1::EXECUTOR_KIND_PROCESSES;
+    case 2:
+      return v1::EXECUTOR_KIND_COMMAND;
+    default:
+      return v1::EXECUTOR_KIND_THREADS;
+  }
+}
+
+const char* ExecutorName(v1::ExecutorKind kind) {
+  switch (ExecutorIndex(kind)) {
+    case 1:
+      return "processes";
+    case 2:
+      return "command";
+    default:
+      return "threads";
+  }
+}
+
 Reduction FromProto(v1::Reduction reduction) {
   switch (reduction) {
     case v1::REDUCTION_MIN:

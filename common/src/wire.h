@@ -23,6 +23,14 @@ namespace pfor {
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// Executors, numbered for per-executor arrays: threads 0, processes 1,
+// command 2. EXECUTOR_KIND_UNSPECIFIED means threads.
+inline constexpr int kExecutorKinds = 3;
+int ExecutorIndex(v1::ExecutorKind kind);
+v1::ExecutorKind ExecutorAt(int index);
+// "threads", "processes" or "command".
+const char* ExecutorName(v1::ExecutorKind kind);
+
 // Reductions: REDUCTION_UNSPECIFIED means sum.
 Reduction FromProto(v1::Reduction reduction);
 v1::Reduction ToProto(Reduction reduction);

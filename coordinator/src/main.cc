@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
          "--heartbeat-timeout", heartbeat_timeout,
          "Declare a silent worker lost after this long (e.g. 5s, 500ms)")
       ->capture_default_str();
+  std::string queue_timeout = "10m";
+  app.add_option("--queue-timeout", queue_timeout,
+                 "Fail a job no connected worker can run (its kernel or "
+                 "executor is missing) after waiting this long")
+      ->capture_default_str();
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the journal (created if missing): jobs and "
                  "completed chunks "
@@ -42,6 +47,14 @@ int main(int argc, char** argv) {
                  "pfor-coordinator: --heartbeat-timeout '%s' is not a "
                  "positive duration; write it like 5s or 500ms\n",
                  heartbeat_timeout.c_str());
+    return 2;
+  }
+  if (!absl::ParseDuration(queue_timeout, &options.unrunnable_timeout) ||
+      options.unrunnable_timeout <= absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "pfor-coordinator: --queue-timeout '%s' is not a positive "
+                 "duration; write it like 10m or 30s\n",
+                 queue_timeout.c_str());
     return 2;
   }
   options.heartbeat_interval =

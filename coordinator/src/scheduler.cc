@@ -46,8 +46,53 @@ absl::Status ValidateRange(const v1::JobSpec& spec) {
   return absl::OkStatus();
 }
 
+constexpr int kMaxCommandArgs = 256;
+constexpr size_t kMaxCommandArgLength = 4096;
+
+absl::Status ValidateCommand(const v1::JobSpec& spec) {
+  const v1::CommandSpec& command = spec.command();
+  if (spec.executor() != v1::EXECUTOR_KIND_COMMAND) {
+    if (command.argv_size() > 0) {
+      return absl::InvalidArgumentError(
+          "a command runs only on the command executor; pass --executor "
+          "command");
+    }
+    return absl::OkStatus();
+  }
+  if (!spec.kernel().empty() || spec.params_size() > 0) {
+    return absl::InvalidArgumentError(
+        "a command job runs its command, not a kernel: drop the kernel name "
+        "and the --param flags");
+  }
+  if (command.argv().empty() || command.argv(0).empty()) {
+    return absl::InvalidArgumentError(
+        "a command job needs a command; pass --command 'PROGRAM ARGS...' "
+        "with {begin}, {end} or {chunk} where the chunk goes");
+  }
+  if (command.shell() && command.argv_size() != 1) {
+    return absl::InvalidArgumentError(
+        "a shell command is one script string; pass it as one --command");
+  }
+  if (command.argv_size() > kMaxCommandArgs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a command has at most ", kMaxCommandArgs, " arguments"));
+  }
+  for (const std::string& arg : command.argv()) {
+    if (arg.size() > kMaxCommandArgLength) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("command arguments are limited to ",
+                       kMaxCommandArgLength, " characters"));
+    }
+  }
+  if (!v1::CommandSpec::Output_IsValid(command.output())) {
+    return absl::InvalidArgumentError(
+        "unknown command output; use auto, integer, float or json");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateShape(const v1::JobSpec& spec) {
-  if (spec.kernel().empty()) {
+  if (spec.kernel().empty() && spec.executor() != v1::EXECUTOR_KIND_COMMAND) {
     return absl::InvalidArgumentError(
         "job has no kernel; name one, such as count_primes (pfor kernels lists "
         "them)");
@@ -63,12 +108,12 @@ absl::Status ValidateShape(const v1::JobSpec& spec) {
         absl::StrCat("unknown reduction ", spec.reduction(),
                      "; use sum, min, max, count or collect"));
   }
-  if (spec.executor() != v1::EXECUTOR_KIND_UNSPECIFIED &&
-      spec.executor() != v1::EXECUTOR_KIND_THREADS) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "executor ", v1::ExecutorKind_Name(spec.executor()),
-        " is not offered by this coordinator; use the threads executor"));
+  if (!v1::ExecutorKind_IsValid(spec.executor())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown executor ", spec.executor(),
+                     "; use threads, processes or command"));
   }
+  if (absl::Status status = ValidateCommand(spec); !status.ok()) return status;
   const int32_t attempts = spec.retry().max_attempts();
   if (attempts < 0 || attempts > kMaxAttemptsLimit) {
     return absl::InvalidArgumentError(
@@ -114,6 +159,8 @@ struct Scheduler::InFlight {
     absl::Time started;
   };
   int64_t end = 0;
+  // The chunk's number in its job, in the order chunks were cut.
+  int64_t index = 0;
   int32_t attempts_started = 0;
   int32_t failures = 0;
   std::vector<Live> live;
@@ -143,6 +190,8 @@ struct Scheduler::Job {
   std::optional<Params> params;
   // A job that had ended before a restart, as it was then.
   std::optional<v1::Job> frozen;
+  // Since when no connected worker could run the job's remaining work.
+  absl::Time unrunnable_since = absl::InfiniteFuture();
   int32_t max_attempts = kDefaultMaxAttempts;
   absl::Duration chunk_timeout = absl::InfiniteDuration();
 
@@ -159,6 +208,8 @@ struct Scheduler::Job {
   absl::btree_map<int64_t, InFlight> in_flight;
   int64_t live_attempts = 0;
 
+  // Chunks cut so far: the next chunk's number.
+  int64_t chunks_cut = 0;
   int64_t indices_done = 0;
   int64_t chunks_done = 0;
   int64_t attempts_failed = 0;
@@ -174,10 +225,13 @@ struct Scheduler::Worker {
   WorkerHello hello;
   absl::Time connected;
   absl::Time last_seen;
-  int32_t credits = 0;
+  // Chunks asked for and not yet sent, per executor.
+  std::array<int32_t, kExecutorKinds> credits{};
   bool draining = false;
   int64_t chunks_done = 0;
-  absl::flat_hash_set<std::string> kernels;
+  // Kernels by name, with the executors (bits by ExecutorIndex) that run
+  // them on this worker.
+  absl::flat_hash_map<std::string, unsigned> kernels;
   // Jobs whose definition this worker has received.
   absl::flat_hash_set<JobId> known_jobs;
   // Live attempts: (job, chunk begin) -> attempt.
@@ -220,7 +274,9 @@ absl::StatusOr<v1::Job> Scheduler::SubmitJob(const v1::JobSpec& spec,
                      " chunks; use larger chunks or another reduction"));
   }
   std::optional<Params> params;
-  if (const v1::KernelInfo* kernel = FindKernel(spec.kernel())) {
+  if (spec.executor() == v1::EXECUTOR_KIND_COMMAND) {
+    params = Params();  // commands take no parameters
+  } else if (const v1::KernelInfo* kernel = FindKernel(spec.kernel())) {
     absl::StatusOr<std::map<std::string, ParamValue>> given =
         FromProto(spec.params());
     if (!given.ok()) return given.status();
@@ -230,13 +286,17 @@ absl::StatusOr<v1::Job> Scheduler::SubmitJob(const v1::JobSpec& spec,
         ValidateParams(spec.kernel(), *specs, *given);
     if (!validated.ok()) return validated.status();
     params = *std::move(validated);
-  } else if (!workers_.empty()) {
-    std::vector<std::string> names;
-    for (const auto& [name, entry] : kernels_) names.push_back(name);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no connected worker offers kernel '", spec.kernel(),
-        "'; offered: ", names.empty() ? "none" : absl::StrJoin(names, ", "),
-        ". Check the name, or start a worker that has it"));
+  }
+  // With workers connected, a job none of them can run is most likely a
+  // mistake: say so now. With none, it waits for them.
+  if (!workers_.empty()) {
+    v1::JobSpec normalized = spec;
+    if (normalized.executor() == v1::EXECUTOR_KIND_UNSPECIFIED) {
+      normalized.set_executor(v1::EXECUTOR_KIND_THREADS);
+    }
+    if (std::string problem = Unrunnable(normalized); !problem.empty()) {
+      return absl::FailedPreconditionError(problem);
+    }
   }
   if (static_cast<int>(active_.size()) >= options_.max_active_jobs) {
     return absl::ResourceExhaustedError(
@@ -330,10 +390,18 @@ absl::StatusOr<v1::Job> Scheduler::CancelJob(JobId id, absl::Time now) {
 
 absl::Status Scheduler::WorkerJoined(WorkerId id, WorkerHello hello,
                                      absl::Time now) {
-  if (hello.slots < 1 || hello.slots > kMaxSlots) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "worker announces ", hello.slots,
-        " slots; start it with --threads between 1 and ", kMaxSlots));
+  int64_t total = 0;
+  for (int32_t slots : hello.slots) {
+    if (slots < 0 || slots > kMaxSlots) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker announces ", slots, " slots of one executor; at most ",
+          kMaxSlots, " are allowed"));
+    }
+    total += slots;
+  }
+  if (total == 0) {
+    return absl::InvalidArgumentError(
+        "worker announces no slots; start it with --threads or --processes");
   }
   for (const v1::KernelInfo& kernel : hello.kernels) {
     if (absl::Status status = FromProto(kernel.params()).status();
@@ -348,32 +416,51 @@ absl::Status Scheduler::WorkerJoined(WorkerId id, WorkerHello hello,
   worker->connected = now;
   worker->last_seen = now;
   for (const v1::KernelInfo& kernel : hello.kernels) {
-    if (!worker->kernels.insert(kernel.name()).second) continue;
+    unsigned executors = 0;
+    for (int kind : kernel.executors()) {
+      if (v1::ExecutorKind_IsValid(kind)) {
+        executors |= 1u << ExecutorIndex(static_cast<v1::ExecutorKind>(kind));
+      }
+    }
+    if (!worker->kernels.try_emplace(kernel.name(), executors).second) continue;
     auto [it, inserted] =
-        kernels_.try_emplace(kernel.name(), KernelEntry{kernel, 0, 0});
+        kernels_.try_emplace(kernel.name(), KernelEntry{kernel, 0, {}});
     it->second.workers += 1;
-    it->second.slots += hello.slots;
   }
   worker->hello = std::move(hello);
+  CountSlots(*worker, +1);
   workers_.emplace(id, std::move(worker));
   Dispatch(now);
   return absl::OkStatus();
+}
+
+void Scheduler::CountSlots(const Worker& worker, int sign) {
+  for (const auto& [kernel, executors] : worker.kernels) {
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      if ((executors >> kind & 1) == 0) continue;
+      kernels_[kernel].slots[kind] += sign * worker.hello.slots[kind];
+    }
+  }
+  command_slots_ +=
+      sign * worker.hello.slots[ExecutorIndex(v1::EXECUTOR_KIND_COMMAND)];
 }
 
 void Scheduler::WorkerSeen(WorkerId id, absl::Time now) {
   if (Worker* worker = FindWorker(id)) worker->last_seen = now;
 }
 
-void Scheduler::CreditsGranted(WorkerId id, int32_t credits, absl::Time now) {
+void Scheduler::CreditsGranted(WorkerId id, v1::ExecutorKind executor,
+                               int32_t credits, absl::Time now) {
   Worker* worker = FindWorker(id);
   if (worker == nullptr || credits <= 0) return;
   worker->last_seen = now;
+  const int kind = ExecutorIndex(executor);
   // Credits beyond what the worker could ever use are a worker bug; cap them
   // so a bad worker cannot hoard a job's chunks.
-  const int64_t cap = 2 * int64_t{worker->hello.slots} + 64;
-  worker->credits = static_cast<int32_t>(
-      std::min<int64_t>(cap, int64_t{worker->credits} + credits));
-  if (!worker->draining) hungry_.insert(id);
+  const int64_t cap = 2 * int64_t{worker->hello.slots[kind]} + 64;
+  worker->credits[kind] = static_cast<int32_t>(
+      std::min<int64_t>(cap, int64_t{worker->credits[kind]} + credits));
+  if (!worker->draining && worker->hello.slots[kind] > 0) hungry_.insert(id);
   Dispatch(now);
 }
 
@@ -381,11 +468,9 @@ void Scheduler::WorkerDraining(WorkerId id, absl::Time now) {
   Worker* worker = FindWorker(id);
   if (worker == nullptr || worker->draining) return;
   worker->draining = true;
-  worker->credits = 0;
+  worker->credits.fill(0);
   hungry_.erase(id);
-  for (const std::string& kernel : worker->kernels) {
-    kernels_[kernel].slots -= worker->hello.slots;
-  }
+  CountSlots(*worker, -1);
   worker->last_seen = now;
 }
 
@@ -411,10 +496,10 @@ void Scheduler::WorkerLost(WorkerId id, const std::string& reason,
     job->chunks_requeued += 1;
     AttemptFailed(*job, key, id, error, absl::ZeroDuration(), now);
   }
-  for (const std::string& kernel : worker->kernels) {
+  if (!worker->draining) CountSlots(*worker, -1);
+  for (const auto& [kernel, executors] : worker->kernels) {
     auto it = kernels_.find(kernel);
     it->second.workers -= 1;
-    if (!worker->draining) it->second.slots -= worker->hello.slots;
     if (it->second.workers == 0) kernels_.erase(it);
   }
   hungry_.erase(id);
@@ -607,18 +692,55 @@ bool Scheduler::HasWork(const Job& job) const {
 }
 
 bool Scheduler::CanRun(const Worker& worker, const Job& job) const {
-  return job.params.has_value() && worker.kernels.contains(job.spec.kernel());
+  const v1::ExecutorKind executor = job.spec.executor();
+  if (!job.params.has_value() ||
+      worker.hello.slots[ExecutorIndex(executor)] == 0) {
+    return false;
+  }
+  if (executor == v1::EXECUTOR_KIND_COMMAND) return true;
+  auto it = worker.kernels.find(job.spec.kernel());
+  return it != worker.kernels.end() &&
+         (it->second >> ExecutorIndex(executor) & 1) != 0;
 }
 
-int Scheduler::SlotsFor(const Job& job) const {
+int64_t Scheduler::SlotsFor(const Job& job) const {
+  const int kind = ExecutorIndex(job.spec.executor());
+  if (job.spec.executor() == v1::EXECUTOR_KIND_COMMAND) return command_slots_;
   auto it = kernels_.find(job.spec.kernel());
-  return it == kernels_.end()
-             ? 1
-             : static_cast<int>(std::max<int64_t>(1, it->second.slots));
+  return it == kernels_.end() ? 0 : it->second.slots[kind];
+}
+
+std::string Scheduler::Unrunnable(const v1::JobSpec& spec) const {
+  if (workers_.empty()) return "no worker is connected";
+  const v1::ExecutorKind executor = spec.executor();
+  if (executor == v1::EXECUTOR_KIND_COMMAND) {
+    return command_slots_ > 0 ? ""
+                              : "no connected worker runs commands; start "
+                                "workers with --allow-commands";
+  }
+  auto it = kernels_.find(spec.kernel());
+  if (it == kernels_.end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : kernels_) names.push_back(name);
+    return absl::StrCat(
+        "no connected worker offers kernel '", spec.kernel(),
+        "'; offered: ", names.empty() ? "none" : absl::StrJoin(names, ", "),
+        ". Check the name, or start a worker that has it");
+  }
+  if (it->second.slots[ExecutorIndex(executor)] > 0) return "";
+  return absl::StrCat("no connected worker has ", ExecutorName(executor),
+                      " slots for kernel ", spec.kernel(),
+                      executor == v1::EXECUTOR_KIND_PROCESSES
+                          ? "; start workers with --processes N"
+                          : "; start workers with --threads N");
 }
 
 bool Scheduler::EnsureParams(Job& job, absl::Time now) {
   if (job.params) return true;
+  if (job.spec.executor() == v1::EXECUTOR_KIND_COMMAND) {
+    job.params = Params();
+    return true;
+  }
   const v1::KernelInfo* kernel = FindKernel(job.spec.kernel());
   if (kernel == nullptr) return false;
   absl::StatusOr<std::map<std::string, ParamValue>> given =
@@ -642,7 +764,10 @@ Scheduler::Job* Scheduler::PickJob(const Worker& worker) {
   // to the oldest job.
   Job* best = nullptr;
   for (Job* job : active_) {
-    if (!HasWork(*job) || !CanRun(worker, *job)) continue;
+    if (!HasWork(*job) || !CanRun(worker, *job) ||
+        worker.credits[ExecutorIndex(job->spec.executor())] <= 0) {
+      continue;
+    }
     if (best == nullptr || job->live_attempts < best->live_attempts) best = job;
   }
   return best;
@@ -656,10 +781,14 @@ void Scheduler::Assign(Worker& worker, Job& job, int64_t begin,
   chunk.live.push_back({worker.id, key.attempt, now});
   worker.live[{job.id, begin}] = key.attempt;
   job.live_attempts += 1;
-  worker.credits -= 1;
-  if (worker.credits <= 0) hungry_.erase(worker.id);
+  worker.credits[ExecutorIndex(job.spec.executor())] -= 1;
+  if (std::all_of(worker.credits.begin(), worker.credits.end(),
+                  [](int32_t credits) { return credits <= 0; })) {
+    hungry_.erase(worker.id);
+  }
   const bool send_definition = worker.known_jobs.insert(job.id).second;
-  commands_.assign.push_back({worker.id, key, chunk.end, send_definition});
+  commands_.assign.push_back(
+      {worker.id, key, chunk.end, send_definition, chunk.index});
   if (job.state == v1::JOB_STATE_QUEUED) {
     job.state = v1::JOB_STATE_RUNNING;
     job.start_time = now;
@@ -698,8 +827,12 @@ void Scheduler::Dispatch(absl::Time now) {
         job->in_flight.emplace(begin, std::move(pending.chunk));
       } else {
         begin = job->cursor;
-        job->cursor = job->sizer.NextEnd(begin, SlotsFor(*job));
-        job->in_flight[begin].end = job->cursor;
+        job->cursor =
+            job->sizer.NextEnd(begin, static_cast<int>(std::clamp<int64_t>(
+                                          SlotsFor(*job), 1, INT32_MAX)));
+        InFlight& chunk = job->in_flight[begin];
+        chunk.end = job->cursor;
+        chunk.index = job->chunks_cut++;
       }
       Assign(worker, *job, begin, now);
       last_served_ = id;
@@ -772,14 +905,20 @@ void Scheduler::Tick(absl::Time now) {
     }
   }
 
+  // Jobs left with work that no connected worker can do wait, then fail.
   for (Job* job : std::vector<Job*>(active_)) {
-    if (job->state == v1::JOB_STATE_QUEUED &&
-        FindKernel(job->spec.kernel()) == nullptr &&
-        now - job->submit_time > options_.no_worker_timeout) {
+    const std::string problem =
+        HasWork(*job) ? Unrunnable(job->spec) : std::string();
+    if (problem.empty()) {
+      job->unrunnable_since = absl::InfiniteFuture();
+      continue;
+    }
+    job->unrunnable_since = std::min(job->unrunnable_since, now);
+    if (now - job->unrunnable_since >= options_.unrunnable_timeout) {
       Finish(*job, v1::JOB_STATE_FAILED,
-             absl::StrCat("no worker offering kernel ", job->spec.kernel(),
-                          " connected within ",
-                          absl::FormatDuration(options_.no_worker_timeout)),
+             absl::StrCat("no worker could run it for ",
+                          absl::FormatDuration(options_.unrunnable_timeout),
+                          ": ", problem),
              now);
     }
   }
@@ -792,13 +931,12 @@ Commands Scheduler::TakeCommands() {
 }
 
 std::string Scheduler::WaitingReason(const Job& job) const {
-  if (job.state != v1::JOB_STATE_QUEUED) return "";
+  if (IsFinished(job.id) || !HasWork(job)) return "";
   if (workers_.empty()) return "waiting for a worker to connect";
-  if (FindKernel(job.spec.kernel()) == nullptr) {
-    return absl::StrCat("no connected worker offers kernel ",
-                        job.spec.kernel());
+  if (std::string problem = Unrunnable(job.spec); !problem.empty()) {
+    return problem;
   }
-  return "waiting for a free slot";
+  return job.state == v1::JOB_STATE_QUEUED ? "waiting for a free slot" : "";
 }
 
 v1::Job Scheduler::Snapshot(const Job& job, bool with_recent_chunks) const {
@@ -859,17 +997,29 @@ std::vector<v1::WorkerInfo> Scheduler::ListWorkers(absl::Time now) const {
     info.set_id(id);
     info.set_name(worker->hello.name);
     info.set_peer(worker->hello.peer);
-    info.set_slots(worker->hello.slots);
+    int32_t slots = 0;
+    int32_t credits = 0;
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      slots += worker->hello.slots[kind];
+      credits += worker->credits[kind];
+      if (worker->hello.slots[kind] == 0) continue;
+      v1::ExecutorSlots* executor = info.add_executors();
+      executor->set_kind(ExecutorAt(kind));
+      executor->set_slots(worker->hello.slots[kind]);
+    }
+    info.set_slots(slots);
+    info.set_credits(credits);
     info.set_chunks_in_flight(static_cast<int32_t>(worker->live.size()));
     info.set_chunks_done(worker->chunks_done);
     *info.mutable_connected_time() = ToProto(worker->connected);
     *info.mutable_since_last_message() = ToProto(now - worker->last_seen);
-    std::vector<std::string> kernels(worker->kernels.begin(),
-                                     worker->kernels.end());
+    std::vector<std::string> kernels;
+    for (const auto& [kernel, executors] : worker->kernels) {
+      kernels.push_back(kernel);
+    }
     std::sort(kernels.begin(), kernels.end());
     for (std::string& kernel : kernels) info.add_kernels(std::move(kernel));
     info.set_draining(worker->draining);
-    info.set_credits(worker->credits);
     out.push_back(std::move(info));
   }
   return out;

@@ -20,6 +20,7 @@
 #ifndef PFOR_COORDINATOR_SCHEDULER_H_
 #define PFOR_COORDINATOR_SCHEDULER_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -40,6 +41,7 @@
 #include "pfor/v1/coordinator.pb.h"
 #include "pfor/v1/job.pb.h"
 #include "pfor/v1/kernel.pb.h"
+#include "wire.h"
 
 namespace pfor::coordinator {
 
@@ -66,14 +68,18 @@ struct SchedulerOptions {
   double straggler_factor = 3;
   // ... and at least this long.
   absl::Duration straggler_min_time = absl::Seconds(2);
-  // A QUEUED job that no connected worker can run fails after this long.
-  absl::Duration no_worker_timeout = absl::InfiniteDuration();
+  // A job that no connected worker can run (its kernel or executor is
+  // missing) fails after waiting this long.
+  absl::Duration unrunnable_timeout = absl::Minutes(10);
 };
 
 struct WorkerHello {
   std::string name;
   std::string peer;
-  int32_t slots = 1;
+  // Slots per executor, indexed by ExecutorIndex (threads, processes,
+  // command).
+  std::array<int32_t, kExecutorKinds> slots{};
+  // Kernels of the threads and processes executors.
   std::vector<v1::KernelInfo> kernels;
 };
 
@@ -86,6 +92,8 @@ struct Commands {
     int64_t end;
     // The worker has not seen this job yet: send its definition first.
     bool send_definition;
+    // The chunk's number in its job, from 0 in the order chunks were cut.
+    int64_t index;
   };
   struct CancelAttempt {
     WorkerId worker;
@@ -142,8 +150,9 @@ class Scheduler {
   void WorkerLost(WorkerId worker, const std::string& reason, absl::Time now);
   // Any message from the worker.
   void WorkerSeen(WorkerId worker, absl::Time now);
-  // The worker asks for `credits` more chunks.
-  void CreditsGranted(WorkerId worker, int32_t credits, absl::Time now);
+  // The worker asks for `credits` more chunks of one executor.
+  void CreditsGranted(WorkerId worker, v1::ExecutorKind executor,
+                      int32_t credits, absl::Time now);
   // The worker takes no more chunks.
   void WorkerDraining(WorkerId worker, absl::Time now);
 
@@ -186,6 +195,9 @@ class Scheduler {
   Worker* FindWorker(WorkerId id);
   const v1::KernelInfo* FindKernel(const std::string& name) const;
 
+  // Adds (sign +1) or removes (-1) a worker's slots in the per-kernel and
+  // command counts.
+  void CountSlots(const Worker& worker, int sign);
   // Hands out chunks while some worker has credits and some job has work.
   void Dispatch(absl::Time now);
   Job* PickJob(const Worker& worker);
@@ -209,7 +221,10 @@ class Scheduler {
               absl::Time now);
   void MaybeSucceed(Job& job, absl::Time now);
   void ForgetOldJobs();
-  int SlotsFor(const Job& job) const;
+  // Slots of the job's executor on workers that can run it (0: none can).
+  int64_t SlotsFor(const Job& job) const;
+  // Why no connected worker can run the job; empty when one can.
+  std::string Unrunnable(const v1::JobSpec& spec) const;
   v1::Job Snapshot(const Job& job, bool with_recent_chunks) const;
   std::string WaitingReason(const Job& job) const;
   void Changed(const Job& job);
@@ -229,9 +244,12 @@ class Scheduler {
   struct KernelEntry {
     v1::KernelInfo info;
     int workers = 0;
-    int64_t slots = 0;
+    // Per executor, indexed by ExecutorIndex.
+    std::array<int64_t, kExecutorKinds> slots{};
   };
   std::map<std::string, KernelEntry> kernels_;
+  // Command slots of connected workers not draining.
+  int64_t command_slots_ = 0;
   Commands commands_;
 };
 

@@ -74,6 +74,10 @@ v1::JobDefinition SchedulerHost::Definition(JobId job) const {
   definition.set_executor(spec->executor());
   definition.set_begin(spec->begin());
   definition.set_end(spec->end());
+  *definition.mutable_command() = spec->command();
+  if (spec->retry().has_chunk_timeout()) {
+    *definition.mutable_chunk_timeout() = spec->retry().chunk_timeout();
+  }
   return definition;
 }
 
@@ -91,6 +95,7 @@ void SchedulerHost::Deliver() {
     chunk->mutable_chunk()->set_begin(assign.key.begin);
     chunk->mutable_chunk()->set_attempt(assign.key.attempt);
     chunk->set_end(assign.end);
+    chunk->set_index(assign.index);
   }
   for (const Commands::EndJob& end : commands.end_job) {
     messages[end.worker].add_ended_jobs(end.job);

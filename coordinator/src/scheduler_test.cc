@@ -15,6 +15,8 @@ using ::testing::SizeIs;
 v1::KernelInfo Kernel(const std::string& name) {
   v1::KernelInfo kernel;
   kernel.set_name(name);
+  kernel.add_executors(v1::EXECUTOR_KIND_THREADS);
+  kernel.add_executors(v1::EXECUTOR_KIND_PROCESSES);
   return kernel;
 }
 
@@ -37,17 +39,27 @@ class SchedulerTest : public ::testing::Test {
     WorkerId worker;
     AttemptKey key;
     int64_t end;
+    int64_t index;
   };
 
   void Join(WorkerId id, int32_t slots,
             std::vector<std::string> kernels = {"ones"}) {
+    JoinWith(id, {slots, 0, 0}, std::move(kernels));
+  }
+
+  // A worker with slots per executor (threads, processes, command) that
+  // asks for all of them.
+  void JoinWith(WorkerId id, std::array<int32_t, kExecutorKinds> slots,
+                std::vector<std::string> kernels = {"ones"}) {
     WorkerHello hello;
     hello.name = absl::StrCat("w", id);
     hello.slots = slots;
     for (const std::string& name : kernels)
       hello.kernels.push_back(Kernel(name));
     ASSERT_TRUE(scheduler_.WorkerJoined(id, std::move(hello), now_).ok());
-    scheduler_.CreditsGranted(id, slots, now_);
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      scheduler_.CreditsGranted(id, ExecutorAt(kind), slots[kind], now_);
+    }
     Collect();
   }
 
@@ -55,7 +67,7 @@ class SchedulerTest : public ::testing::Test {
   void Collect() {
     Commands commands = scheduler_.TakeCommands();
     for (const auto& assign : commands.assign) {
-      running_.push_back({assign.worker, assign.key, assign.end});
+      running_.push_back({assign.worker, assign.key, assign.end, assign.index});
       if (assign.send_definition) definitions_sent_ += 1;
     }
     for (const auto& cancel : commands.cancel) cancelled_.push_back(cancel.key);
@@ -74,7 +86,9 @@ class SchedulerTest : public ::testing::Test {
     now_ += absl::Microseconds(10);
     scheduler_.ChunkSucceeded(
         run.worker, run.key, Value(run.end - run.key.begin), kernel_time, now_);
-    scheduler_.CreditsGranted(run.worker, 1, now_);
+    // The job may have ended with this chunk: ask for the executor anyway.
+    const v1::JobSpec* spec = scheduler_.JobSpecFor(run.key.job);
+    scheduler_.CreditsGranted(run.worker, spec->executor(), 1, now_);
     Collect();
   }
 
@@ -122,7 +136,7 @@ TEST_F(SchedulerTest, NeverAssignsMoreChunksThanCredits) {
   Join(1, 3);
   Submit(Spec(0, 1000, 1));
   EXPECT_THAT(running_, SizeIs(3));
-  scheduler_.CreditsGranted(1, 2, now_);
+  scheduler_.CreditsGranted(1, v1::EXECUTOR_KIND_THREADS, 2, now_);
   Collect();
   EXPECT_THAT(running_, SizeIs(5));
 }
@@ -176,7 +190,7 @@ TEST_F(SchedulerTest, RetriesFailedChunkOnAnotherAttempt) {
   running_.clear();
   scheduler_.ChunkFailed(run.worker, run.key, "disk full",
                          absl::Milliseconds(1), now_);
-  scheduler_.CreditsGranted(1, 1, now_);
+  scheduler_.CreditsGranted(1, v1::EXECUTOR_KIND_THREADS, 1, now_);
   Collect();
   ASSERT_THAT(running_, SizeIs(1));
   EXPECT_EQ(running_[0].key.attempt, 2);
@@ -197,7 +211,7 @@ TEST_F(SchedulerTest, FailsJobWhenChunkFailsEveryAttempt) {
     running_.clear();
     scheduler_.ChunkFailed(run.worker, run.key, "kernel threw: boom",
                            absl::Milliseconds(1), now_);
-    scheduler_.CreditsGranted(1, 1, now_);
+    scheduler_.CreditsGranted(1, v1::EXECUTOR_KIND_THREADS, 1, now_);
     Collect();
   }
   const v1::Job done = Get(job.id());
@@ -218,7 +232,7 @@ TEST_F(SchedulerTest, CancelStopsDispatchAndEndsJobOnWorkers) {
   EXPECT_THAT(ended_, SizeIs(2));
   const size_t before = running_.size();
   running_.clear();
-  scheduler_.CreditsGranted(1, 5, now_);
+  scheduler_.CreditsGranted(1, v1::EXECUTOR_KIND_THREADS, 5, now_);
   Collect();
   EXPECT_THAT(running_, SizeIs(0));
   const v1::Job cancelled = Get(job.id());
@@ -422,6 +436,85 @@ TEST_F(SchedulerTest, SimulatesTenThousandWorkersWithFailures) {
   EXPECT_EQ(lost, 100);
 }
 
+TEST_F(SchedulerTest, SendsChunksOnlyToWorkersWithTheJobsExecutor) {
+  JoinWith(1, {2, 0, 0});
+  JoinWith(2, {0, 2, 0});
+  v1::JobSpec spec = Spec(0, 100, 10);
+  spec.set_executor(v1::EXECUTOR_KIND_PROCESSES);
+  const v1::Job job = Submit(spec);
+  ASSERT_THAT(running_, SizeIs(2));
+  for (const Running& run : running_) EXPECT_EQ(run.worker, 2u);
+  RunAll();
+  EXPECT_EQ(Get(job.id()).result().int_value(), 100);
+}
+
+TEST_F(SchedulerTest, KeepsCreditsApartPerExecutor) {
+  JoinWith(1, {1, 1, 0});
+  const v1::Job threads = Submit(Spec(0, 100, 10));
+  v1::JobSpec spec = Spec(0, 100, 10);
+  spec.set_executor(v1::EXECUTOR_KIND_PROCESSES);
+  const v1::Job processes = Submit(spec);
+  // One chunk of each: a threads job cannot use the process slot.
+  ASSERT_THAT(running_, SizeIs(2));
+  EXPECT_NE(running_[0].key.job, running_[1].key.job);
+  RunAll();
+  EXPECT_EQ(Get(threads.id()).result().int_value(), 100);
+  EXPECT_EQ(Get(processes.id()).result().int_value(), 100);
+}
+
+TEST_F(SchedulerTest, RefusesJobsNoConnectedWorkerCanRun) {
+  JoinWith(1, {2, 0, 0});
+  v1::JobSpec command;
+  command.set_begin(0);
+  command.set_end(10);
+  command.set_executor(v1::EXECUTOR_KIND_COMMAND);
+  command.mutable_command()->add_argv("echo");
+  absl::Status status = scheduler_.SubmitJob(command, now_).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--allow-commands"));
+  v1::JobSpec processes = Spec(0, 10);
+  processes.set_executor(v1::EXECUTOR_KIND_PROCESSES);
+  status = scheduler_.SubmitJob(processes, now_).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("--processes"));
+  v1::JobSpec with_kernel = command;
+  with_kernel.set_kernel("ones");
+  EXPECT_EQ(scheduler_.SubmitJob(with_kernel, now_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SchedulerTest, JobThatNoWorkerCanRunWaitsThenFails) {
+  v1::JobSpec spec = Spec(0, 100, 10);
+  spec.set_executor(v1::EXECUTOR_KIND_PROCESSES);
+  const v1::Job job = Submit(spec);
+  JoinWith(1, {2, 0, 0});
+  EXPECT_THAT(Get(job.id()).waiting_reason(),
+              HasSubstr("no connected worker has processes slots"));
+  scheduler_.Tick(now_);
+  now_ += absl::Minutes(11);
+  scheduler_.WorkerSeen(1, now_);
+  scheduler_.Tick(now_);
+  const v1::Job failed = Get(job.id());
+  EXPECT_EQ(failed.state(), v1::JOB_STATE_FAILED);
+  EXPECT_THAT(failed.error(), HasSubstr("no worker could run it for 10m"));
+}
+
+TEST_F(SchedulerTest, RunsCommandJobsOnCommandSlots) {
+  JoinWith(1, {2, 0, 2});
+  v1::JobSpec spec;
+  spec.set_begin(0);
+  spec.set_end(40);
+  spec.mutable_chunking()->set_fixed_size(10);
+  spec.set_executor(v1::EXECUTOR_KIND_COMMAND);
+  spec.mutable_command()->add_argv("echo");
+  const v1::Job job = Submit(spec);
+  ASSERT_THAT(running_, SizeIs(2));
+  EXPECT_EQ(running_[0].index, 0);
+  EXPECT_EQ(running_[1].index, 1);
+  RunAll();
+  EXPECT_EQ(Get(job.id()).result().int_value(), 40);
+}
+
 TEST_F(SchedulerTest, JournalsAcceptedJobsCompletedChunksAndEnds) {
   Join(1, 1);
   const v1::Job job = Submit(Spec(0, 20, 10));
@@ -457,7 +550,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   WorkerHello hello{
       .name = "w9", .peer = "", .slots = 3, .kernels = {Kernel("ones")}};
   ASSERT_TRUE(restarted.WorkerJoined(9, hello, now_).ok());
-  restarted.CreditsGranted(9, 3, now_);
+  restarted.CreditsGranted(9, v1::EXECUTOR_KIND_THREADS, 3, now_);
   int64_t done_after = 0;
   std::vector<Commands::Assign> queue = restarted.TakeCommands().assign;
   while (!queue.empty()) {
@@ -467,7 +560,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
     restarted.ChunkSucceeded(9, assign.key,
                              Value(assign.end - assign.key.begin),
                              absl::Milliseconds(1), now_);
-    restarted.CreditsGranted(9, 1, now_);
+    restarted.CreditsGranted(9, v1::EXECUTOR_KIND_THREADS, 1, now_);
     for (const auto& next : restarted.TakeCommands().assign)
       queue.push_back(next);
   }

@@ -36,7 +36,8 @@ struct CoordinatorServer::State {
                            }
                          })),
         host(SchedulerOptions{.heartbeat_timeout = options.heartbeat_timeout,
-                              .max_finished_jobs = options.max_finished_jobs},
+                              .max_finished_jobs = options.max_finished_jobs,
+                              .unrunnable_timeout = options.unrunnable_timeout},
              writer.get()),
         coordinator(&host),
         worker_link(&host, options.heartbeat_interval) {}

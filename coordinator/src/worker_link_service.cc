@@ -91,7 +91,10 @@ class WorkerSession final
     WorkerHello joined;
     joined.name = hello.name().empty() ? peer_ : hello.name();
     joined.peer = peer_;
-    joined.slots = hello.slots();
+    for (const v1::ExecutorSlots& executor : hello.executors()) {
+      if (!v1::ExecutorKind_IsValid(executor.kind())) continue;
+      joined.slots[ExecutorIndex(executor.kind())] += executor.slots();
+    }
     joined.kernels.assign(hello.kernels().begin(), hello.kernels().end());
     const WorkerId id = host_->NextWorkerId();
     worker_id_ = id;
@@ -106,8 +109,7 @@ class WorkerSession final
         host_->Apply([&](Scheduler& scheduler, absl::Time now) {
           absl::Status joined_status =
               scheduler.WorkerJoined(id, std::move(joined), now);
-          if (joined_status.ok())
-            scheduler.CreditsGranted(id, incoming_.credits(), now);
+          if (joined_status.ok()) GrantCredits(scheduler, id, now);
           return joined_status;
         });
     if (!status.ok()) Leave("bad hello");
@@ -141,9 +143,15 @@ class WorkerSession final
             id, {released.job_id(), released.begin(), released.attempt()}, now);
       }
       if (incoming_.draining()) scheduler.WorkerDraining(id, now);
-      if (incoming_.credits() > 0)
-        scheduler.CreditsGranted(id, incoming_.credits(), now);
+      GrantCredits(scheduler, id, now);
     });
+  }
+
+  void GrantCredits(Scheduler& scheduler, WorkerId id, absl::Time now) {
+    for (const v1::ExecutorSlots& credits : incoming_.credits()) {
+      if (!v1::ExecutorKind_IsValid(credits.kind())) continue;
+      scheduler.CreditsGranted(id, credits.kind(), credits.slots(), now);
+    }
   }
 
   // Reports the worker lost once, whichever way the stream ends first.

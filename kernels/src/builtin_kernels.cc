@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fault.h"
 #include "integrate.h"
 #include "monte_carlo_pi.h"
 #include "primes.h"
@@ -11,14 +12,30 @@
 
 namespace pfor {
 
-absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
+namespace {
+
+std::vector<KernelDef> Builtins() {
   std::vector<KernelDef> kernels;
   kernels.push_back(CountPrimesKernel());
   kernels.push_back(CountPrimesTrialKernel());
+  kernels.push_back(FaultKernel());
   kernels.push_back(IntegrateKernel());
   kernels.push_back(MonteCarloPiKernel());
   kernels.push_back(NoopKernel());
   kernels.push_back(SleepKernel());
+  return kernels;
+}
+
+}  // namespace
+
+std::vector<std::string> BuiltinKernelNames() {
+  std::vector<std::string> names;
+  for (const KernelDef& kernel : Builtins()) names.push_back(kernel.name);
+  return names;
+}
+
+absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
+  std::vector<KernelDef> kernels = Builtins();
   // Checked up front so that a clash leaves the registry as it was.
   for (const KernelDef& kernel : kernels) {
     if (registry.Find(kernel.name) != nullptr) {

@@ -17,12 +17,12 @@ std::vector<std::string> Names(const KernelRegistry& registry) {
   return names;
 }
 
-TEST(BuiltinKernelsTest, RegistersTheSixBuiltinKernels) {
+TEST(BuiltinKernelsTest, RegistersTheSevenBuiltinKernels) {
   KernelRegistry registry;
   ASSERT_TRUE(RegisterBuiltinKernels(registry).ok());
   EXPECT_THAT(Names(registry),
-              ElementsAre("count_primes", "count_primes_trial", "integrate",
-                          "monte_carlo_pi", "noop", "sleep"));
+              ElementsAre("count_primes", "count_primes_trial", "fault",
+                          "integrate", "monte_carlo_pi", "noop", "sleep"));
 }
 
 TEST(BuiltinKernelsTest, GivesEveryKernelOneLineOfHelpAndValidParams) {

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
@@ -27,24 +25,43 @@ KernelRegistry& KernelRegistry::Global() {
 }
 
 absl::Status KernelRegistry::Add(KernelDef def) {
-  if (!IsValidKernelName(def.name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "kernel name '", def.name,
-        "' is not valid; use 1 to 64 lowercase letters, digits and '_', "
-        "starting with a letter"));
-  }
-  if (!def.run) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("kernel ", def.name, " has no run function"));
-  }
-  std::lock_guard lock(mu_);
-  for (const auto& kernel : kernels_) {
-    if (kernel->name == def.name) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("kernel ", def.name, " is registered twice"));
+  std::vector<KernelDef> defs;
+  defs.push_back(std::move(def));
+  return AddAll(std::move(defs));
+}
+
+absl::Status KernelRegistry::AddAll(std::vector<KernelDef> defs) {
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const KernelDef& def = defs[i];
+    if (!IsValidKernelName(def.name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kernel name '", def.name,
+          "' is not valid; use 1 to 64 lowercase letters, digits and '_', "
+          "starting with a letter"));
+    }
+    if (!def.run) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kernel ", def.name, " has no run function"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (defs[j].name == def.name) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("kernel ", def.name, " is defined twice"));
+      }
     }
   }
-  kernels_.push_back(std::make_unique<KernelDef>(std::move(def)));
+  std::lock_guard lock(mu_);
+  for (const KernelDef& def : defs) {
+    for (const auto& kernel : kernels_) {
+      if (kernel->name == def.name) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("kernel ", def.name, " is already registered"));
+      }
+    }
+  }
+  for (KernelDef& def : defs) {
+    kernels_.push_back(std::make_unique<KernelDef>(std::move(def)));
+  }
   return absl::OkStatus();
 }
 
@@ -121,18 +138,4 @@ absl::StatusOr<Value> IndexFold::Finish() const {
   return sum;
 }
 
-namespace internal {
-
-bool RegisterKernelOrDie(KernelDef def) {
-  const std::string name = def.name;
-  absl::Status status = KernelRegistry::Global().Add(std::move(def));
-  if (!status.ok()) {
-    std::fprintf(stderr, "pfor: cannot register kernel %s: %s\n", name.c_str(),
-                 std::string(status.message()).c_str());
-    std::abort();
-  }
-  return true;
-}
-
-}  // namespace internal
 }  // namespace pfor

@@ -84,6 +84,52 @@ TEST(KernelRegistryTest, ListsKernelsSortedByName) {
   EXPECT_THAT(names, ElementsAre("alpha", "bravo", "charlie", "delta"));
 }
 
+TEST(KernelRegistryTest, AddAllAddsEveryKernel) {
+  KernelRegistry registry;
+  std::vector<KernelDef> defs;
+  defs.push_back(Named("bravo"));
+  defs.push_back(Named("alpha"));
+  ASSERT_TRUE(registry.AddAll(std::move(defs)).ok());
+  std::vector<std::string> names;
+  for (const KernelDef* kernel : registry.List()) names.push_back(kernel->name);
+  EXPECT_THAT(names, ElementsAre("alpha", "bravo"));
+}
+
+TEST(KernelRegistryTest, AddAllAddsNoneWhenANameIsTaken) {
+  KernelRegistry registry;
+  ASSERT_TRUE(registry.Add(Named("bravo")).ok());
+  std::vector<KernelDef> defs;
+  defs.push_back(Named("alpha"));
+  defs.push_back(Named("bravo"));
+  absl::Status status = registry.AddAll(std::move(defs));
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "kernel bravo is already registered");
+  EXPECT_EQ(registry.List().size(), 1u);
+  EXPECT_EQ(registry.Find("alpha"), nullptr);
+}
+
+TEST(KernelRegistryTest, AddAllAddsNoneWhenANameIsGivenTwice) {
+  KernelRegistry registry;
+  std::vector<KernelDef> defs;
+  defs.push_back(Named("alpha"));
+  defs.push_back(Named("bravo"));
+  defs.push_back(Named("alpha"));
+  absl::Status status = registry.AddAll(std::move(defs));
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "kernel alpha is defined twice");
+  EXPECT_TRUE(registry.List().empty());
+}
+
+TEST(KernelRegistryTest, AddAllAddsNoneWhenOneIsInvalid) {
+  KernelRegistry registry;
+  std::vector<KernelDef> defs;
+  defs.push_back(Named("alpha"));
+  defs.push_back(Named("Bravo"));
+  EXPECT_EQ(registry.AddAll(std::move(defs)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(registry.List().empty());
+}
+
 TEST(KernelRegistryTest, PforKernelRegistersWithTheGlobalRegistry) {
   const KernelDef* kernel =
       KernelRegistry::Global().Find("kernel_test_squares");

@@ -10,8 +10,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
-#include "number.h"
 #include "output.h"
+#include "parse.h"
 #include "pfor/client.h"
 
 namespace pfor::cli {
@@ -46,16 +46,19 @@ struct JobFlags {
   std::string name;
   int max_attempts = 0;
   std::string chunk_timeout;
+  std::string executor;
+  std::string command;
+  bool shell = false;
+  std::string output = "auto";
   bool wait = false;
   bool no_progress = false;
   int threads = 0;
 };
 
 void AddJobFlags(CLI::App& command, JobFlags& flags) {
-  command
-      .add_option("kernel", flags.kernel,
-                  "Kernel to run (`pfor kernels` lists them)")
-      ->required();
+  command.add_option(
+      "kernel", flags.kernel,
+      "Kernel to run (`pfor kernels` lists them); none with --command");
   command.add_option("--range", flags.range,
                      "Index range BEGIN:END, END excluded (e.g. 1:1e10)");
   command.add_option("--points", flags.points,
@@ -75,6 +78,20 @@ void AddJobFlags(CLI::App& command, JobFlags& flags) {
                      "Attempts per chunk before the job fails (default 3)");
   command.add_option("--chunk-timeout", flags.chunk_timeout,
                      "Fail an attempt that runs longer (e.g. 30s)");
+  command.add_option("--executor", flags.executor,
+                     "threads (default), processes (helper processes: a "
+                     "crashing kernel costs one helper) or command");
+  command.add_option("--command", flags.command,
+                     "Program to run per chunk instead of a kernel, with "
+                     "{begin} {end} {chunk} placeholders (e.g. 'python3 "
+                     "count.py {begin} {end}'); implies --executor command");
+  command.add_flag("--shell", flags.shell,
+                   "Run --command with /bin/sh (pipes, variables) instead of "
+                   "splitting it into arguments");
+  command
+      .add_option("--output", flags.output,
+                  "How a command's output reads: auto, integer, float, json")
+      ->capture_default_str();
   command.add_flag("--no-progress", flags.no_progress, "Do not show progress");
 }
 
@@ -88,9 +105,58 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
                           .timeout = *timeout});
 }
 
+// The executor and, for commands, what to run.
+absl::Status AddExecutor(const JobFlags& flags, JobRequest& request) {
+  if (!flags.executor.empty()) {
+    absl::StatusOr<Executor> executor = ParseExecutor(flags.executor);
+    if (!executor.ok()) return executor.status();
+    request.executor = *executor;
+  } else if (!flags.command.empty()) {
+    request.executor = Executor::kCommand;
+  }
+  if (request.executor != Executor::kCommand) {
+    if (!flags.command.empty()) {
+      return absl::InvalidArgumentError(
+          "--command runs on the command executor; drop --executor or pass "
+          "--executor command");
+    }
+    if (flags.kernel.empty()) {
+      return absl::InvalidArgumentError(
+          "no kernel; name one (pfor kernels lists them), or pass --command "
+          "'PROGRAM {begin} {end}' to run a program per chunk");
+    }
+    return absl::OkStatus();
+  }
+  if (!flags.kernel.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a command job runs its --command, not kernel ",
+                     flags.kernel, "; drop the kernel name"));
+  }
+  if (flags.command.empty()) {
+    return absl::InvalidArgumentError(
+        "--executor command needs --command 'PROGRAM {begin} {end}'");
+  }
+  if (flags.shell) {
+    request.command.argv = {flags.command};
+    request.command.shell = true;
+  } else {
+    absl::StatusOr<std::vector<std::string>> argv =
+        SplitCommandLine(flags.command);
+    if (!argv.ok()) return argv.status();
+    request.command.argv = *std::move(argv);
+  }
+  absl::StatusOr<Command::Output> output = ParseCommandOutput(flags.output);
+  if (!output.ok()) return output.status();
+  request.command.output = *output;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<JobRequest> BuildRequest(const JobFlags& flags, Client& client) {
   JobRequest request;
   request.kernel = flags.kernel;
+  if (absl::Status status = AddExecutor(flags, request); !status.ok()) {
+    return status;
+  }
   if (!flags.range.empty() && !flags.points.empty()) {
     return absl::InvalidArgumentError(
         "pass either --range or --points, not both");

@@ -80,6 +80,18 @@ std::string ElapsedText(const JobStatus& job) {
   return Seconds(end - job.start_time);
 }
 
+const char* ExecutorText(Executor executor) {
+  switch (executor) {
+    case Executor::kProcesses:
+      return "processes";
+    case Executor::kCommand:
+      return "command";
+    case Executor::kThreads:
+      break;
+  }
+  return "threads";
+}
+
 }  // namespace
 
 nlohmann::json ToJson(const JobStatus& job) {
@@ -95,6 +107,7 @@ nlohmann::json ToJson(const JobStatus& job) {
       {"params", params},
       {"chunks", ChunkPolicyText(job.request.chunks)},
       {"reduce", ReductionName(job.request.reduction)},
+      {"executor", ExecutorText(job.request.executor)},
       {"state", JobStateName(job.state)},
       {"progress",
        {{"indices_total", job.indices_total},
@@ -108,6 +121,10 @@ nlohmann::json ToJson(const JobStatus& job) {
       {"start_time", TimeText(job.start_time)},
       {"end_time", TimeText(job.end_time)},
   };
+  if (job.request.executor == Executor::kCommand) {
+    out["command"] = {{"argv", job.request.command.argv},
+                      {"shell", job.request.command.shell}};
+  }
   if (job.value) out["result"] = ValueJson(*job.value);
   if (!job.chunk_values.empty()) {
     nlohmann::json chunks = nlohmann::json::array();
@@ -149,6 +166,10 @@ nlohmann::json ToJson(const WorkerStatus& worker) {
            absl::ToDoubleSeconds(worker.since_last_message)},
           {"kernels", worker.kernels},
           {"draining", worker.draining},
+          {"executors",
+           {{"threads", worker.thread_slots},
+            {"processes", worker.process_slots},
+            {"command", worker.command_slots}}},
           {"credits", worker.credits}};
 }
 
@@ -183,13 +204,20 @@ std::string FormatResult(const JobStatus& job) {
 std::string FormatStatus(const JobStatus& job) {
   std::string text =
       absl::StrCat("job ", job.id, ": ", JobStateName(job.state), "\n");
-  absl::StrAppend(&text, "  kernel   ", job.request.kernel, " over [",
-                  job.request.begin, ", ", job.request.end, ")");
+  if (job.request.executor == Executor::kCommand) {
+    absl::StrAppend(&text, "  command  ",
+                    absl::StrJoin(job.request.command.argv, " "), " over [",
+                    job.request.begin, ", ", job.request.end, ")");
+  } else {
+    absl::StrAppend(&text, "  kernel   ", job.request.kernel, " over [",
+                    job.request.begin, ", ", job.request.end, ")");
+  }
   for (const auto& [name, value] : job.request.params) {
     absl::StrAppend(&text, " ", name, "=", FormatParamValue(value));
   }
   absl::StrAppend(&text, "\n  chunks   ", ChunkPolicyText(job.request.chunks),
-                  ", reduce ", ReductionName(job.request.reduction), "\n");
+                  ", reduce ", ReductionName(job.request.reduction),
+                  ", executor ", ExecutorText(job.request.executor), "\n");
   absl::StrAppend(&text, "  progress ", job.indices_done, "/",
                   job.indices_total, " indices, ", job.chunks_done,
                   " chunks done, ", job.chunks_in_flight, " in flight, ",
@@ -240,14 +268,18 @@ std::string FormatJobLine(const JobStatus& job) {
   if (job.state == JobState::kQueued) result = job.waiting_reason;
   return absl::StrFormat(
       "%-6d %-10s %-20s [%d, %d)  %s", job.id, JobStateName(job.state),
-      job.request.name.empty() ? job.request.kernel : job.request.name,
+      !job.request.name.empty()                    ? job.request.name
+      : job.request.executor == Executor::kCommand ? std::string("command")
+                                                   : job.request.kernel,
       job.request.begin, job.request.end, result);
 }
 
 std::string FormatWorkerLine(const WorkerStatus& worker) {
   return absl::StrFormat(
-      "%-6d %-24s %-22s slots %-4d in flight %-4d done %-8d %s", worker.id,
-      worker.name, worker.peer, worker.slots, worker.chunks_in_flight,
+      "%-6d %-24s %-22s threads %-3d processes %-3d commands %-3d in flight "
+      "%-4d done %-8d %s",
+      worker.id, worker.name, worker.peer, worker.thread_slots,
+      worker.process_slots, worker.command_slots, worker.chunks_in_flight,
       worker.chunks_done, worker.draining ? "draining" : "");
 }
 

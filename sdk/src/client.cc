@@ -49,6 +49,17 @@ v1::JobSpec ToSpec(const JobRequest& request) {
       break;
   }
   spec.set_reduction(ToProto(request.reduction));
+  spec.set_executor(
+      request.executor == Executor::kProcesses ? v1::EXECUTOR_KIND_PROCESSES
+      : request.executor == Executor::kCommand ? v1::EXECUTOR_KIND_COMMAND
+                                               : v1::EXECUTOR_KIND_THREADS);
+  if (request.executor == Executor::kCommand) {
+    v1::CommandSpec* command = spec.mutable_command();
+    for (const std::string& arg : request.command.argv) command->add_argv(arg);
+    command->set_shell(request.command.shell);
+    command->set_output(static_cast<v1::CommandSpec::Output>(
+        static_cast<int>(request.command.output)));
+  }
   spec.set_name(request.name);
   spec.mutable_retry()->set_max_attempts(request.max_attempts);
   if (request.chunk_timeout != absl::InfiniteDuration()) {
@@ -79,6 +90,21 @@ JobRequest FromSpec(const v1::JobSpec& spec) {
       }
   }
   request.reduction = pfor::FromProto(spec.reduction());
+  switch (spec.executor()) {
+    case v1::EXECUTOR_KIND_PROCESSES:
+      request.executor = Executor::kProcesses;
+      break;
+    case v1::EXECUTOR_KIND_COMMAND:
+      request.executor = Executor::kCommand;
+      break;
+    default:
+      request.executor = Executor::kThreads;
+  }
+  request.command.argv.assign(spec.command().argv().begin(),
+                              spec.command().argv().end());
+  request.command.shell = spec.command().shell();
+  request.command.output =
+      static_cast<Command::Output>(static_cast<int>(spec.command().output()));
   request.name = spec.name();
   request.max_attempts = spec.retry().max_attempts();
   if (spec.retry().has_chunk_timeout()) {
@@ -390,6 +416,13 @@ absl::StatusOr<std::vector<WorkerStatus>> Client::ListWorkers() {
     worker.name = info.name();
     worker.peer = info.peer();
     worker.slots = info.slots();
+    for (const v1::ExecutorSlots& executor : info.executors()) {
+      int& slots =
+          executor.kind() == v1::EXECUTOR_KIND_PROCESSES ? worker.process_slots
+          : executor.kind() == v1::EXECUTOR_KIND_COMMAND ? worker.command_slots
+                                                         : worker.thread_slots;
+      slots += executor.slots();
+    }
     worker.chunks_in_flight = info.chunks_in_flight();
     worker.chunks_done = info.chunks_done();
     worker.connected_time = pfor::FromProto(info.connected_time());

@@ -54,6 +54,8 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
   worker_options.channel = cluster->coordinator_->InProcessChannel();
   worker_options.threads = threads;
   worker_options.name = "embedded";
+  // Kernels this program registers itself are not in pfor-helper.
+  worker_options.helper_kernels = BuiltinKernelNames();
   absl::StatusOr<std::unique_ptr<worker::Worker>> worker =
       worker::Worker::Start(std::move(worker_options));
   if (!worker.ok()) return worker.status();

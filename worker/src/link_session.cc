@@ -20,10 +20,9 @@ std::shared_ptr<LinkSession> LinkSession::Open(v1::WorkerLink::Stub& stub,
 void LinkSession::Send(const v1::WorkerMessage& message) {
   absl::MutexLock lock(&mu_);
   if (reads_done_ || close_writes_) return;
-  // Credits add up; MergeFrom would keep only the last count.
-  const int32_t credits = pending_.credits() + message.credits();
+  // Every field but the hello and the draining flag is repeated, so merging
+  // concatenates: results, releases and credits all add up.
   pending_.MergeFrom(message);
-  pending_.set_credits(credits);
   has_pending_ = true;
   MaybeWriteLocked();
 }

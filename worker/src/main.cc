@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "builtin_kernels.h"
 #include "daemon.h"
@@ -15,10 +16,12 @@ int main(int argc, char** argv) {
       "pfor-worker: runs the chunks of parallel-for jobs for a pfor "
       "coordinator.\n"
       "It dials the coordinator (so it works behind NAT and in pods), redials "
-      "with backoff "
-      "when the coordinator goes away, and on SIGTERM gives back queued "
-      "chunks, finishes "
-      "running ones and exits.",
+      "with backoff when the coordinator goes away, and on SIGTERM gives back "
+      "queued chunks, finishes running ones and exits.\n"
+      "Executors: threads (kernels run in this daemon), processes (kernels "
+      "run in helper processes: a crash costs one helper, never the daemon) "
+      "and command (an external program per chunk, only with "
+      "--allow-commands).",
       "pfor-worker");
   pfor::worker::WorkerOptions options;
   const char* env = std::getenv("PFOR_COORDINATOR");
@@ -27,11 +30,35 @@ int main(int argc, char** argv) {
   app.add_option("--coordinator", options.coordinator,
                  "Coordinator address HOST:PORT (default: $PFOR_COORDINATOR)");
   app.add_option("--threads", options.threads,
-                 "Chunks run at once; 0 means one per core")
-      ->capture_default_str();
-  app.add_option(
-         "--prefetch", options.prefetch,
-         "Chunks queued beyond the free slots; -1 means as many as --threads")
+                 "Slots of the threads executor; 0 means one per core")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--processes", options.processes,
+                 "Slots of the processes executor (helpers start on first "
+                 "use); 0 means one per core, -1 none")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 4096));
+  bool allow_commands = false;
+  app.add_flag("--allow-commands", allow_commands,
+               "Run command jobs: an external program per chunk, as this "
+               "worker's user");
+  int command_slots = 0;
+  app.add_option("--command-slots", command_slots,
+                 "Slots of the command executor with --allow-commands; 0 "
+                 "means one per core")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--prefetch", options.prefetch,
+                 "Chunks queued beyond each executor's free slots; -1 means "
+                 "as many as its slots")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 4096));
+  app.add_option("--helper", options.helper_path,
+                 "The pfor-helper binary (default: beside pfor-worker)");
+  std::string memory_limit = "0";
+  app.add_option("--memory-limit", memory_limit,
+                 "Address space each helper process may use, such as 2GiB or "
+                 "512MiB; 0 means no limit")
       ->capture_default_str();
   app.add_option("--name", options.name,
                  "Name shown by `pfor workers` (default: host-pid)");
@@ -39,6 +66,18 @@ int main(int argc, char** argv) {
                  "On SIGTERM, how long running chunks may take to finish")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<int64_t> memory_limit_bytes = pfor::ParseBytes(memory_limit);
+  if (!memory_limit_bytes.ok()) {
+    std::fprintf(stderr, "pfor-worker: --memory-limit: %s\n",
+                 std::string(memory_limit_bytes.status().message()).c_str());
+    return 2;
+  }
+  options.helper_memory_limit_bytes = *memory_limit_bytes;
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (allow_commands)
+    options.commands = command_slots == 0 ? cores : command_slots;
 
   absl::Duration drain_timeout;
   if (!absl::ParseDuration(grace, &drain_timeout) ||

@@ -2,15 +2,19 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <random>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "command_runner.h"
 #include "grpcpp/grpcpp.h"
+#include "kernel_call.h"
 #include "link_session.h"
-#include "thread_executor.h"
+#include "process_runner.h"
+#include "slot_pool.h"
 #include "wire.h"
 
 namespace pfor::worker {
@@ -51,16 +55,25 @@ class Worker::Impl final : public LinkSession::Handler {
         stub_(v1::WorkerLink::NewStub(options_.channel != nullptr
                                           ? options_.channel
                                           : Dial(options_.coordinator))),
-        executor_(
-            options_.threads,
-            [this](ChunkOutcome outcome) { OnOutcome(std::move(outcome)); }),
-        wanted_(options_.threads + options_.prefetch) {
+        slots_{options_.threads, options_.processes, options_.commands} {
+    auto report = [this](ChunkOutcome outcome) {
+      OnOutcome(std::move(outcome));
+    };
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      if (slots_[kind] == 0) continue;
+      // A prefetch per executor, so a slot never waits on a round trip.
+      wanted_[kind] =
+          slots_[kind] +
+          (options_.prefetch < 0 ? slots_[kind] : options_.prefetch);
+      pools_[kind] =
+          std::make_unique<SlotPool>(slots_[kind], NewRunner(kind), report);
+    }
     supervisor_ = std::thread([this] { Supervise(); });
   }
 
   ~Impl() override { Stop(); }
 
-  int slots() const { return options_.threads; }
+  int slots() const { return slots_[0] + slots_[1] + slots_[2]; }
 
   bool connected() const {
     absl::MutexLock lock(&mu_);
@@ -74,19 +87,21 @@ class Worker::Impl final : public LinkSession::Handler {
       draining_ = true;
       v1::WorkerMessage message;
       message.set_draining(true);
-      for (const ChunkTask& task : executor_.TakeQueued()) {
-        v1::ChunkRef* ref = message.add_released();
-        ref->set_job_id(task.job->id);
-        ref->set_begin(task.begin);
-        ref->set_attempt(task.attempt);
+      for (auto& pool : pools_) {
+        if (pool == nullptr) continue;
+        for (const ChunkTask& task : pool->TakeQueued()) {
+          v1::ChunkRef* ref = message.add_released();
+          ref->set_job_id(task.job->id);
+          ref->set_begin(task.begin);
+          ref->set_attempt(task.attempt);
+        }
       }
       SendLocked(message);
       Log(absl::StrCat("draining: gave back ", message.released_size(),
-                       " queued chunks, waiting for ", executor_.Running(),
-                       " running"));
+                       " queued chunks, waiting for ", Running(), " running"));
       const absl::Time deadline = absl::Now() + grace;
       auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return executor_.Running() == 0 || session_ == nullptr;
+        return Running() == 0 || session_ == nullptr;
       };
       while (!idle() && absl::Now() < deadline) {
         mu_.AwaitWithDeadline(
@@ -114,7 +129,7 @@ class Worker::Impl final : public LinkSession::Handler {
       if (session_ != nullptr) session_->Cancel();
     }
     supervisor_.join();
-    executor_.CancelAll();
+    ForEachPool([](SlotPool& pool) { pool.CancelAll(); });
     absl::MutexLock lock(&mu_);
     stopped_ = true;
   }
@@ -128,35 +143,42 @@ class Worker::Impl final : public LinkSession::Handler {
           std::max(absl::Milliseconds(50),
                    FromProto(message.welcome().heartbeat_interval()));
       Log(absl::StrCat("connected as worker ", message.welcome().worker_id(),
-                       " with ", options_.threads, " slots"));
+                       " with ", slots_[0], " threads, ", slots_[1],
+                       " processes and ", slots_[2], " command slots"));
     }
     for (const v1::JobDefinition& definition : message.jobs())
       AddJobLocked(definition);
     for (const v1::ChunkAssignment& chunk : message.chunks()) {
-      asked_ = std::max(0, asked_ - 1);
-      auto job = jobs_.find(chunk.chunk().job_id());
-      if (job == jobs_.end()) {
-        // The coordinator always defines a job before its first chunk.
+      const v1::ChunkRef& ref = chunk.chunk();
+      auto job = jobs_.find(ref.job_id());
+      // The coordinator always defines a job before its first chunk, and
+      // sends chunks only to executors the worker announced.
+      const int kind = job == jobs_.end()
+                           ? -1
+                           : ExecutorIndex(job->second->definition.executor());
+      if (kind < 0 || pools_[kind] == nullptr) {
         ReportLocked(
-            {chunk.chunk().job_id(), chunk.chunk().begin(),
-             chunk.chunk().attempt(),
-             absl::InternalError("chunk of a job this worker was never sent"),
+            {ref.job_id(), ref.begin(), ref.attempt(),
+             absl::InternalError("this worker was sent a chunk it cannot run"),
              absl::ZeroDuration()});
         continue;
       }
-      executor_.Submit({job->second, chunk.chunk().begin(), chunk.end(),
-                        chunk.chunk().attempt()});
+      asked_[kind] = std::max(0, asked_[kind] - 1);
+      pools_[kind]->Submit({job->second, ref.begin(), chunk.end(),
+                            ref.attempt(), chunk.index()});
     }
     for (uint64_t job : message.ended_jobs()) {
-      executor_.CancelJob(job);
+      ForEachPool([job](SlotPool& pool) { pool.CancelJob(job); });
       jobs_.erase(job);
     }
     for (const v1::ChunkRef& ref : message.cancelled_chunks()) {
-      executor_.CancelAttempt(ref.job_id(), ref.begin(), ref.attempt());
+      ForEachPool([&ref](SlotPool& pool) {
+        pool.CancelAttempt(ref.job_id(), ref.begin(), ref.attempt());
+      });
     }
     v1::WorkerMessage credits;
     AddCreditsLocked(credits);
-    if (credits.credits() > 0) SendLocked(credits);
+    if (credits.credits_size() > 0) SendLocked(credits);
   }
 
   void OnClosed(const grpc::Status& status) override {
@@ -170,10 +192,48 @@ class Worker::Impl final : public LinkSession::Handler {
     if (options_.log) options_.log(line);
   }
 
+  std::unique_ptr<ChunkRunner> NewRunner(int kind) const {
+    switch (kind) {
+      case 1:
+        return NewProcessRunner(
+            {.helper_path = options_.helper_path.empty() ? DefaultHelperPath()
+                                                         : options_.helper_path,
+             .plugins = options_.plugins,
+             .memory_limit_bytes = options_.helper_memory_limit_bytes});
+      case 2:
+        return NewCommandRunner();
+      default:
+        return NewInProcessRunner();
+    }
+  }
+
+  template <typename F>
+  void ForEachPool(F f) {
+    for (auto& pool : pools_) {
+      if (pool != nullptr) f(*pool);
+    }
+  }
+
+  bool RunsInHelper(const std::string& kernel) const {
+    const std::vector<std::string>& names = options_.helper_kernels;
+    return names.empty() ||
+           std::find(names.begin(), names.end(), kernel) != names.end();
+  }
+
+  int Running() const {
+    int running = 0;
+    for (const auto& pool : pools_) running += pool ? pool->Running() : 0;
+    return running;
+  }
+
   void AddJobLocked(const v1::JobDefinition& definition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto job = std::make_shared<JobContext>();
     job->id = definition.job_id();
+    job->definition = definition;
+    if (definition.has_chunk_timeout()) {
+      job->chunk_timeout = FromProto(definition.chunk_timeout());
+    }
     job->kernel_name = definition.kernel();
     job->kernel = kernels_.Find(definition.kernel());
     absl::StatusOr<std::map<std::string, ParamValue>> params =
@@ -202,20 +262,31 @@ class Worker::Impl final : public LinkSession::Handler {
     if (outcome.value.ok()) {
       *result->mutable_value() = ToProto(*outcome.value);
     } else {
-      result->set_error(outcome.value.status().ToString());
+      result->set_error(std::string(outcome.value.status().message()));
     }
     AddCreditsLocked(message);
     SendLocked(message);
   }
 
-  // Asks for what brings queued + running + asked up to slots + prefetch.
+  // Asks, per executor, for what brings queued + running + asked up to
+  // slots + prefetch.
   void AddCreditsLocked(v1::WorkerMessage& message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (draining_ || session_ == nullptr) return;
-    const int missing = wanted_ - executor_.Load() - asked_;
-    if (missing <= 0) return;
-    asked_ += missing;
-    message.set_credits(message.credits() + missing);
+    AskLocked(message);
+  }
+
+  void AskLocked(v1::WorkerMessage& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      if (pools_[kind] == nullptr) continue;
+      const int missing = wanted_[kind] - pools_[kind]->Load() - asked_[kind];
+      if (missing <= 0) continue;
+      asked_[kind] += missing;
+      v1::ExecutorSlots* credits = message.add_credits();
+      credits->set_kind(ExecutorAt(kind));
+      credits->set_slots(missing);
+    }
   }
 
   void SendLocked(const v1::WorkerMessage& message)
@@ -234,17 +305,26 @@ class Worker::Impl final : public LinkSession::Handler {
       v1::WorkerMessage hello;
       v1::Hello* h = hello.mutable_hello();
       h->set_name(options_.name);
-      h->set_slots(options_.threads);
+      for (int kind = 0; kind < kExecutorKinds; ++kind) {
+        if (slots_[kind] == 0) continue;
+        v1::ExecutorSlots* executor = h->add_executors();
+        executor->set_kind(ExecutorAt(kind));
+        executor->set_slots(slots_[kind]);
+      }
       h->set_version(PFOR_VERSION);
       for (const KernelDef* kernel : kernels_.List()) {
         v1::KernelInfo* info = h->add_kernels();
         info->set_name(kernel->name);
         info->set_help(kernel->help);
         *info->mutable_params() = ToProto(kernel->params);
+        info->add_executors(v1::EXECUTOR_KIND_THREADS);
+        if (RunsInHelper(kernel->name)) {
+          info->add_executors(v1::EXECUTOR_KIND_PROCESSES);
+        }
       }
       welcomed_ = false;
-      asked_ = std::max(0, wanted_ - executor_.Load());
-      hello.set_credits(asked_);
+      asked_.fill(0);
+      AskLocked(hello);
       session_ = LinkSession::Open(*stub_, std::move(hello), this);
       last_send_ = absl::Now();
 
@@ -258,7 +338,7 @@ class Worker::Impl final : public LinkSession::Handler {
           SendLocked(v1::WorkerMessage());
       }
       // Whatever is held was requeued by the coordinator.
-      executor_.CancelAll();
+      ForEachPool([](SlotPool& pool) { pool.CancelAll(); });
       jobs_.clear();
       if (stopping_ || draining_) break;
       if (welcomed_) {
@@ -286,15 +366,17 @@ class Worker::Impl final : public LinkSession::Handler {
   const WorkerOptions options_;
   const KernelRegistry& kernels_;
   std::unique_ptr<v1::WorkerLink::Stub> stub_;
-  ThreadExecutor executor_;
-  const int wanted_;
+  // Per executor (threads, processes, command): slots, and chunks wanted.
+  const std::array<int, kExecutorKinds> slots_;
+  std::array<int, kExecutorKinds> wanted_{};
+  std::array<std::unique_ptr<SlotPool>, kExecutorKinds> pools_;
   std::thread supervisor_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<LinkSession> session_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::shared_ptr<const JobContext>> jobs_
       ABSL_GUARDED_BY(mu_);
-  int asked_ ABSL_GUARDED_BY(mu_) = 0;
+  std::array<int, kExecutorKinds> asked_ ABSL_GUARDED_BY(mu_){};
   bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -310,16 +392,22 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(WorkerOptions options) {
         "no coordinator address; pass --coordinator HOST:PORT or set "
         "PFOR_COORDINATOR");
   }
-  if (options.threads == 0) {
-    options.threads =
-        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options.threads == 0) options.threads = cores;
+  if (options.processes == 0) options.processes = cores;
+  if (options.processes == -1) options.processes = 0;
+  for (const auto& [flag, slots] : {std::pair{"--threads", options.threads},
+                                    {"--processes", options.processes},
+                                    {"--command-slots", options.commands}}) {
+    if (slots < 0 || slots > kMaxThreads) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, " ", slots, " is out of range; pass 0 to ", kMaxThreads));
+    }
   }
-  if (options.threads < 0 || options.threads > kMaxThreads) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--threads ", options.threads, " is out of range; pass 1 to ",
-        kMaxThreads, ", or 0 for one per core"));
+  if (options.threads + options.processes + options.commands == 0) {
+    return absl::InvalidArgumentError("the worker has no slots at all");
   }
-  if (options.prefetch < 0) options.prefetch = options.threads;
   if (options.name.empty()) options.name = DefaultName();
   if (options.reconnect_min <= absl::ZeroDuration() ||
       options.reconnect_max < options.reconnect_min) {

@@ -19,12 +19,19 @@
 // Kernels run concurrently on many threads: `run` must be thread-safe, and
 // it is the only code in pfor allowed to throw (an exception fails the chunk
 // with its what() text).
+//
+// The same PFOR_KERNEL definitions can live in a plugin, a shared library a
+// worker loads at start-up (`pfor-worker --plugin libmine.so`): write
+// PFOR_PLUGIN("mine") once in one of its source files and link it against
+// pfor_plugin_api instead of pfor_kernel_api. See docs/plugins.md.
 #ifndef PFOR_KERNEL_H_
 #define PFOR_KERNEL_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +46,11 @@
 #include "pfor/value.h"
 
 namespace pfor {
+
+// The version of the kernel API: of the types a plugin hands to the worker
+// that loads it (KernelDef and everything it holds). A plugin built against
+// another version is refused. Bump it whenever one of those types changes.
+inline constexpr int kKernelAbiVersion = 1;
 
 // What a kernel sees of one chunk. begin < end always holds.
 struct ChunkContext {
@@ -80,6 +92,10 @@ class KernelRegistry {
   // INVALID_ARGUMENT for a bad name or a missing run function,
   // ALREADY_EXISTS for a name taken.
   absl::Status Add(KernelDef def);
+  // Adds every kernel of `defs`, or none of them when one cannot be added:
+  // INVALID_ARGUMENT for a bad name or a missing run function,
+  // ALREADY_EXISTS for a name taken or given twice in `defs`.
+  absl::Status AddAll(std::vector<KernelDef> defs);
   // nullptr when there is no such kernel. The pointer stays valid for the
   // registry's lifetime.
   const KernelDef* Find(std::string_view name) const;
@@ -157,9 +173,36 @@ class IndexFold {
 };
 
 namespace internal {
-// Adds to the global registry; aborts with the reason on failure, since a
-// kernel that cannot register is a bug in the program being started.
+
+// What PFOR_KERNEL calls. In a program (linked with pfor_kernel_api) it adds
+// to the global registry and aborts with the reason on failure, since a
+// kernel that cannot register is a bug in the program being started. In a
+// plugin (linked with pfor_plugin_api) it only appends to PluginKernels():
+// the worker's plugin loader checks the definitions and adds them to its
+// own registry, so a plugin never aborts the worker that loads it.
 bool RegisterKernelOrDie(KernelDef def);
+
+// The kernels this plugin defined, in registration order (pfor_plugin_api
+// only). Filled by static initializers, read-only afterwards.
+const std::vector<KernelDef>& PluginKernels();
+
+// A fingerprint of the sizes and alignments of the types that cross from a
+// plugin to the worker, so that a plugin built with another compiler,
+// standard library or revision of these headers is refused even when
+// kKernelAbiVersion was not bumped.
+constexpr uint64_t KernelAbiLayout() {
+  uint64_t hash = 14695981039346656037u;  // FNV-1a
+  for (size_t size :
+       {sizeof(KernelDef), alignof(KernelDef), sizeof(ChunkContext),
+        alignof(ChunkContext), sizeof(ParamSpec), sizeof(ParamValue),
+        sizeof(Params), sizeof(Value), alignof(Value),
+        sizeof(absl::StatusOr<Value>), sizeof(std::string),
+        sizeof(std::vector<KernelDef>)}) {
+    hash = (hash ^ size) * 1099511628211u;
+  }
+  return hash;
+}
+
 }  // namespace internal
 
 }  // namespace pfor
@@ -172,5 +215,31 @@ bool RegisterKernelOrDie(KernelDef def);
   [[maybe_unused]] static const bool PFOR_KERNEL_CONCAT( \
       pfor_kernel_registered_, __LINE__) =               \
       ::pfor::internal::RegisterKernelOrDie(::pfor::KernelDef __VA_ARGS__)
+
+// Makes this shared library a pfor plugin named `name` (a string literal,
+// shown in the worker's messages). Write it once, at namespace scope, in one
+// source file of the plugin itself (not of a static library it links), and
+// link the plugin against pfor_plugin_api. It defines the plugin's entry
+// points, which the worker's loader reads: the kernel API version and type
+// layout the plugin was built against, its name and its kernels.
+#define PFOR_PLUGIN(name)                                       \
+  extern "C" __attribute__((visibility("default"))) int         \
+  pfor_plugin_abi_version(void) {                               \
+    return ::pfor::kKernelAbiVersion;                           \
+  }                                                             \
+  extern "C" __attribute__((visibility("default"))) uint64_t    \
+  pfor_plugin_abi_layout(void) {                                \
+    return ::pfor::internal::KernelAbiLayout();                 \
+  }                                                             \
+  extern "C" __attribute__((visibility("default"))) const char* \
+  pfor_plugin_name(void) {                                      \
+    return "" name;                                             \
+  }                                                             \
+  extern "C" __attribute__((visibility("default")))             \
+  const ::std::vector<::pfor::KernelDef>*                       \
+  pfor_plugin_kernels(void) {                                   \
+    return &::pfor::internal::PluginKernels();                  \
+  }                                                             \
+  static_assert(true, "PFOR_PLUGIN takes a semicolon")
 
 #endif  // PFOR_KERNEL_H_

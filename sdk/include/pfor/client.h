@@ -54,7 +54,27 @@ struct ChunkPolicy {
   }
 };
 
+// Where chunks run on a worker.
+enum class Executor {
+  kThreads,    // in the worker daemon: cheapest
+  kProcesses,  // in helper processes: a crash costs one helper
+  kCommand,    // an external program per chunk (workers with --allow-commands)
+};
+
+// What the command executor runs for each chunk.
+struct Command {
+  // The program and its arguments; {begin}, {end} and {chunk} are replaced,
+  // and PFOR_BEGIN, PFOR_END, PFOR_CHUNK and PFOR_JOB are set.
+  std::vector<std::string> argv = {};
+  // Run argv[0] as a /bin/sh script instead.
+  bool shell = false;
+  // How standard output reads: kAuto is an integer if it parses as one,
+  // else a float. (Numbered as on the wire.)
+  enum class Output { kAuto, kInteger, kFloat, kJson } output = Output::kAuto;
+};
+
 struct JobRequest {
+  // Empty for command jobs.
   std::string kernel = {};
   // The index range [begin, end).
   int64_t begin = 0;
@@ -68,6 +88,9 @@ struct JobRequest {
   int max_attempts = 0;
   // An attempt running longer fails; infinite means no limit.
   absl::Duration chunk_timeout = absl::InfiniteDuration();
+  Executor executor = Executor::kThreads;
+  // For Executor::kCommand.
+  Command command = {};
 };
 
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -129,7 +152,11 @@ struct WorkerStatus {
   uint64_t id = 0;
   std::string name;
   std::string peer;
+  // All slots, and per executor.
   int slots = 0;
+  int thread_slots = 0;
+  int process_slots = 0;
+  int command_slots = 0;
   int chunks_in_flight = 0;
   int64_t chunks_done = 0;
   absl::Time connected_time;

@@ -26,6 +26,9 @@ struct ServerOptions {
   absl::Duration heartbeat_timeout = absl::Seconds(5);
   // Finished jobs kept for listings.
   int max_finished_jobs = 1000;
+  // A job whose remaining work no connected worker can run (kernel or
+  // executor missing) fails after waiting this long.
+  absl::Duration unrunnable_timeout = absl::Minutes(10);
   // Directory of the journal (created if missing): jobs and completed
   // chunks survive a restart there. Empty: nothing survives.
   std::string state_dir;

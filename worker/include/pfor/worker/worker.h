@@ -1,17 +1,19 @@
 // The worker daemon as a library: the pfor-worker binary and the SDK's
 // embedded cluster both start it through this header.
 //
-// A worker dials the coordinator, announces its slots and kernels, and runs
-// the chunks it is sent on a thread pool. It asks for as many chunks as it
-// has free slots plus a prefetch, so a slot never waits on a round trip.
-// When the coordinator goes away it cancels what it holds (the coordinator
-// requeues it) and redials with exponential backoff.
+// A worker dials the coordinator, announces its executors (slots of threads,
+// helper processes, commands) and kernels, and runs the chunks it is sent.
+// It asks each executor's worth of chunks: free slots plus a prefetch, so a
+// slot never waits on a round trip. When the coordinator goes away it
+// cancels what it holds (the coordinator requeues it) and redials with
+// exponential backoff.
 #ifndef PFOR_WORKER_WORKER_H_
 #define PFOR_WORKER_WORKER_H_
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -28,10 +30,32 @@ struct WorkerOptions {
   std::string coordinator;
   // ...or a channel to it (the embedded cluster's in-process channel).
   std::shared_ptr<grpc::Channel> channel;
-  // Chunks run at once; 0 means one per core.
+  // Slots of the threads executor (kernels run in the daemon); 0 means one
+  // per core.
   int threads = 0;
-  // Chunks asked for beyond the free slots; -1 means as many as slots.
+  // Slots of the processes executor (kernels run in helper processes,
+  // started on first use); 0 means one per core, -1 none.
+  int processes = 0;
+  // Slots of the command executor; 0 (the default) means none: commands run
+  // only on workers started with --allow-commands.
+  int commands = 0;
+  // Chunks asked for beyond each executor's free slots; -1 means as many as
+  // its slots.
   int prefetch = -1;
+  // The pfor-helper binary for the processes executor; empty means found
+  // beside this program or where the build put it.
+  std::string helper_path;
+  // Plugins the helpers load, as the daemon did (the daemon loads its own
+  // before starting the worker).
+  std::vector<std::string> plugins;
+  // The kernels pfor-helper runs: the built-in ones and the plugins'.
+  // Empty means every kernel of `kernels` (true when all of them come from
+  // built-ins and plugins, as in pfor-worker); a program that registers
+  // kernels of its own names the others here, and its kernels then run on
+  // threads only.
+  std::vector<std::string> helper_kernels;
+  // Address-space limit of each helper process; 0 means none.
+  int64_t helper_memory_limit_bytes = 0;
   // Name shown in listings; empty means host-pid.
   std::string name;
   // The kernels offered; must outlive the worker. nullptr means
@@ -60,7 +84,7 @@ class Worker {
   // Idempotent.
   void Stop();
 
-  // Slots (threads) of this worker.
+  // Slots of all executors.
   int slots() const;
   // True while a stream to the coordinator is up and welcomed.
   bool connected() const;

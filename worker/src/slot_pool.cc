@@ -1,20 +1,17 @@
-#include "thread_executor.h"
+#include "slot_pool.h"
 
 #include <exception>
 
-#include "absl/strings/str_cat.h"
-
 namespace pfor::worker {
 
-ThreadExecutor::ThreadExecutor(int threads,
-                               std::function<void(ChunkOutcome)> on_outcome)
-    : on_outcome_(std::move(on_outcome)) {
-  for (int i = 0; i < threads; ++i) slots_.push_back(std::make_unique<Slot>());
-  for (auto& slot : slots_)
-    threads_.emplace_back([this, s = slot.get()] { Loop(*s); });
+SlotPool::SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
+                   std::function<void(ChunkOutcome)> on_outcome)
+    : runner_(std::move(runner)), on_outcome_(std::move(on_outcome)) {
+  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
+  for (int i = 0; i < slots; ++i) threads_.emplace_back([this, i] { Loop(i); });
 }
 
-ThreadExecutor::~ThreadExecutor() {
+SlotPool::~SlotPool() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -25,7 +22,7 @@ ThreadExecutor::~ThreadExecutor() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void ThreadExecutor::Submit(ChunkTask task) {
+void SlotPool::Submit(ChunkTask task) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(task));
@@ -33,7 +30,7 @@ void ThreadExecutor::Submit(ChunkTask task) {
   work_.notify_one();
 }
 
-int ThreadExecutor::CancelJob(uint64_t job) {
+int SlotPool::CancelJob(uint64_t job) {
   std::lock_guard lock(mu_);
   const size_t before = queue_.size();
   std::erase_if(queue_,
@@ -44,8 +41,7 @@ int ThreadExecutor::CancelJob(uint64_t job) {
   return static_cast<int>(before - queue_.size());
 }
 
-int ThreadExecutor::CancelAttempt(uint64_t job, int64_t begin,
-                                  int32_t attempt) {
+int SlotPool::CancelAttempt(uint64_t job, int64_t begin, int32_t attempt) {
   auto matches = [&](const ChunkTask& task) {
     return task.job->id == job && task.begin == begin &&
            task.attempt == attempt;
@@ -59,7 +55,7 @@ int ThreadExecutor::CancelAttempt(uint64_t job, int64_t begin,
   return static_cast<int>(before - queue_.size());
 }
 
-void ThreadExecutor::CancelAll() {
+void SlotPool::CancelAll() {
   std::lock_guard lock(mu_);
   queue_.clear();
   for (auto& slot : slots_) {
@@ -67,7 +63,7 @@ void ThreadExecutor::CancelAll() {
   }
 }
 
-std::vector<ChunkTask> ThreadExecutor::TakeQueued() {
+std::vector<ChunkTask> SlotPool::TakeQueued() {
   std::lock_guard lock(mu_);
   std::vector<ChunkTask> taken(std::make_move_iterator(queue_.begin()),
                                std::make_move_iterator(queue_.end()));
@@ -75,17 +71,18 @@ std::vector<ChunkTask> ThreadExecutor::TakeQueued() {
   return taken;
 }
 
-int ThreadExecutor::Load() const {
+int SlotPool::Load() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(queue_.size()) + running_;
 }
 
-int ThreadExecutor::Running() const {
+int SlotPool::Running() const {
   std::lock_guard lock(mu_);
   return running_;
 }
 
-void ThreadExecutor::Loop(Slot& slot) {
+void SlotPool::Loop(int index) {
+  Slot& slot = *slots_[index];
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -96,7 +93,7 @@ void ThreadExecutor::Loop(Slot& slot) {
       slot.cancel = false;
       running_ += 1;
     }
-    ChunkOutcome outcome = Run(*slot.task, slot.cancel);
+    ChunkOutcome outcome = Run(index);
     {
       // The slot is free before the outcome is reported, so the report can
       // ask for the next chunk.
@@ -108,32 +105,13 @@ void ThreadExecutor::Loop(Slot& slot) {
   }
 }
 
-ChunkOutcome ThreadExecutor::Run(const ChunkTask& task,
-                                 const std::atomic<bool>& cancel) {
-  ChunkOutcome outcome{task.job->id, task.begin, task.attempt,
-                       absl::UnknownError(""), absl::ZeroDuration()};
-  const JobContext& job = *task.job;
-  if (job.kernel == nullptr) {
-    outcome.value = absl::FailedPreconditionError(
-        absl::StrCat("this worker has no kernel named ", job.kernel_name));
-    return outcome;
-  }
-  ChunkContext context{task.begin,    task.end,    job.begin, job.end,
-                       job.reduction, &job.params, &cancel};
+ChunkOutcome SlotPool::Run(int index) {
+  Slot& slot = *slots_[index];
+  const ChunkTask& task = *slot.task;
   const absl::Time start = absl::Now();
-  // User kernels are the one place exceptions may come from.
-  try {
-    outcome.value = job.kernel->run(context);
-  } catch (const std::exception& e) {
-    outcome.value = absl::InternalError(
-        absl::StrCat("kernel ", job.kernel_name, " threw: ", e.what()));
-  } catch (...) {
-    outcome.value = absl::InternalError(
-        absl::StrCat("kernel ", job.kernel_name,
-                     " threw an exception that is not a std::exception"));
-  }
-  outcome.kernel_time = absl::Now() - start;
-  return outcome;
+  absl::StatusOr<Value> value = runner_->Run(index, task, slot.cancel);
+  return {task.job->id, task.begin, task.attempt, std::move(value),
+          absl::Now() - start};
 }
 
 }  // namespace pfor::worker

@@ -1,4 +1,4 @@
-#include "thread_executor.h"
+#include "slot_pool.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernel_call.h"
 
 namespace pfor::worker {
 namespace {
@@ -62,10 +63,10 @@ const KernelDef kSpin = {
       return absl::CancelledError("cancelled");
     }};
 
-TEST(ThreadExecutorTest, RunsEveryChunkOnce) {
+TEST(SlotPoolTest, RunsEveryChunkOnce) {
   Outcomes outcomes;
-  ThreadExecutor executor(4,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(4, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   auto job = Job(1, &kLength);
   for (int64_t i = 0; i < 1000; ++i)
     executor.Submit({job, i * 10, i * 10 + i % 7 + 1, 1});
@@ -85,10 +86,10 @@ TEST(ThreadExecutorTest, RunsEveryChunkOnce) {
   EXPECT_EQ(executor.Load(), 0);
 }
 
-TEST(ThreadExecutorTest, CancelJobDropsQueuedChunksAndStopsRunningOnes) {
+TEST(SlotPoolTest, CancelJobDropsQueuedChunksAndStopsRunningOnes) {
   Outcomes outcomes;
-  ThreadExecutor executor(2,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(2, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   auto spin = Job(7, &kSpin);
   for (int64_t i = 0; i < 5; ++i) executor.Submit({spin, i, i + 1, 1});
   while (executor.Running() < 2) absl::SleepFor(absl::Milliseconds(1));
@@ -104,10 +105,10 @@ TEST(ThreadExecutorTest, CancelJobDropsQueuedChunksAndStopsRunningOnes) {
   EXPECT_EQ(executor.Load(), 0);
 }
 
-TEST(ThreadExecutorTest, CancelAttemptLeavesOtherChunksRunning) {
+TEST(SlotPoolTest, CancelAttemptLeavesOtherChunksRunning) {
   Outcomes outcomes;
-  ThreadExecutor executor(2,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(2, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   auto spin = Job(3, &kSpin);
   executor.Submit({spin, 0, 1, 1});
   executor.Submit({spin, 1, 2, 1});
@@ -121,15 +122,15 @@ TEST(ThreadExecutorTest, CancelAttemptLeavesOtherChunksRunning) {
   EXPECT_EQ(outcomes.Await(2).size(), 2u);
 }
 
-TEST(ThreadExecutorTest, TurnsExceptionsIntoFailedChunks) {
+TEST(SlotPoolTest, TurnsExceptionsIntoFailedChunks) {
   const KernelDef throws = {
       .name = "throws",
       .run = [](const ChunkContext&) -> absl::StatusOr<Value> {
         throw std::runtime_error("disk on fire");
       }};
   Outcomes outcomes;
-  ThreadExecutor executor(1,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(1, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   executor.Submit({Job(1, &throws), 0, 1, 2});
   std::vector<ChunkOutcome> done = outcomes.Await(1);
   ASSERT_EQ(done.size(), 1u);
@@ -138,10 +139,10 @@ TEST(ThreadExecutorTest, TurnsExceptionsIntoFailedChunks) {
               HasSubstr("kernel throws threw: disk on fire"));
 }
 
-TEST(ThreadExecutorTest, FailsChunksOfAMissingKernel) {
+TEST(SlotPoolTest, FailsChunksOfAMissingKernel) {
   Outcomes outcomes;
-  ThreadExecutor executor(1,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(1, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   executor.Submit({Job(1, nullptr), 0, 1, 1});
   std::vector<ChunkOutcome> done = outcomes.Await(1);
   ASSERT_EQ(done.size(), 1u);
@@ -149,10 +150,10 @@ TEST(ThreadExecutorTest, FailsChunksOfAMissingKernel) {
               HasSubstr("no kernel named missing"));
 }
 
-TEST(ThreadExecutorTest, TakeQueuedReturnsOnlyUnstartedChunks) {
+TEST(SlotPoolTest, TakeQueuedReturnsOnlyUnstartedChunks) {
   Outcomes outcomes;
-  ThreadExecutor executor(1,
-                          [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  SlotPool executor(1, NewInProcessRunner(),
+                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
   auto spin = Job(1, &kSpin);
   for (int64_t i = 0; i < 4; ++i) executor.Submit({spin, i, i + 1, 1});
   while (executor.Running() < 1) absl::SleepFor(absl::Milliseconds(1));

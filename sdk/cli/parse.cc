@@ -1,4 +1,4 @@
-#include "number.h"
+#include "parse.h"
 
 #include <cmath>
 
@@ -122,6 +122,73 @@ absl::StatusOr<std::pair<std::string, ParamValue>> ParseParam(
                "a number or a constant expression (such as 0.5, 1e-3 or pi/2)");
   }
   return std::make_pair(name, ParamValue(value));
+}
+
+absl::StatusOr<Executor> ParseExecutor(const std::string& text) {
+  if (text == "threads") return Executor::kThreads;
+  if (text == "processes") return Executor::kProcesses;
+  if (text == "command") return Executor::kCommand;
+  return Bad("--executor", text, "threads, processes or command");
+}
+
+absl::StatusOr<Command::Output> ParseCommandOutput(const std::string& text) {
+  if (text == "auto") return Command::Output::kAuto;
+  if (text == "integer") return Command::Output::kInteger;
+  if (text == "float") return Command::Output::kFloat;
+  if (text == "json") return Command::Output::kJson;
+  return Bad("--output", text, "auto, integer, float or json");
+}
+
+absl::StatusOr<std::vector<std::string>> SplitCommandLine(
+    const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote == '\'') {
+      if (c == '\'') {
+        quote = 0;
+      } else {
+        word += c;
+      }
+    } else if (quote == '"') {
+      if (c == '"') {
+        quote = 0;
+      } else if (c == '\\' && i + 1 < text.size() &&
+                 (text[i + 1] == '"' || text[i + 1] == '\\' ||
+                  text[i + 1] == '$')) {
+        word += text[++i];
+      } else {
+        word += c;
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      word += text[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::exchange(word, ""));
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--command '", text, "' has an unclosed ", std::string(1, quote),
+        " quote; close it, or pass --shell to run the text with /bin/sh"));
+  }
+  if (in_word) words.push_back(word);
+  if (words.empty()) {
+    return absl::InvalidArgumentError(
+        "--command is empty; give the program to run, such as --command "
+        "'python3 count.py {begin} {end}'");
+  }
+  return words;
 }
 
 absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& text,

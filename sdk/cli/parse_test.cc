@@ -1,4 +1,4 @@
-#include "number.h"
+#include "parse.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -70,6 +70,26 @@ TEST(ParseParamTest, GuessesTypesWithoutDeclarations) {
   EXPECT_EQ(std::get<std::string>(ParseParam("f=", nullptr)->second), "");
   EXPECT_FALSE(ParseParam("=3", nullptr).ok());
   EXPECT_FALSE(ParseParam("novalue", nullptr).ok());
+}
+
+TEST(SplitCommandLineTest, SplitsLikeAShellWithoutExpanding) {
+  EXPECT_THAT(
+      *SplitCommandLine("python3 count.py {begin} {end}"),
+      ::testing::ElementsAre("python3", "count.py", "{begin}", "{end}"));
+  EXPECT_THAT(*SplitCommandLine(R"(echo 'a b' "c \"d\"" e\ f $HOME)"),
+              ::testing::ElementsAre("echo", "a b", "c \"d\"", "e f", "$HOME"));
+  EXPECT_THAT(*SplitCommandLine("  x  ''  "), ::testing::ElementsAre("x", ""));
+  EXPECT_THAT(std::string(SplitCommandLine("echo 'oops").status().message()),
+              HasSubstr("unclosed ' quote"));
+  EXPECT_FALSE(SplitCommandLine("   ").ok());
+}
+
+TEST(ParseExecutorTest, NamesTheChoices) {
+  EXPECT_EQ(*ParseExecutor("processes"), Executor::kProcesses);
+  EXPECT_THAT(std::string(ParseExecutor("gpu").status().message()),
+              HasSubstr("threads, processes or command"));
+  EXPECT_EQ(*ParseCommandOutput("json"), Command::Output::kJson);
+  EXPECT_FALSE(ParseCommandOutput("xml").ok());
 }
 
 TEST(ParseDurationFlagTest, NeedsAPositiveDuration) {

@@ -1,7 +1,7 @@
 // Parsing of the command line's numbers, ranges, chunk policies and
 // parameters. Errors name the flag, the text and the expected form.
-#ifndef PFOR_CLI_NUMBER_H_
-#define PFOR_CLI_NUMBER_H_
+#ifndef PFOR_CLI_PARSE_H_
+#define PFOR_CLI_PARSE_H_
 
 #include <cstdint>
 #include <string>
@@ -31,10 +31,22 @@ absl::StatusOr<ChunkPolicy> ParseChunkPolicy(const std::string& text);
 absl::StatusOr<std::pair<std::string, ParamValue>> ParseParam(
     const std::string& text, const std::vector<ParamSpec>* specs);
 
+// "threads", "processes" or "command".
+absl::StatusOr<Executor> ParseExecutor(const std::string& text);
+
+// "auto", "integer", "float" or "json".
+absl::StatusOr<Command::Output> ParseCommandOutput(const std::string& text);
+
+// Splits a command line into arguments the way a POSIX shell would for plain
+// words: whitespace separates, '...' and "..." quote, backslash escapes. No
+// expansion of any kind. INVALID_ARGUMENT for an unclosed quote.
+absl::StatusOr<std::vector<std::string>> SplitCommandLine(
+    const std::string& text);
+
 // A duration such as "30s", "250ms" or "2m".
 absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& text,
                                                  const std::string& flag);
 
 }  // namespace pfor::cli
 
-#endif  // PFOR_CLI_NUMBER_H_
+#endif  // PFOR_CLI_PARSE_H_

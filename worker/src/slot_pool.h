@@ -1,12 +1,13 @@
-// Runs chunks on a fixed pool of threads, one chunk per thread at a time.
+// The slots of one executor: a FIFO queue of chunks and one thread per slot
+// that hands each chunk to the executor's ChunkRunner (a kernel call in this
+// process, a helper process, an external command).
 //
-// Chunks wait in a FIFO queue. Cancelling a job drops its queued chunks and
-// raises the cancel flag of its running ones; kernels poll the flag. Each
-// chunk that runs produces exactly one outcome; dropped chunks produce none.
-// Thread-safe. Uses std::mutex, which ThreadSanitizer sees (Debian's Abseil
-// is not instrumented).
-#ifndef PFOR_WORKER_THREAD_EXECUTOR_H_
-#define PFOR_WORKER_THREAD_EXECUTOR_H_
+// Cancelling a job drops its queued chunks and raises the cancel flag of its
+// running ones; runners poll the flag. Each chunk that runs produces exactly
+// one outcome; dropped chunks produce none. Thread-safe. Uses std::mutex,
+// which ThreadSanitizer sees (Debian's Abseil is not instrumented).
+#ifndef PFOR_WORKER_SLOT_POOL_H_
+#define PFOR_WORKER_SLOT_POOL_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -22,12 +23,16 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pfor/kernel.h"
+#include "pfor/v1/worker_link.pb.h"
 
 namespace pfor::worker {
 
 // What every chunk of one job shares.
 struct JobContext {
   uint64_t id = 0;
+  // The definition as the coordinator sent it (kernel, parameters,
+  // reduction, range, command, timeout).
+  v1::JobDefinition definition;
   // nullptr when this worker lacks the kernel: its chunks fail.
   const KernelDef* kernel = nullptr;
   std::string kernel_name;
@@ -35,6 +40,8 @@ struct JobContext {
   Reduction reduction = Reduction::kSum;
   int64_t begin = 0;
   int64_t end = 0;
+  // An attempt running longer is stopped; infinite when the job sets none.
+  absl::Duration chunk_timeout = absl::InfiniteDuration();
 };
 
 struct ChunkTask {
@@ -42,6 +49,8 @@ struct ChunkTask {
   int64_t begin = 0;
   int64_t end = 0;
   int32_t attempt = 0;
+  // The chunk's number in the job, from 0.
+  int64_t index = 0;
 };
 
 struct ChunkOutcome {
@@ -52,14 +61,26 @@ struct ChunkOutcome {
   absl::Duration kernel_time;
 };
 
-class ThreadExecutor {
+// Runs one chunk. Called on the slot's own thread, `slot` in [0, slots), one
+// chunk per slot at a time; different slots call concurrently.
+class ChunkRunner {
  public:
-  // Starts `threads` threads. `on_outcome` is called on a pool thread after
-  // each chunk that ran, once its slot is free; it may call the executor but
-  // should not block for long.
-  ThreadExecutor(int threads, std::function<void(ChunkOutcome)> on_outcome);
-  // Cancels everything and joins the threads.
-  ~ThreadExecutor();
+  virtual ~ChunkRunner() = default;
+  // Returns the chunk's value or why it failed; polls `cancel` and returns
+  // CANCELLED soon after it turns true.
+  virtual absl::StatusOr<Value> Run(int slot, const ChunkTask& task,
+                                    const std::atomic<bool>& cancel) = 0;
+};
+
+class SlotPool {
+ public:
+  // Starts `slots` threads running chunks with `runner`. `on_outcome` is
+  // called on a slot thread after each chunk that ran, once its slot is
+  // free; it may call the pool but should not block for long.
+  SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
+           std::function<void(ChunkOutcome)> on_outcome);
+  // Cancels everything and joins the threads (the runner goes after them).
+  ~SlotPool();
 
   void Submit(ChunkTask task);
   // Drops the job's queued chunks and cancels its running ones. Returns how
@@ -76,7 +97,7 @@ class ThreadExecutor {
   // Chunks queued or running.
   int Load() const;
   int Running() const;
-  int threads() const { return static_cast<int>(threads_.size()); }
+  int slots() const { return static_cast<int>(threads_.size()); }
 
  private:
   struct Slot {
@@ -84,10 +105,10 @@ class ThreadExecutor {
     std::atomic<bool> cancel{false};
   };
 
-  void Loop(Slot& slot);
-  static ChunkOutcome Run(const ChunkTask& task,
-                          const std::atomic<bool>& cancel);
+  void Loop(int index);
+  ChunkOutcome Run(int index);
 
+  std::unique_ptr<ChunkRunner> runner_;
   std::function<void(ChunkOutcome)> on_outcome_;
   mutable std::mutex mu_;
   std::condition_variable work_;
@@ -100,4 +121,4 @@ class ThreadExecutor {
 
 }  // namespace pfor::worker
 
-#endif  // PFOR_WORKER_THREAD_EXECUTOR_H_
+#endif  // PFOR_WORKER_SLOT_POOL_H_
