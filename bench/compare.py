@@ -19,7 +19,11 @@ pfor / tool: below 1 means pfor is faster.
   e. Dask LocalCluster(P workers x 1 thread) running c.'s chunks vs pfor's
      coordinator with P one-thread workers, cluster start-up excluded for both;
   f. per-job overhead: `pfor run noop` and `pfor submit noop --wait`, next to
-     the cost of one trivial task through each Python tool.
+     the cost of one trivial task through each Python tool;
+  g. per-chunk overhead of pfor's three executors (threads, processes,
+     command) on the running coordinator + P workers, one-index chunks of
+     `noop` and `echo 0`, next to ThreadPoolExecutor and ProcessPoolExecutor
+     running trivial tasks (per task: submit().result() one at a time, map).
 
 Only the Python standard library is required; joblib and Dask comparisons are
 skipped with a note when those modules do not import. Results are checked
@@ -318,7 +322,14 @@ def log_tail(path, lines=10):
 
 
 class PforCluster:
-    """A coordinator and `workers` one-thread workers on 127.0.0.1."""
+    """A coordinator and `workers` workers on 127.0.0.1, one slot of each
+    executor per worker.
+
+    A thread, a warm helper process and a command slot: g. compares the
+    three executors. Slots belong to their
+    executor, so a threads job (b., e., f.) runs on the one thread per worker
+    whatever the other slots; helpers start on the first processes job.
+    """
 
     def __init__(self, bins, workers, logdir):
         self.bins = bins
@@ -349,7 +360,9 @@ class PforCluster:
         for k in range(self.workers):
             worker, log = self._spawn(
                 [self.bins["worker"], "--coordinator", self.address,
-                 "--threads", "1", "--name", f"bench-w{k}"], f"worker{k}")
+                 "--threads", "1", "--processes", "1", "--allow-commands",
+                 "--command-slots", "1", "--name", f"bench-w{k}"],
+                f"worker{k}")
             wait_for_line(log, r"connected as worker", worker, deadline,
                           f"pfor-worker {k}")
         # The workers say they are connected; make sure the coordinator
@@ -419,10 +432,13 @@ class Tool:
     """One way of doing a comparison's job; `fn()` returns its result."""
 
     def __init__(self, key, label, fn, unavailable=None, prepare=None,
-                 in_process=False):
+                 in_process=False, units=None):
         self.key = key
         self.label = label
         self.fn = fn
+        # Chunks or tasks one run handles (g.): the table then also shows the
+        # median per unit, and ratios compare per-unit times.
+        self.units = units
         # Called before the clock starts (e.g. to restart a dead cluster).
         self.prepare = prepare
         # Runs Python pools or Dask in this process: guarded by SIGALRM, as
@@ -439,6 +455,14 @@ class Tool:
 
     def median(self):
         return statistics.median(self.times) if self.times else None
+
+    def unit_median(self):
+        """The median per chunk or task (median / units); None without
+        units."""
+        median = self.median()
+        if median is None or not self.units:
+            return None
+        return median / self.units
 
     def why_missing(self):
         return self.unavailable or self.error
@@ -519,8 +543,16 @@ class Comparison:
     def tools(self):
         return [self.subject] + self.others
 
+    def per_unit(self):
+        """Whether the rows do different numbers of chunks or tasks, so that
+        medians and ratios are compared per unit."""
+        return any(t.units for t in self.tools())
+
     def ratio(self, other):
-        a, b = self.subject.median(), other.median()
+        if self.per_unit():
+            a, b = self.subject.unit_median(), other.unit_median()
+        else:
+            a, b = self.subject.median(), other.median()
         if a is None or b is None or b == 0:
             return None
         return a / b
@@ -667,7 +699,7 @@ def main():
                         help="smoke run: small sizes, one round (< 1 minute)")
     parser.add_argument("--json", metavar="FILE", help="also write the "
                         "results as JSON to FILE")
-    parser.add_argument("--only", default="abcdef",
+    parser.add_argument("--only", default="abcdefg",
                         help="comparisons to run, e.g. 'ac' (default: all)")
     parser.add_argument("--procs", type=int, default=os.cpu_count(),
                         help="processes / threads / workers per tool "
@@ -699,10 +731,11 @@ def main():
     trial_n = args.trial_n or (200_000 if quick else 3_000_000)
     points = args.points or (2_000_000 if quick else 100_000_000)
     noop_repeat = args.noop_repeat or (3 if quick else 20)
+    chunk_jobs = {k: v // 10 if quick else v for k, v in CHUNK_JOBS.items()}
     procs = args.procs
     only = set(args.only.lower())
-    if not only or not only <= set("abcdef"):
-        parser.error(f"--only {args.only}: pick letters among abcdef")
+    if not only or not only <= set("abcdefg"):
+        parser.error(f"--only {args.only}: pick letters among abcdefg")
     timeout = args.timeout
     if repeat < 1 or noop_repeat < 1 or procs < 1:
         parser.error("--repeat, --noop-repeat and --procs must be positive")
@@ -711,7 +744,7 @@ def main():
     facts = machine_facts(bins)
     settings = {"repeat": repeat, "noop_repeat": noop_repeat, "procs": procs,
                 "primes_n": primes_n, "trial_n": trial_n, "points": points,
-                "quick": quick}
+                "chunk_jobs": chunk_jobs, "quick": quick}
     print_facts(facts, settings)
 
     _install_signal_handlers()
@@ -741,7 +774,7 @@ def main():
     try:
         comparisons = run_all(
             args, bins, primesieve, notes, logdir, procs, repeat, noop_repeat,
-            primes_n, trial_n, points, only, timeout)
+            primes_n, trial_n, points, only, timeout, chunk_jobs)
     except KeyboardInterrupt as e:
         interrupted = True
         print(f"\ninterrupted ({e}); cleaning up", file=sys.stderr)
@@ -807,8 +840,151 @@ def unavailable_pfor(bins, *names):
     return None
 
 
+# g.: chunks or tasks per timed run, chosen so that each run takes about
+# 0.5 - 3 s on a 2-core VM (--quick: a tenth). There pfor's threads and
+# processes executors cost some 40 - 60 us of wall time per chunk, the command
+# executor about 0.7 ms (a process spawn per chunk); Python's thread pool
+# 10 - 50 us per task, its process pool 65 - 140 us.
+CHUNK_JOBS = {
+    "threads": 20_000,
+    "processes": 20_000,
+    "command": 2_000,
+    "thread-submit": 20_000,
+    "thread-map": 100_000,
+    "process-submit": 10_000,
+    "process-map": 20_000,
+}
+
+
+def stop_pool(executor, abort):
+    """Shuts a concurrent.futures pool down; with `abort` (a task timed out)
+    without waiting, and its processes are terminated."""
+    if not abort:
+        executor.shutdown(wait=True)
+        return
+    for process in list((getattr(executor, "_processes", None) or {})
+                        .values()):
+        process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
+                      timeout, sizes):
+    """g.: wall time per one-index chunk of pfor's three executors on the
+    running cluster, next to Python's pools running trivial tasks."""
+    jobs = {"threads": ["noop"], "processes": ["noop"],
+            "command": ["--command", "echo 0"]}
+
+    def pfor_job(executor, n):
+        return lambda: parse_int(run_command(
+            submit(*jobs[executor], "--range", f"0:{n}", "--chunks",
+                   "fixed:1", "--executor", executor), timeout),
+            "pfor submit")
+
+    n = sizes
+    pfor_tools = [
+        Tool("threads", f"pfor submit noop --executor threads, "
+             f"{fmt_count(n['threads'])} chunks",
+             pfor_job("threads", n["threads"]), cluster_problem,
+             prepare=cluster_up, units=n["threads"]),
+        Tool("processes", f"pfor submit noop --executor processes, "
+             f"{fmt_count(n['processes'])} chunks",
+             pfor_job("processes", n["processes"]), cluster_problem,
+             prepare=cluster_up, units=n["processes"]),
+        Tool("command", f"pfor submit --command 'echo 0', "
+             f"{fmt_count(n['command'])} chunks",
+             pfor_job("command", n["command"]), cluster_problem,
+             prepare=cluster_up, units=n["command"]),
+    ]
+    # One small untimed job per executor: the helpers start (the rounds then
+    # time warm helpers, as a long-running worker has them), and an executor
+    # the workers do not offer is skipped with the reason.
+    for tool in pfor_tools:
+        if not tool.usable:
+            continue
+        try:
+            cluster_up()
+            value = pfor_job(tool.key, 2 * procs)()
+            if value != 0:
+                raise ToolError(f"printed {value}, expected 0")
+        except ToolError as e:
+            tool.unavailable = f"warm-up job failed: {e}"
+            print(f"  [g] {tool.label}: {tool.unavailable}", file=sys.stderr)
+
+    # Python's pools: started and warmed before the rounds and reused by
+    # them, as a program calling them in a loop would.
+    thread_pool = concurrent.futures.ThreadPoolExecutor(procs)
+    process_pool = concurrent.futures.ProcessPoolExecutor(procs)
+    python_tools = []
+    try:
+        for pool in (thread_pool, process_pool):
+            sum(pool.map(noop, [0] * (4 * procs)))
+
+        def one_at_a_time(pool, m):
+            return lambda: sum(pool.submit(noop, 0).result()
+                               for _ in range(m))
+
+        def mapped(pool, m):
+            return lambda: sum(pool.map(noop, [0] * m))
+
+        python_tools = [
+            Tool("thread-submit", f"ThreadPoolExecutor({procs}): "
+                 f"submit().result() per task, "
+                 f"{fmt_count(n['thread-submit'])} tasks",
+                 one_at_a_time(thread_pool, n["thread-submit"]),
+                 in_process=True, units=n["thread-submit"]),
+            Tool("thread-map", f"ThreadPoolExecutor({procs}).map, "
+                 f"{fmt_count(n['thread-map'])} tasks",
+                 mapped(thread_pool, n["thread-map"]), in_process=True,
+                 units=n["thread-map"]),
+            Tool("process-submit", f"ProcessPoolExecutor({procs}): "
+                 f"submit().result() per task, "
+                 f"{fmt_count(n['process-submit'])} tasks",
+                 one_at_a_time(process_pool, n["process-submit"]),
+                 in_process=True, units=n["process-submit"]),
+            Tool("process-map", f"ProcessPoolExecutor({procs}).map, "
+                 f"{fmt_count(n['process-map'])} tasks",
+                 mapped(process_pool, n["process-map"]), in_process=True,
+                 units=n["process-map"]),
+        ]
+        print("g. per-chunk overhead of the executors, running cluster",
+              file=sys.stderr)
+        measure("g", pfor_tools + python_tools, repeat, timeout)
+    finally:
+        failed = any(t.error for t in python_tools)
+        stop_pool(thread_pool, failed)
+        stop_pool(process_pool, failed)
+
+    return Comparison(
+        "g", f"Per-chunk overhead of pfor's executors: one-index chunks on "
+        f"the running coordinator + {procs} workers (one slot of each "
+        f"executor per worker); Python's pools per task", pfor_tools[0],
+        pfor_tools[1:] + python_tools, check_exact(0),
+        ["per chunk = median wall time / chunks (or tasks); ratio = the "
+         "threads row's per-chunk median / the row's. pfor's chunks and "
+         "map's tasks run on all workers at once, so theirs is wall time per "
+         f"chunk at full throughput (each slot spends about {procs} times as "
+         "long on one); submit().result() has one task in flight, so its "
+         "time is a whole round trip.",
+         "pfor, every row: the coordinator hands the chunk to a worker over "
+         "its gRPC stream, the worker runs it and sends the result back "
+         "(with a credit for the next); `pfor submit --wait` itself (CLI "
+         "start, ~20 ms, see f2) is spread over all the chunks.",
+         "threads: + a call of the kernel on the worker's thread. "
+         "processes: + a round trip over pipes to the slot's warm "
+         "pfor-helper (started by an untimed warm-up job). command: + "
+         "spawning `echo` (/bin/echo, no shell) per chunk: posix_spawn, "
+         "exec, reading its output, waiting for its exit.",
+         "Python: in this interpreter (no interpreter start), pools created "
+         "and warmed before the rounds. submit().result() per task keeps "
+         "one task in flight (a round trip through the pool's queue and a "
+         "worker); map queues them all (chunksize 1). The process pool also "
+         "pickles each task and result and sends them over pipes."])
+
+
 def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
-            noop_repeat, primes_n, trial_n, points, only, timeout):
+            noop_repeat, primes_n, trial_n, points, only, timeout,
+            chunk_jobs):
     pfor = bins["pfor"]
     threads = ["--threads", str(procs)]
     primes_text = fmt_count(primes_n)
@@ -818,12 +994,13 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
     no_joblib = None if joblib else "joblib does not import"
     no_dask = None if distributed else "distributed (Dask) does not import"
 
-    # The coordinator and its workers, started once for b., e. and f.
+    # The coordinator and its workers, started once for b., e., f. and g.
     cluster = None
     cluster_problem = unavailable_pfor(bins, "pfor", "coordinator", "worker")
-    if cluster_problem is None and only & set("bef"):
-        print(f"starting pfor-coordinator and {procs} one-thread workers",
-              file=sys.stderr, flush=True)
+    if cluster_problem is None and only & set("befg"):
+        print(f"starting pfor-coordinator and {procs} workers (1 thread, 1 "
+              "helper process, 1 command slot each)", file=sys.stderr,
+              flush=True)
         cluster = PforCluster(bins, procs, logdir)
         try:
             cluster.start()
@@ -1095,10 +1272,18 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
         finally:
             if dask is not None:
                 dask.stop()
+
+    # g. Per-chunk overhead of the executors on the running cluster; last, so
+    # that the helper processes it starts idle through no other comparison.
+    if "g" in only:
+        comparisons.append(executor_overhead(
+            cluster_problem, submit, cluster_up, procs, repeat, timeout,
+            chunk_jobs))
     if cluster is not None:
         cluster.stop()
 
-    order = {c: i for i, c in enumerate(["a", "b", "c", "d", "e", "f1", "f2"])}
+    order = {c: i for i, c in enumerate(
+        ["a", "b", "c", "d", "e", "f1", "f2", "g"])}
     comparisons.sort(key=lambda c: order.get(c.cid, 99))
     return comparisons
 
@@ -1124,6 +1309,10 @@ def print_facts(facts, settings):
           f"processes per tool, primes to {fmt_count(settings['primes_n'])}, "
           f"trial division to {fmt_count(settings['trial_n'])}, "
           f"{fmt_count(settings['points'])} integration points")
+    jobs = settings["chunk_jobs"]
+    print(f"  per-chunk     g: {fmt_count(jobs['threads'])} chunks on "
+          f"threads, {fmt_count(jobs['processes'])} on processes, "
+          f"{fmt_count(jobs['command'])} commands")
     print(flush=True)
 
 
@@ -1136,19 +1325,30 @@ def print_table(comparisons, facts, notes):
     for c in comparisons:
         print()
         print(f"{c.cid}. {c.title}")
-        print(f"   ratio = median of '{c.subject.label}' / median of the row")
+        per_unit = c.per_unit()
+        if per_unit:
+            print(f"   ratio = per-chunk median of '{c.subject.label}' / "
+                  "per-chunk (per-task) median of the row")
+        else:
+            print(f"   ratio = median of '{c.subject.label}' / median of "
+                  "the row")
+        unit_header = f"  {'per chunk':>10}" if per_unit else ""
         header = (f"   {'tool':<{width}}  {'median':>10}  {'min':>10}  "
-                  f"{'max':>10}  {'n':>3}  {'result':>12}  {'ratio':>6}")
+                  f"{'max':>10}  {'n':>3}{unit_header}  {'result':>12}  "
+                  f"{'ratio':>6}")
         print(header)
         for i, tool in enumerate(c.tools()):
             if tool.times:
                 ratio = "" if i == 0 else format_ratio(c.ratio(tool))
                 result = format_value(tool.values[0]) if tool.values else ""
+                unit = (f"  {format_short_time(tool.unit_median()):>10}"
+                        if per_unit else "")
                 print(f"   {tool.label:<{width}}  "
                       f"{format_time(tool.median()):>10}  "
                       f"{format_time(min(tool.times)):>10}  "
                       f"{format_time(max(tool.times)):>10}  "
-                      f"{len(tool.times):>3}  {result:>12}  {ratio:>6}")
+                      f"{len(tool.times):>3}{unit}  {result:>12}  "
+                      f"{ratio:>6}")
             else:
                 print(f"   {tool.label:<{width}}  skipped: "
                       f"{tool.why_missing()}")
@@ -1166,7 +1366,20 @@ def print_table(comparisons, facts, notes):
 def format_ratio(ratio):
     if ratio is None:
         return "-"
+    if ratio < 0.01:
+        return f"{ratio:.2g}"
     return f"{ratio:.3f}" if ratio < 0.1 else f"{ratio:.2f}"
+
+
+def format_short_time(seconds):
+    """A per-chunk time: '42.1 µs', '1.31 ms'."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return format_time(seconds)
 
 
 def format_value(value):
@@ -1193,6 +1406,8 @@ def write_json(path, facts, settings, comparisons, notes):
                 "min_s": min(tool.times) if tool.times else None,
                 "max_s": max(tool.times) if tool.times else None,
                 "results": tool.values,
+                "units": tool.units,
+                "per_unit_median_s": tool.unit_median(),
                 f"ratio_{c.subject.key}_over_this": None if i == 0
                 else c.ratio(tool),
                 "skipped": None if tool.times else tool.why_missing(),

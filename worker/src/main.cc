@@ -9,6 +9,7 @@
 #include "builtin_kernels.h"
 #include "daemon.h"
 #include "pfor/worker/worker.h"
+#include "plugin_loader.h"
 
 int main(int argc, char** argv) {
   pfor::BlockTerminationSignals();
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
                  "as many as its slots")
       ->capture_default_str()
       ->check(CLI::Range(-1, 4096));
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "Shared library of kernels to serve too (PFOR_PLUGIN, see "
+                 "docs/plugins.md); repeatable");
   app.add_option("--helper", options.helper_path,
                  "The pfor-helper binary (default: beside pfor-worker)");
   std::string memory_limit = "0";
@@ -94,6 +99,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pfor-worker: %s\n",
                  std::string(status.message()).c_str());
     return 1;
+  }
+  for (const std::string& path : plugins) {
+    absl::StatusOr<pfor::worker::LoadedPlugin> plugin =
+        pfor::worker::LoadPlugin(path, pfor::KernelRegistry::Global());
+    if (!plugin.ok()) {
+      std::fprintf(stderr, "pfor-worker: %s\n",
+                   std::string(plugin.status().message()).c_str());
+      return 2;
+    }
+    // Helpers load the same file, so its kernels run on processes too.
+    options.plugins.push_back(plugin->path);
   }
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "pfor-worker: %s\n", line.c_str());
