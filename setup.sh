@@ -67,7 +67,8 @@ case "${1:-}" in
     install_packages "${BUILD_PACKAGES[@]}"
     build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=thread
     for test in common/common_test kernels/kernels_test coordinator/scheduler_test \
-        coordinator/journal_io_test worker/worker_test sdk/cli_test; do
+        coordinator/journal_io_test worker/worker_test worker/process_runner_test \
+        sdk/cli_test; do
       "build-tsan/$test"
     done
     ;;
