@@ -1,12 +1,15 @@
 // Registers a kernel of its own and runs it on the embedded cluster: the sum
 // of i*i over [0, 10^6), folded under whatever reduction the job asks for.
 //
-// To run the same kernel on remote workers, build it into the worker (a
-// program that links pfor's worker library serves every PFOR_KERNEL in it).
+// The same kernel reaches remote workers two ways: this very program started
+// as `user_kernel --pfor-worker --coordinator HOST:PORT` is a worker serving
+// it (pfor/serve.h), or the kernel goes into a plugin that pfor-worker loads
+// (docs/plugins.md).
 #include <cstdio>
 
 #include "pfor/client.h"
 #include "pfor/kernel.h"
+#include "pfor/serve.h"
 
 PFOR_KERNEL(
     {.name = "sum_of_squares",
@@ -17,7 +20,8 @@ PFOR_KERNEL(
        return fold.Finish();
      }});
 
-int main() {
+int main(int argc, char** argv) {
+  if (std::optional<int> code = pfor::ServeIfWorker(argc, argv)) return *code;
   auto client = pfor::Client::Connect({});
   if (!client.ok()) {
     std::fprintf(stderr, "%s\n", client.status().ToString().c_str());

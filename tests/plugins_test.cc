@@ -2,6 +2,7 @@
 // helper processes, and a broken plugin stops the worker at start with one
 // clear line.
 #include <algorithm>
+#include <regex>
 #include <string>
 
 #include "cluster.h"
@@ -45,6 +46,29 @@ TEST(Plugins, ABrokenPluginStopsTheWorkerWithOneLine) {
     EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
         << Describe(result);
   }
+}
+
+TEST(Plugins, AProgramServesItsOwnKernelsAsAWorker) {
+  auto cluster = std::make_unique<Cluster>();
+  ASSERT_OK(cluster->StartCoordinator());
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Process> program,
+      Process::Start(PFOR_USER_KERNEL_EXAMPLE,
+                     {"--pfor-worker", "--coordinator", cluster->address(),
+                      "--threads", "2", "--processes", "-1"},
+                     ChildEnv()));
+  ASSERT_TRUE(program->WaitForLine(
+      Stream::kStderr, std::regex("example_user_kernel: connected as worker"),
+      absl::Seconds(30)))
+      << program->Stderr();
+  RunResult result = cluster->Cli({"submit", "sum_of_squares", "--range",
+                                   "0:1e6", "--wait", "--no-progress"});
+  EXPECT_TRUE(result.status.ExitedWith(0)) << Describe(result);
+  EXPECT_EQ(result.out, "333332833333500000\n");
+  // Its kernels run on threads only: helper processes do not have them.
+  result = cluster->Cli({"submit", "sum_of_squares", "--range", "0:10",
+                         "--executor", "processes"});
+  EXPECT_TRUE(result.status.ExitedWith(3)) << Describe(result);
 }
 
 }  // namespace

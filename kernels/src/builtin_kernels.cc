@@ -51,4 +51,10 @@ absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
   return absl::OkStatus();
 }
 
+absl::Status RegisterBuiltinKernelsOnce() {
+  static const absl::Status* status =
+      new absl::Status(RegisterBuiltinKernels(KernelRegistry::Global()));
+  return *status;
+}
+
 }  // namespace pfor

@@ -14,6 +14,10 @@ namespace pfor {
 // noop and sleep to `registry`. ALREADY_EXISTS when one of the names is taken.
 absl::Status RegisterBuiltinKernels(KernelRegistry& registry);
 
+// Registers them into KernelRegistry::Global() on the first call; later
+// calls return the first call's status. Thread-safe.
+absl::Status RegisterBuiltinKernelsOnce();
+
 // Their names, as registered.
 std::vector<std::string> BuiltinKernelNames();
 

@@ -11,13 +11,6 @@ namespace {
 
 constexpr absl::Duration kJoinTimeout = absl::Seconds(10);
 
-absl::Status RegisterBuiltinsOnce() {
-  static absl::Status* status = [] {
-    return new absl::Status(RegisterBuiltinKernels(KernelRegistry::Global()));
-  }();
-  return *status;
-}
-
 // The worker has joined once the coordinator lists its kernels.
 absl::Status AwaitWorker(grpc::Channel& channel) {
   auto stub = v1::Coordinator::NewStub(
@@ -40,7 +33,8 @@ absl::Status AwaitWorker(grpc::Channel& channel) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
-  if (absl::Status status = RegisterBuiltinsOnce(); !status.ok()) return status;
+  if (absl::Status status = RegisterBuiltinKernelsOnce(); !status.ok())
+    return status;
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
   coordinator::ServerOptions server_options;
   server_options.listen = "";
