@@ -254,9 +254,9 @@ int Main(int argc, char** argv) {
   }
 
   if (memory_limit > 0) {
-#if defined(__SANITIZE_ADDRESS__)
-    // AddressSanitizer reserves terabytes of address space up front.
-    Complain("built with AddressSanitizer: --memory-limit is ignored");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // Sanitizers reserve terabytes of address space up front.
+    Complain("built with a sanitizer: --memory-limit is ignored");
 #else
     const rlimit limit{static_cast<rlim_t>(memory_limit),
                        static_cast<rlim_t>(memory_limit)};

@@ -26,10 +26,10 @@ using ::testing::AllOf;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizer = true;
 #else
-constexpr bool kAddressSanitizer = false;
+constexpr bool kSanitizer = false;
 #endif
 
 const KernelRegistry& Kernels() {
@@ -243,8 +243,8 @@ TEST(ProcessRunnerTest, KillsAHelperThatRunsPastTheChunkTimeout) {
 }
 
 TEST(ProcessRunnerTest, ReportsTheMemoryLimitWhenAKernelExceedsIt) {
-  if (kAddressSanitizer)
-    GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space";
+  if (kSanitizer)
+    GTEST_SKIP() << "sanitizers reserve terabytes of address space";
   auto runner = Runner(int64_t{256} << 20);
   auto job = FaultJob("allocate");
   absl::StatusOr<Value> value = RunOn(*runner, 0, Chunk(job, 500, 501));

@@ -76,6 +76,11 @@ int SlotPool::Load() const {
   return static_cast<int>(queue_.size()) + running_;
 }
 
+int SlotPool::Unreported() const {
+  std::lock_guard lock(mu_);
+  return unreported_;
+}
+
 int SlotPool::Running() const {
   std::lock_guard lock(mu_);
   return running_;
@@ -92,6 +97,7 @@ void SlotPool::Loop(int index) {
       queue_.pop_front();
       slot.cancel = false;
       running_ += 1;
+      unreported_ += 1;
     }
     ChunkOutcome outcome = Run(index);
     {
@@ -102,6 +108,8 @@ void SlotPool::Loop(int index) {
       running_ -= 1;
     }
     on_outcome_(std::move(outcome));
+    std::lock_guard lock(mu_);
+    unreported_ -= 1;
   }
 }
 

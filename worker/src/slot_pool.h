@@ -97,6 +97,9 @@ class SlotPool {
   // Chunks queued or running.
   int Load() const;
   int Running() const;
+  // Chunks running, or finished with their outcome not reported yet: zero
+  // once every started chunk has been reported.
+  int Unreported() const;
   int slots() const { return static_cast<int>(threads_.size()); }
 
  private:
@@ -114,7 +117,9 @@ class SlotPool {
   std::condition_variable work_;
   std::deque<ChunkTask> queue_;  // guarded by mu_
   int running_ = 0;              // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
+  // Chunks started whose outcome has not been reported yet.
+  int unreported_ = 0;     // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::thread> threads_;
 };

@@ -100,8 +100,12 @@ class Worker::Impl final : public LinkSession::Handler {
       Log(absl::StrCat("draining: gave back ", message.released_size(),
                        " queued chunks, waiting for ", Running(), " running"));
       const absl::Time deadline = absl::Now() + grace;
+      // Every started chunk reported, not just finished: a result sent
+      // after CloseWrites would be lost.
       auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return Running() == 0 || session_ == nullptr;
+        int unreported = 0;
+        ForEachPool([&](SlotPool& pool) { unreported += pool.Unreported(); });
+        return unreported == 0 || session_ == nullptr;
       };
       while (!idle() && absl::Now() < deadline) {
         mu_.AwaitWithDeadline(
@@ -148,8 +152,15 @@ class Worker::Impl final : public LinkSession::Handler {
     }
     for (const v1::JobDefinition& definition : message.jobs())
       AddJobLocked(definition);
+    v1::WorkerMessage released;
     for (const v1::ChunkAssignment& chunk : message.chunks()) {
       const v1::ChunkRef& ref = chunk.chunk();
+      // Sent before the coordinator read that this worker drains: give it
+      // back untouched.
+      if (draining_) {
+        *released.add_released() = ref;
+        continue;
+      }
       auto job = jobs_.find(ref.job_id());
       // The coordinator always defines a job before its first chunk, and
       // sends chunks only to executors the worker announced.
@@ -167,6 +178,7 @@ class Worker::Impl final : public LinkSession::Handler {
       pools_[kind]->Submit({job->second, ref.begin(), chunk.end(),
                             ref.attempt(), chunk.index()});
     }
+    if (released.released_size() > 0) SendLocked(released);
     for (uint64_t job : message.ended_jobs()) {
       ForEachPool([job](SlotPool& pool) { pool.CancelJob(job); });
       jobs_.erase(job);
