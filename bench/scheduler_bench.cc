@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "scheduler.h"
+#include "wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -80,7 +81,7 @@ void BM_DispatchFixedChunks(benchmark::State& state) {
     // holds a bounded number of entries however long the benchmark runs.
     now += absl::Microseconds(10);
     scheduler.ChunkSucceeded(run.worker, run.key,
-                             Value(run.end - run.key.begin),
+                             ToProto(Value(run.end - run.key.begin)),
                              absl::Milliseconds(10), now);
     scheduler.CreditsGranted(run.worker, v1::EXECUTOR_KIND_THREADS, 1, now);
     assigned += Collect(scheduler, running);

@@ -1,6 +1,9 @@
 #include "coordinator_service.h"
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "job_result.h"
 #include "wire.h"
 
 namespace pfor::coordinator {
@@ -107,7 +110,126 @@ class JobStream final : public grpc::ServerWriteReactor<v1::Job>,
   absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
+// Follows the jobs a client names over one stream: an event when a job's
+// state changes (RUNNING, then its final state with the result) and, for
+// batches, the task results of each chunk as it completes. Events queue while
+// a write is in flight and go out together in the next.
+class JobFollower final
+    : public grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>,
+      public JobWatcher {
+ public:
+  explicit JobFollower(SchedulerHost* host) : host_(host) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      FinishLocked(grpc::Status::OK);
+      return;
+    }
+    for (uint64_t job : incoming_.job_ids()) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (!followed_.insert(job).second) continue;
+      }
+      // Sends the job's current state through Update.
+      if (host_->AddWatcher(job, this).ok()) continue;
+      absl::MutexLock lock(&mu_);
+      followed_.erase(job);
+      v1::JobEvent* event = pending_.add_events();
+      event->set_job_id(job);
+      event->set_missing(true);
+      MaybeWriteLocked();
+    }
+    StartRead(&incoming_);
+  }
+
+  void Update(const v1::Job& job) override {
+    absl::MutexLock lock(&mu_);
+    v1::JobState& last = last_state_[job.id()];
+    if (last == job.state()) return;  // progress only
+    last = job.state();
+    v1::JobEvent* event = pending_.add_events();
+    event->set_job_id(job.id());
+    *event->mutable_job() = job;
+    MaybeWriteLocked();
+  }
+
+  void OnChunkDone(const ChunkDone& chunk) override {
+    if (!chunk.value.has_tasks()) return;
+    absl::MutexLock lock(&mu_);
+    v1::JobEvent* event = pending_.add_events();
+    event->set_job_id(chunk.job);
+    for (const v1::TaskResult& result :
+         JobResult::Rounded(chunk.value).tasks().results()) {
+      *event->add_tasks() = result;
+    }
+    MaybeWriteLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finishing_) {
+      Finish(finish_status_);
+      return;
+    }
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+      return;
+    }
+    MaybeWriteLocked();
+  }
+
+  void OnDone() override {
+    absl::flat_hash_set<uint64_t> followed;
+    {
+      absl::MutexLock lock(&mu_);
+      followed.swap(followed_);
+    }
+    for (uint64_t job : followed) host_->RemoveWatcher(job, this);
+    delete this;
+  }
+
+ private:
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finishing_ || pending_.events().empty()) return;
+    writing_message_ = std::move(pending_);
+    pending_.Clear();
+    writing_ = true;
+    StartWrite(&writing_message_);
+  }
+
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_) return;
+    finishing_ = true;
+    if (writing_) {
+      finish_status_ = status;
+    } else {
+      Finish(status);
+    }
+  }
+
+  SchedulerHost* const host_;
+  v1::FollowJobsRequest incoming_;
+  absl::Mutex mu_;
+  absl::flat_hash_set<uint64_t> followed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, v1::JobState> last_state_ ABSL_GUARDED_BY(mu_);
+  v1::JobEvents pending_ ABSL_GUARDED_BY(mu_);
+  v1::JobEvents writing_message_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+};
+
 }  // namespace
+
+grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>*
+CoordinatorService::FollowJobs(grpc::CallbackServerContext*) {
+  return new JobFollower(host_);
+}
 
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(
     grpc::CallbackServerContext* context, const v1::SubmitJobRequest* request,

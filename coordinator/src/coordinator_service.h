@@ -32,6 +32,8 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListWorkersRequest* request,
       v1::ListWorkersResponse* response) override;
+  grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>* FollowJobs(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ListKernels(
       grpc::CallbackServerContext* context,
       const v1::ListKernelsRequest* request,

@@ -7,7 +7,7 @@ namespace pfor::coordinator {
 namespace {
 
 // Clients get plain numbers: exact sums are rounded once, here.
-v1::Value Rounded(const Value& value) {
+v1::Value RoundedValue(const Value& value) {
   if (const auto* sum = std::get_if<ExactSum>(&value)) {
     v1::Value out;
     out.set_float_value(sum->Round());
@@ -18,7 +18,38 @@ v1::Value Rounded(const Value& value) {
 
 }  // namespace
 
-absl::Status JobResult::Add(int64_t begin, int64_t end, const Value& value) {
+v1::Value JobResult::Rounded(const v1::Value& value) {
+  if (value.has_exact_sum()) {
+    absl::StatusOr<Value> exact = FromProto(value);
+    if (exact.ok()) return RoundedValue(*exact);
+  }
+  if (!value.has_tasks()) return value;
+  v1::Value out = value;
+  for (v1::TaskResult& result : *out.mutable_tasks()->mutable_results()) {
+    if (result.has_value()) *result.mutable_value() = Rounded(result.value());
+  }
+  return out;
+}
+
+absl::Status JobResult::Add(int64_t begin, int64_t end, const v1::Value& wire) {
+  if (!tasks_.empty()) {
+    const auto& results = wire.tasks().results();
+    if (!wire.has_tasks() || results.size() != end - begin) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the worker sent ", results.size(),
+                       " task results for tasks [", begin, ", ", end, ")"));
+    }
+    for (int i = 0; i < results.size(); ++i) {
+      if (results[i].index() != begin + i) {
+        return absl::InvalidArgumentError("task results out of order");
+      }
+      tasks_[begin + i] = results[i];
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Value> converted = FromProto(wire);
+  if (!converted.ok()) return converted.status();
+  const Value& value = *converted;
   if (reduction_ == Reduction::kCollect) {
     if (static_cast<int64_t>(collected_.size()) >= kMaxCollected) {
       return absl::ResourceExhaustedError(
@@ -47,11 +78,21 @@ v1::Value JobResult::ToProto() const {
       v1::ChunkValue* chunk = chunks->add_values();
       chunk->set_begin(begin);
       chunk->set_end(collected.end);
-      *chunk->mutable_value() = Rounded(collected.value);
+      *chunk->mutable_value() = RoundedValue(collected.value);
     }
     return out;
   }
-  return value_ ? Rounded(*value_) : v1::Value();
+  if (!tasks_.empty()) {
+    v1::Value out;
+    for (const v1::TaskResult& result : tasks_) {
+      v1::TaskResult* rounded = out.mutable_tasks()->add_results();
+      *rounded = result;
+      if (result.has_value())
+        *rounded->mutable_value() = Rounded(result.value());
+    }
+    return out;
+  }
+  return value_ ? RoundedValue(*value_) : v1::Value();
 }
 
 }  // namespace pfor::coordinator

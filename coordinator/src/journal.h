@@ -8,7 +8,8 @@
 //
 // Completed chunks that form a contiguous prefix of a job's range are folded
 // into one record, so a job over 10^12 chunks keeps O(chunks completed out of
-// order) records, not one per chunk. collect jobs keep every chunk.
+// order) records, not one per chunk. collect and batch jobs keep every
+// chunk.
 #ifndef PFOR_COORDINATOR_JOURNAL_H_
 #define PFOR_COORDINATOR_JOURNAL_H_
 
@@ -38,7 +39,8 @@ struct ChunkDone {
   JobId job = 0;
   int64_t begin = 0;
   int64_t end = 0;
-  Value value;
+  // As the worker sent it.
+  v1::Value value;
 };
 
 struct JobEnded {
@@ -59,7 +61,7 @@ struct RecoveredJob {
   // Completed work of an unfinished job: the folded prefix [spec.begin,
   // prefix_end) (empty when prefix_end == spec.begin)...
   int64_t prefix_end = 0;
-  std::optional<Value> prefix_value;
+  std::optional<v1::Value> prefix_value;
   int64_t prefix_chunks = 0;
   // ...and the chunks completed beyond it, ordered by begin.
   std::vector<ChunkDone> chunks;

@@ -24,7 +24,7 @@ struct JobRecord {
 
 struct Prefix {
   int64_t end;
-  Value value;
+  v1::Value value;
   int64_t chunks;
 };
 
@@ -106,9 +106,10 @@ class JournalState {
   absl::Status AddChunk(JobRecord& record, const ChunkDone& done,
                         Changes& changes) {
     RecoveredJob& job = record.job;
-    // collect keeps every chunk's value; the others fold the prefix.
+    // collect and batches keep every chunk's value; the others fold the
+    // prefix.
     if (record.reduction == Reduction::kCollect ||
-        done.begin != job.prefix_end) {
+        record.job.spec.tasks_size() > 0 || done.begin != job.prefix_end) {
       record.above.emplace(done.begin, done);
       changes.inserted.push_back(done);
       return absl::OkStatus();
@@ -129,10 +130,14 @@ class JournalState {
 
   static absl::Status Fold(RecoveredJob& job, const ChunkDone& chunk) {
     if (job.prefix_value) {
-      absl::StatusOr<Value> combined = Combine(FromProto(job.spec.reduction()),
-                                               *job.prefix_value, chunk.value);
+      absl::StatusOr<Value> prefix = FromProto(*job.prefix_value);
+      absl::StatusOr<Value> value = FromProto(chunk.value);
+      if (!prefix.ok()) return prefix.status();
+      if (!value.ok()) return value.status();
+      absl::StatusOr<Value> combined =
+          Combine(FromProto(job.spec.reduction()), *prefix, *value);
       if (!combined.ok()) return combined.status();
-      job.prefix_value = *std::move(combined);
+      job.prefix_value = ToProto(*combined);
     } else {
       job.prefix_value = chunk.value;
     }

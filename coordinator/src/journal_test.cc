@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -17,7 +18,7 @@ v1::JobSpec Spec(int64_t begin, int64_t end,
 }
 
 ChunkDone Chunk(JobId job, int64_t begin, int64_t end) {
-  return {job, begin, end, Value(end - begin)};
+  return {job, begin, end, ToProto(Value(end - begin))};
 }
 
 RecoveredJob Only(Journal& journal) {
@@ -44,7 +45,7 @@ TEST(JournalTest, FoldsTheContiguousPrefixOfCompletedChunks) {
   job = Only(*journal);
   EXPECT_EQ(job.prefix_end, 30);
   EXPECT_EQ(job.prefix_chunks, 3);
-  EXPECT_EQ(std::get<int64_t>(*job.prefix_value), 30);
+  EXPECT_EQ(job.prefix_value->int_value(), 30);
   ASSERT_EQ(job.chunks.size(), 1u);
   EXPECT_EQ(job.chunks[0].begin, 40);
 }

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -44,7 +45,7 @@ class CountingJournal final : public Journal {
 std::vector<JournalEntry> Chunks(int count) {
   std::vector<JournalEntry> entries;
   for (int i = 0; i < count; ++i)
-    entries.push_back(ChunkDone{1, i, i + 1, Value(int64_t{1})});
+    entries.push_back(ChunkDone{1, i, i + 1, ToProto(Value(int64_t{1}))});
   return entries;
 }
 

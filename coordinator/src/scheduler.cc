@@ -91,6 +91,78 @@ absl::Status ValidateCommand(const v1::JobSpec& spec) {
   return absl::OkStatus();
 }
 
+constexpr int kMaxTasks = 1'000'000;
+
+absl::Status ValidateTasks(const v1::JobSpec& spec) {
+  if (spec.max_parallel() < 0) {
+    return absl::InvalidArgumentError(
+        "max parallel chunks must not be negative; pass 0 for no limit");
+  }
+  if (spec.tasks().empty()) return absl::OkStatus();
+  if (spec.tasks_size() > kMaxTasks) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a batch has at most ", kMaxTasks, " tasks, not ",
+                     spec.tasks_size(), "; split it into several jobs"));
+  }
+  if (spec.begin() != 0 || spec.end() != spec.tasks_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a batch's range must be [0, number of tasks) = [0, ",
+                     spec.tasks_size(), ")"));
+  }
+  if (spec.executor() == v1::EXECUTOR_KIND_COMMAND) {
+    return absl::InvalidArgumentError(
+        "batches run kernels; the command executor takes a plain range");
+  }
+  if (spec.reduction() == v1::REDUCTION_COLLECT) {
+    return absl::InvalidArgumentError(
+        "a batch already returns one value per task; drop the collect "
+        "reduction");
+  }
+  for (int i = 0; i < spec.tasks_size(); ++i) {
+    const v1::Task& task = spec.tasks(i);
+    int64_t size;
+    if (task.end() <= task.begin() ||
+        __builtin_sub_overflow(task.end(), task.begin(), &size)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "task ", i, " has range [", task.begin(), ", ", task.end(),
+          "); give every task a non-empty range of at most 2^63-1 indices"));
+    }
+    if (task.params_size() > kMaxParams) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "task ", i, " has more than ", kMaxParams, " parameters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The job's parameters checked against the kernel's declaration, defaults
+// filled in. For a batch, each task's parameters over the job's are checked,
+// and the job keeps its own as given (workers overlay each task's).
+absl::StatusOr<Params> CheckParams(const v1::JobSpec& spec,
+                                   const v1::KernelInfo& kernel) {
+  absl::StatusOr<std::map<std::string, ParamValue>> given =
+      FromProto(spec.params());
+  if (!given.ok()) return given.status();
+  absl::StatusOr<std::vector<ParamSpec>> specs = FromProto(kernel.params());
+  if (!specs.ok()) return specs.status();
+  if (spec.tasks().empty())
+    return ValidateParams(spec.kernel(), *specs, *given);
+  for (int i = 0; i < spec.tasks_size(); ++i) {
+    absl::StatusOr<std::map<std::string, ParamValue>> overlay =
+        FromProto(spec.tasks(i).params());
+    if (!overlay.ok()) return overlay.status();
+    std::map<std::string, ParamValue> merged = *given;
+    for (auto& [name, value] : *overlay) merged[name] = std::move(value);
+    absl::Status status =
+        ValidateParams(spec.kernel(), *specs, merged).status();
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task ", i, ": ", status.message()));
+    }
+  }
+  return Params(*std::move(given));
+}
+
 absl::Status ValidateShape(const v1::JobSpec& spec) {
   if (spec.kernel().empty() && spec.executor() != v1::EXECUTOR_KIND_COMMAND) {
     return absl::InvalidArgumentError(
@@ -114,6 +186,7 @@ absl::Status ValidateShape(const v1::JobSpec& spec) {
                      "; use threads, processes or command"));
   }
   if (absl::Status status = ValidateCommand(spec); !status.ok()) return status;
+  if (absl::Status status = ValidateTasks(spec); !status.ok()) return status;
   const int32_t attempts = spec.retry().max_attempts();
   if (attempts < 0 || attempts > kMaxAttemptsLimit) {
     return absl::InvalidArgumentError(
@@ -172,7 +245,7 @@ struct Scheduler::Job {
         spec(std::move(spec)),
         reduction(FromProto(this->spec.reduction())),
         sizer(std::move(sizer)),
-        result(reduction),
+        result(reduction, this->spec.tasks_size()),
         submit_time(now),
         cursor(this->spec.begin()) {}
 
@@ -277,15 +350,9 @@ absl::StatusOr<v1::Job> Scheduler::SubmitJob(const v1::JobSpec& spec,
   if (spec.executor() == v1::EXECUTOR_KIND_COMMAND) {
     params = Params();  // commands take no parameters
   } else if (const v1::KernelInfo* kernel = FindKernel(spec.kernel())) {
-    absl::StatusOr<std::map<std::string, ParamValue>> given =
-        FromProto(spec.params());
-    if (!given.ok()) return given.status();
-    absl::StatusOr<std::vector<ParamSpec>> specs = FromProto(kernel->params());
-    if (!specs.ok()) return specs.status();
-    absl::StatusOr<Params> validated =
-        ValidateParams(spec.kernel(), *specs, *given);
-    if (!validated.ok()) return validated.status();
-    params = *std::move(validated);
+    absl::StatusOr<Params> checked = CheckParams(spec, *kernel);
+    if (!checked.ok()) return checked.status();
+    params = *std::move(checked);
   }
   // With workers connected, a job none of them can run is most likely a
   // mistake: say so now. With none, it waits for them.
@@ -352,7 +419,7 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
     ref.chunk_timeout = FromProto(spec.retry().chunk_timeout());
   // Completed work counts; the holes between completed chunks (in flight
   // when the coordinator stopped) run again.
-  auto count_done = [&](int64_t begin, int64_t end, const Value& value,
+  auto count_done = [&](int64_t begin, int64_t end, const v1::Value& value,
                         int64_t chunks) {
     ref.result.Add(begin, end, value).IgnoreError();
     ref.indices_done += end - begin;
@@ -526,8 +593,8 @@ Scheduler::InFlight* Scheduler::RevokeAttempt(Job& job, const AttemptKey& key,
 }
 
 void Scheduler::ChunkSucceeded(WorkerId worker_id, const AttemptKey& key,
-                               const Value& value, absl::Duration kernel_time,
-                               absl::Time now) {
+                               const v1::Value& value,
+                               absl::Duration kernel_time, absl::Time now) {
   WorkerSeen(worker_id, now);
   Job* job = FindJob(key.job);
   if (job == nullptr || IsFinished(key.job)) return;
@@ -743,13 +810,7 @@ bool Scheduler::EnsureParams(Job& job, absl::Time now) {
   }
   const v1::KernelInfo* kernel = FindKernel(job.spec.kernel());
   if (kernel == nullptr) return false;
-  absl::StatusOr<std::map<std::string, ParamValue>> given =
-      FromProto(job.spec.params());
-  absl::StatusOr<std::vector<ParamSpec>> specs = FromProto(kernel->params());
-  absl::StatusOr<Params> params =
-      !given.ok()   ? absl::StatusOr<Params>(given.status())
-      : !specs.ok() ? absl::StatusOr<Params>(specs.status())
-                    : ValidateParams(job.spec.kernel(), *specs, *given);
+  absl::StatusOr<Params> params = CheckParams(job.spec, *kernel);
   if (!params.ok()) {
     Finish(job, v1::JOB_STATE_FAILED, std::string(params.status().message()),
            now);
@@ -765,7 +826,9 @@ Scheduler::Job* Scheduler::PickJob(const Worker& worker) {
   Job* best = nullptr;
   for (Job* job : active_) {
     if (!HasWork(*job) || !CanRun(worker, *job) ||
-        worker.credits[ExecutorIndex(job->spec.executor())] <= 0) {
+        worker.credits[ExecutorIndex(job->spec.executor())] <= 0 ||
+        (job->spec.max_parallel() > 0 &&
+         job->live_attempts >= job->spec.max_parallel())) {
       continue;
     }
     if (best == nullptr || job->live_attempts < best->live_attempts) best = job;

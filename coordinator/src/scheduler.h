@@ -156,8 +156,9 @@ class Scheduler {
   // The worker takes no more chunks.
   void WorkerDraining(WorkerId worker, absl::Time now);
 
+  // `value` is the chunk's value as the worker sent it.
   void ChunkSucceeded(WorkerId worker, const AttemptKey& key,
-                      const Value& value, absl::Duration kernel_time,
+                      const v1::Value& value, absl::Duration kernel_time,
                       absl::Time now);
   void ChunkFailed(WorkerId worker, const AttemptKey& key,
                    const std::string& error, absl::Duration kernel_time,

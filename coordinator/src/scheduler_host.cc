@@ -84,6 +84,13 @@ v1::JobDefinition SchedulerHost::Definition(JobId job) const {
 void SchedulerHost::Deliver() {
   Commands commands = scheduler_.TakeCommands();
   if (commands.empty()) return;
+  for (const JournalEntry& entry : commands.journal) {
+    const auto* done = std::get_if<ChunkDone>(&entry);
+    if (done == nullptr) continue;
+    auto it = watchers_.find(done->job);
+    if (it == watchers_.end()) continue;
+    for (JobWatcher* watcher : it->second) watcher->OnChunkDone(*done);
+  }
   if (journal_ != nullptr) journal_->Append(std::move(commands.journal));
   absl::flat_hash_map<WorkerId, v1::CoordinatorMessage> messages;
   for (const Commands::Assign& assign : commands.assign) {
@@ -96,6 +103,13 @@ void SchedulerHost::Deliver() {
     chunk->mutable_chunk()->set_attempt(assign.key.attempt);
     chunk->set_end(assign.end);
     chunk->set_index(assign.index);
+    // A batch's chunk carries its tasks (a batch's range is [0, tasks)).
+    const v1::JobSpec& spec = *scheduler_.JobSpecFor(assign.key.job);
+    if (spec.tasks_size() > 0) {
+      for (int64_t task = assign.key.begin; task < assign.end; ++task) {
+        *chunk->add_tasks() = spec.tasks(static_cast<int>(task));
+      }
+    }
   }
   for (const Commands::EndJob& end : commands.end_job) {
     messages[end.worker].add_ended_jobs(end.job);

@@ -84,8 +84,9 @@ class SchedulerTest : public ::testing::Test {
     running_[index] = running_.back();
     running_.pop_back();
     now_ += absl::Microseconds(10);
-    scheduler_.ChunkSucceeded(
-        run.worker, run.key, Value(run.end - run.key.begin), kernel_time, now_);
+    scheduler_.ChunkSucceeded(run.worker, run.key,
+                              ToProto(Value(run.end - run.key.begin)),
+                              kernel_time, now_);
     // The job may have ended with this chunk: ask for the executor anyway.
     const v1::JobSpec* spec = scheduler_.JobSpecFor(run.key.job);
     scheduler_.CreditsGranted(run.worker, spec->executor(), 1, now_);
@@ -164,7 +165,7 @@ TEST_F(SchedulerTest, RequeuesChunksOfLostWorker) {
   Collect();
   RunAll();
   // A late result from the dead worker must not be counted again.
-  scheduler_.ChunkSucceeded(1, lost[0].key, Value(int64_t{10}),
+  scheduler_.ChunkSucceeded(1, lost[0].key, ToProto(Value(int64_t{10})),
                             absl::Milliseconds(1), now_);
   const v1::Job done = Get(job.id());
   EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
@@ -177,8 +178,9 @@ TEST_F(SchedulerTest, IgnoresDuplicateResults) {
   const v1::Job job = Submit(Spec(0, 20, 10));
   const Running first = running_[0];
   Complete(0);
-  scheduler_.ChunkSucceeded(first.worker, first.key, Value(int64_t{10}),
-                            absl::Milliseconds(1), now_);
+  scheduler_.ChunkSucceeded(first.worker, first.key,
+                            ToProto(Value(int64_t{10})), absl::Milliseconds(1),
+                            now_);
   RunAll();
   EXPECT_EQ(Get(job.id()).result().int_value(), 20);
 }
@@ -320,6 +322,109 @@ TEST_F(SchedulerTest, RejectsBadJobs) {
   EXPECT_EQ(code(reduction).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A batch of `tasks` tasks, task i over [i, 2i + 1).
+v1::JobSpec Batch(int tasks, int64_t fixed_size = 0) {
+  v1::JobSpec spec = Spec(0, tasks, fixed_size);
+  for (int i = 0; i < tasks; ++i) {
+    v1::Task* task = spec.add_tasks();
+    task->set_begin(i);
+    task->set_end(2 * i + 1);
+  }
+  return spec;
+}
+
+TEST_F(SchedulerTest, BatchReturnsEveryTaskResultInOrder) {
+  Join(1, 3);
+  const v1::Job job = Submit(Batch(10, 3));
+  // Each chunk answers for its tasks: task i's value is 100 + i, and task 7
+  // fails. Chunks complete in reverse order.
+  while (!running_.empty()) {
+    Running run = running_.back();
+    running_.pop_back();
+    v1::Value value;
+    for (int64_t task = run.key.begin; task < run.end; ++task) {
+      v1::TaskResult* result = value.mutable_tasks()->add_results();
+      result->set_index(task);
+      if (task == 7) {
+        result->set_error("bad task");
+      } else {
+        result->mutable_value()->set_int_value(100 + task);
+      }
+    }
+    scheduler_.ChunkSucceeded(run.worker, run.key, value, absl::Milliseconds(1),
+                              now_);
+    scheduler_.CreditsGranted(run.worker, v1::EXECUTOR_KIND_THREADS, 1, now_);
+    Collect();
+  }
+  const v1::Job done = Get(job.id());
+  ASSERT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED) << done.error();
+  ASSERT_EQ(done.result().tasks().results_size(), 10);
+  for (int i = 0; i < 10; ++i) {
+    const v1::TaskResult& result = done.result().tasks().results(i);
+    EXPECT_EQ(result.index(), i);
+    if (i == 7) {
+      EXPECT_EQ(result.error(), "bad task");
+    } else {
+      EXPECT_EQ(result.value().int_value(), 100 + i);
+    }
+  }
+}
+
+TEST_F(SchedulerTest, RejectsChunkValueThatIsNotItsTaskResults) {
+  Join(1, 1);
+  const v1::Job job = Submit(Batch(4, 4));
+  ASSERT_THAT(running_, SizeIs(1));
+  v1::Value wrong;
+  wrong.set_int_value(4);  // a plain value where 4 task results belong
+  scheduler_.ChunkSucceeded(running_[0].worker, running_[0].key, wrong,
+                            absl::Milliseconds(1), now_);
+  Collect();
+  EXPECT_NE(Get(job.id()).state(), v1::JOB_STATE_SUCCEEDED);
+}
+
+TEST_F(SchedulerTest, MaxParallelCapsRunningChunksOfAJob) {
+  Join(1, 8);
+  v1::JobSpec spec = Spec(0, 100, 10);
+  spec.set_max_parallel(2);
+  const v1::Job job = Submit(spec);
+  EXPECT_THAT(running_, SizeIs(2));
+  Complete(0);
+  EXPECT_THAT(running_, SizeIs(2));
+  // Another job still gets the free slots.
+  Submit(Spec(0, 100, 10));
+  EXPECT_THAT(running_, SizeIs(8));
+  RunAll();
+  EXPECT_EQ(Get(job.id()).result().int_value(), 100);
+}
+
+TEST_F(SchedulerTest, RejectsBadBatches) {
+  Join(1, 1);
+  auto message = [&](const v1::JobSpec& spec) {
+    absl::StatusOr<v1::Job> job = scheduler_.SubmitJob(spec, now_);
+    EXPECT_EQ(job.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(job.status().message());
+  };
+  v1::JobSpec range = Batch(3);
+  range.set_end(4);
+  EXPECT_THAT(message(range), HasSubstr("[0, 3)"));
+  v1::JobSpec collect = Batch(3);
+  collect.set_reduction(v1::REDUCTION_COLLECT);
+  EXPECT_THAT(message(collect), HasSubstr("drop the collect reduction"));
+  v1::JobSpec command = Batch(3);
+  command.set_executor(v1::EXECUTOR_KIND_COMMAND);
+  EXPECT_EQ(scheduler_.SubmitJob(command, now_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::JobSpec empty_task = Batch(3);
+  empty_task.mutable_tasks(2)->set_end(2);
+  EXPECT_THAT(message(empty_task), HasSubstr("task 2 has range [2, 2)"));
+  v1::JobSpec bad_param = Batch(3);
+  (*bad_param.mutable_tasks(1)->mutable_params())["bogus"].set_int_value(1);
+  EXPECT_THAT(message(bad_param), HasSubstr("task 1: "));
+  v1::JobSpec negative = Spec(0, 10);
+  negative.set_max_parallel(-1);
+  EXPECT_THAT(message(negative), HasSubstr("must not be negative"));
+}
+
 TEST_F(SchedulerTest, DeclaresSilentWorkerLost) {
   Join(1, 1);
   Join(2, 1);
@@ -372,7 +477,7 @@ TEST_F(SchedulerTest, BackupCopyOfStragglerFinishesJob) {
   Complete(0);
   // The slow copy is cancelled, and its late result is ignored.
   EXPECT_THAT(cancelled_, ::testing::Contains(straggler.key));
-  scheduler_.ChunkSucceeded(1, straggler.key, Value(int64_t{10}),
+  scheduler_.ChunkSucceeded(1, straggler.key, ToProto(Value(int64_t{10})),
                             absl::Seconds(6), now_);
   const v1::Job done = Get(job.id());
   EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
@@ -558,7 +663,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
     queue.pop_back();
     done_after += assign.end - assign.key.begin;
     restarted.ChunkSucceeded(9, assign.key,
-                             Value(assign.end - assign.key.begin),
+                             ToProto(Value(assign.end - assign.key.begin)),
                              absl::Milliseconds(1), now_);
     restarted.CreditsGranted(9, v1::EXECUTOR_KIND_THREADS, 1, now_);
     for (const auto& next : restarted.TakeCommands().assign)

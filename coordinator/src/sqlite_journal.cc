@@ -35,15 +35,15 @@ CREATE TABLE IF NOT EXISTS chunks(
   PRIMARY KEY(job, begin_index));
 )sql";
 
-std::string Serialize(const Value& value) {
-  return ToProto(value).SerializeAsString();
+std::string Serialize(const v1::Value& value) {
+  return value.SerializeAsString();
 }
 
-absl::StatusOr<Value> ParseValue(const void* data, int size) {
+absl::StatusOr<v1::Value> ParseValue(const void* data, int size) {
   v1::Value value;
   if (!value.ParseFromArray(data, size))
     return absl::DataLossError("unreadable value");
-  return FromProto(value);
+  return value;
 }
 
 // A prepared statement, finalized on scope exit.
@@ -207,7 +207,7 @@ class SqliteJournal final : public Journal {
       auto it = jobs.find(static_cast<JobId>(read_prefixes.Int(0)));
       if (it == jobs.end()) continue;
       auto [data, size] = read_prefixes.Blob(2);
-      absl::StatusOr<Value> value = ParseValue(data, size);
+      absl::StatusOr<v1::Value> value = ParseValue(data, size);
       if (!value.ok()) return Corrupt("prefix value");
       it->second.prefix_end = read_prefixes.Int(1);
       it->second.prefix_value = *std::move(value);
@@ -222,7 +222,7 @@ class SqliteJournal final : public Journal {
       auto it = jobs.find(id);
       if (it == jobs.end()) continue;
       auto [data, size] = read_chunks.Blob(3);
-      absl::StatusOr<Value> value = ParseValue(data, size);
+      absl::StatusOr<v1::Value> value = ParseValue(data, size);
       if (!value.ok()) return Corrupt("chunk value");
       it->second.chunks.push_back(
           {id, read_chunks.Int(1), read_chunks.Int(2), *std::move(value)});

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -38,13 +39,13 @@ TEST_F(SqliteJournalTest, GivesBackWhatWasWrittenAfterReopening) {
   {
     auto journal = OpenSqliteJournal(dir_ + "/state", 10);
     ASSERT_TRUE(journal.ok()) << journal.status();
-    ASSERT_TRUE(
-        (*journal)
-            ->Write(
-                {JobAccepted{7, Spec(), absl::FromUnixSeconds(1'700'000'000)},
-                 ChunkDone{7, 0, 10, half}, ChunkDone{7, 10, 20, half},
-                 ChunkDone{7, 30, 40, Value(int64_t{4})}})
-            .ok());
+    ASSERT_TRUE((*journal)
+                    ->Write({JobAccepted{7, Spec(),
+                                         absl::FromUnixSeconds(1'700'000'000)},
+                             ChunkDone{7, 0, 10, ToProto(Value(half))},
+                             ChunkDone{7, 10, 20, ToProto(Value(half))},
+                             ChunkDone{7, 30, 40, ToProto(Value(int64_t{4}))}})
+                    .ok());
     ASSERT_TRUE((*journal)
                     ->Write({JobAccepted{8, Spec(), absl::UnixEpoch()},
                              JobEnded{8, v1::Job()}})
@@ -62,10 +63,10 @@ TEST_F(SqliteJournalTest, GivesBackWhatWasWrittenAfterReopening) {
   EXPECT_FALSE(job.final_state.has_value());
   EXPECT_EQ(job.prefix_end, 20);
   EXPECT_EQ(job.prefix_chunks, 2);
-  EXPECT_EQ(std::get<ExactSum>(*job.prefix_value).Round(), 1.0);
+  EXPECT_EQ(ToDouble(*FromProto(*job.prefix_value)), 1.0);
   ASSERT_EQ(job.chunks.size(), 1u);
   EXPECT_EQ(job.chunks[0].begin, 30);
-  EXPECT_EQ(std::get<int64_t>(job.chunks[0].value), 4);
+  EXPECT_EQ(job.chunks[0].value.int_value(), 4);
   EXPECT_TRUE((*jobs)[1].final_state.has_value());
 }
 

@@ -128,13 +128,16 @@ class WorkerSession final
           scheduler.ChunkFailed(id, key, result.error(), kernel_time, now);
           continue;
         }
-        absl::StatusOr<Value> value = FromProto(result.value());
-        if (value.ok()) {
-          scheduler.ChunkSucceeded(id, key, *value, kernel_time, now);
+        // Task results are checked against the job when they are added.
+        absl::Status well_formed = result.value().has_tasks()
+                                       ? absl::OkStatus()
+                                       : FromProto(result.value()).status();
+        if (well_formed.ok()) {
+          scheduler.ChunkSucceeded(id, key, result.value(), kernel_time, now);
         } else {
           scheduler.ChunkFailed(id, key,
                                 absl::StrCat("worker sent a malformed value: ",
-                                             value.status().message()),
+                                             well_formed.message()),
                                 kernel_time, now);
         }
       }

@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "expression.h"
 #include "kernel_util.h"
-#include "pfor/expression.h"
 
 namespace pfor {
 namespace {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "subprocess.h"
+#include "wire.h"
 
 namespace pfor::worker {
 namespace {
@@ -43,8 +44,8 @@ std::string Tail(const std::string& text) {
 
 class CommandRunner final : public ChunkRunner {
  public:
-  absl::StatusOr<Value> Run(int, const ChunkTask& task,
-                            const std::atomic<bool>& cancel) override {
+  absl::StatusOr<v1::Value> Run(int, const ChunkTask& task,
+                                const std::atomic<bool>& cancel) override {
     const v1::CommandSpec& command = task.job->definition.command();
     if (command.argv().empty()) {
       return absl::InvalidArgumentError("the job has no command to run");
@@ -117,7 +118,9 @@ class CommandRunner final : public ChunkRunner {
           absl::StrCat("command ", DescribeExit(status),
                        tail.empty() ? "" : "; stderr: ", tail));
     }
-    return ParseCommandOutput(out, command.output());
+    absl::StatusOr<Value> value = ParseCommandOutput(out, command.output());
+    if (!value.ok()) return value.status();
+    return ToProto(*value);
   }
 };
 

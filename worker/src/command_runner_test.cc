@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wire.h"
 
 namespace pfor::worker {
 namespace {
@@ -23,7 +24,9 @@ ChunkTask Task(std::vector<std::string> argv, bool shell = false,
 
 absl::StatusOr<Value> RunCommand(const ChunkTask& task) {
   std::atomic<bool> cancel{false};
-  return NewCommandRunner()->Run(0, task, cancel);
+  absl::StatusOr<v1::Value> wire = NewCommandRunner()->Run(0, task, cancel);
+  if (!wire.ok()) return wire.status();
+  return FromProto(*wire);
 }
 
 std::string Message(const absl::StatusOr<Value>& value) {
@@ -90,7 +93,7 @@ TEST(CommandRunnerTest, StopsWhenCancelled) {
     cancel = true;
   });
   // The shell's child sleeps too: the whole process group goes.
-  const absl::StatusOr<Value> value =
+  const absl::StatusOr<v1::Value> value =
       NewCommandRunner()->Run(0, Task({"sleep 30; echo 1"}, true), cancel);
   canceller.join();
   EXPECT_EQ(value.status().code(), absl::StatusCode::kCancelled);

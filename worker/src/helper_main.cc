@@ -5,7 +5,7 @@
 // Reads HelperRequests from standard input and answers each with a
 // HelperResponse on standard output, length-delimited
 // (proto/pfor/v1/helper.proto); exits 0 when standard input closes. Kernels
-// run through the same CallKernel as the threads executor, so results are
+// run through the same RunChunk as the threads executor, so results are
 // bit-identical. Whatever a kernel prints to standard output goes to standard
 // error: the protocol stream moves to a private descriptor at start.
 #include <fcntl.h>
@@ -129,10 +129,10 @@ class Server {
 
   v1::HelperResponse Handle(const v1::HelperRequest& request) {
     if (request.has_job()) job_ = MakeJob(request.job(), registry_);
-    absl::StatusOr<Value> value = Run(request);
+    absl::StatusOr<v1::Value> value = Run(request);
     v1::HelperResponse response;
     if (value.ok()) {
-      *response.mutable_value() = ToProto(*value);
+      *response.mutable_value() = *std::move(value);
     } else {
       response.set_code(static_cast<int32_t>(value.status().code()));
       std::string error(value.status().message());
@@ -146,19 +146,21 @@ class Server {
   }
 
  private:
-  absl::StatusOr<Value> Run(const v1::HelperRequest& request) {
+  absl::StatusOr<v1::Value> Run(const v1::HelperRequest& request) {
     if (job_.context == nullptr || job_.context->id != request.job_id()) {
       return absl::InternalError(
           absl::StrCat("pfor-helper was sent a chunk of job ", request.job_id(),
                        " without its definition"));
     }
     if (!job_.error.ok()) return job_.error;
-    const ChunkTask task{job_.context, request.begin(), request.end(),
-                         request.attempt(), request.index()};
+    const ChunkTask task{
+        job_.context,    request.begin(),
+        request.end(),   request.attempt(),
+        request.index(), {request.tasks().begin(), request.tasks().end()}};
     // Cancellation kills the helper: the kernel never sees the flag raised.
     static const std::atomic<bool> kNeverCancelled{false};
     allocation_failed = false;
-    return CallKernel(task, kNeverCancelled);
+    return RunChunk(task, kNeverCancelled);
   }
 
   const KernelRegistry& registry_;

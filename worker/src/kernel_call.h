@@ -8,14 +8,19 @@
 
 #include "absl/status/statusor.h"
 #include "pfor/kernel.h"
+#include "pfor/v1/job.pb.h"
 #include "slot_pool.h"
 
 namespace pfor::worker {
 
-// Runs `task`'s kernel over its chunk. FAILED_PRECONDITION when this worker
-// lacks the kernel; INTERNAL with the what() text when the kernel throws.
-absl::StatusOr<Value> CallKernel(const ChunkTask& task,
-                                 const std::atomic<bool>& cancel);
+// Runs `task`'s kernel over its chunk and returns the chunk's value in its
+// wire form. For a batch job, runs each of the chunk's tasks in turn with its
+// own range and parameters: a task that fails is a failed TaskResult, not a
+// failed chunk. FAILED_PRECONDITION when this worker lacks the kernel;
+// INTERNAL with the what() text when the kernel throws; CANCELLED when
+// `cancel` turned true.
+absl::StatusOr<v1::Value> RunChunk(const ChunkTask& task,
+                                   const std::atomic<bool>& cancel);
 
 // The threads executor: kernels run on the slot's own thread.
 std::unique_ptr<ChunkRunner> NewInProcessRunner();

@@ -1,7 +1,9 @@
 #include "process_runner.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -99,8 +101,8 @@ class ProcessRunnerImpl final : public ProcessRunner {
     }
   }
 
-  absl::StatusOr<Value> Run(int slot, const ChunkTask& task,
-                            const std::atomic<bool>& cancel) override {
+  absl::StatusOr<v1::Value> Run(int slot, const ChunkTask& task,
+                                const std::atomic<bool>& cancel) override {
     // Cancelled before it started: no reason to lose a warm helper.
     if (cancel.load(std::memory_order_relaxed)) {
       return absl::CancelledError("the chunk was cancelled");
@@ -127,6 +129,8 @@ class ProcessRunnerImpl final : public ProcessRunner {
     request.set_end(task.end);
     request.set_attempt(task.attempt);
     request.set_index(task.index);
+    for (const v1::Task& batch_task : task.tasks)
+      *request.add_tasks() = batch_task;
     std::string frame;
     AppendFrame(request, frame);
     return Exchange(helper, frame, task.job->chunk_timeout, cancel);
@@ -183,9 +187,10 @@ class ProcessRunnerImpl final : public ProcessRunner {
 
   // Sends `frame` and waits for the response, the helper's death, the
   // deadline or cancellation.
-  absl::StatusOr<Value> Exchange(SlotHelper& helper, const std::string& frame,
-                                 absl::Duration timeout,
-                                 const std::atomic<bool>& cancel) {
+  absl::StatusOr<v1::Value> Exchange(SlotHelper& helper,
+                                     const std::string& frame,
+                                     absl::Duration timeout,
+                                     const std::atomic<bool>& cancel) {
     const absl::Time deadline = timeout == absl::InfiniteDuration()
                                     ? absl::InfiniteFuture()
                                     : absl::Now() + timeout;
@@ -287,7 +292,7 @@ class ProcessRunnerImpl final : public ProcessRunner {
         tail.empty() ? "" : "; stderr: ", tail));
   }
 
-  static absl::StatusOr<Value> FromResponse(
+  static absl::StatusOr<v1::Value> FromResponse(
       const v1::HelperResponse& response) {
     if (response.code() != 0) {
       const bool known = response.code() > 0 && response.code() <= 16;
@@ -299,7 +304,7 @@ class ProcessRunnerImpl final : public ProcessRunner {
       return absl::InternalError(
           "the helper answered with neither a value nor an error");
     }
-    return FromProto(response.value());
+    return response.value();
   }
 
   const ProcessOptions options_;
@@ -325,8 +330,31 @@ std::string DefaultHelperPath() {
     beside = beside.substr(0, beside.rfind('/') + 1) + "pfor-helper";
     if (access(beside.c_str(), X_OK) == 0) return beside;
   }
+#ifdef PFOR_HELPER_FROM_LIBDIR
+  // This code in a shared library (an installed libpfor.so): the helper
+  // installed with it, wherever the installed tree was moved. The main
+  // program's link map has an empty name.
+  Dl_info info;
+  link_map* library = nullptr;
+  if (dladdr1(reinterpret_cast<void*>(&DefaultHelperPath), &info,
+              reinterpret_cast<void**>(&library), RTLD_DL_LINKMAP) != 0 &&
+      library != nullptr && library->l_name != nullptr &&
+      library->l_name[0] == '/') {
+    std::string installed = library->l_name;
+    installed =
+        installed.substr(0, installed.rfind('/') + 1) + PFOR_HELPER_FROM_LIBDIR;
+    if (access(installed.c_str(), X_OK) == 0) return installed;
+  }
+#endif
+  // The build tree's helper before the default install location's: a program
+  // of this build tree must not pick up the helper of an older install.
 #ifdef PFOR_HELPER_BUILD_PATH
   if (access(PFOR_HELPER_BUILD_PATH, X_OK) == 0) return PFOR_HELPER_BUILD_PATH;
+#endif
+#ifdef PFOR_HELPER_INSTALL_PATH
+  if (access(PFOR_HELPER_INSTALL_PATH, X_OK) == 0) {
+    return PFOR_HELPER_INSTALL_PATH;
+  }
 #endif
   return "pfor-helper";
 }

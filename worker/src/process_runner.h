@@ -53,7 +53,9 @@ class ProcessRunner : public ChunkRunner {
 std::unique_ptr<ProcessRunner> NewProcessRunner(ProcessOptions options);
 
 // Where pfor-helper is: $PFOR_HELPER, else beside the running executable,
-// else where the build put it, else "pfor-helper" (looked up in PATH).
+// else in the bin directory of the installed tree whose libpfor.so holds this
+// code, else where the build put it, else where `cmake --install` puts it by
+// default, else "pfor-helper" (looked up in PATH).
 std::string DefaultHelperPath();
 
 }  // namespace pfor::worker

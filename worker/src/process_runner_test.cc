@@ -100,10 +100,16 @@ std::unique_ptr<ProcessRunner> Runner(int64_t memory_limit_bytes = 0) {
                            .memory_limit_bytes = memory_limit_bytes});
 }
 
+// The chunk's value read back from its wire form.
+absl::StatusOr<Value> Read(const absl::StatusOr<v1::Value>& wire) {
+  if (!wire.ok()) return wire.status();
+  return FromProto(*wire);
+}
+
 absl::StatusOr<Value> RunOn(ProcessRunner& runner, int slot,
                             const ChunkTask& task) {
   const std::atomic<bool> cancel{false};
-  return runner.Run(slot, task, cancel);
+  return Read(runner.Run(slot, task, cancel));
 }
 
 std::string Message(const absl::StatusOr<Value>& value) {
@@ -132,7 +138,7 @@ TEST(ProcessRunnerTest, CountsPrimesExactlyAsTheThreadsExecutorDoes) {
                             {"integrand", std::string("cos")}}}),
             12'345, 678'901);
   absl::StatusOr<Value> in_helper = RunOn(*runner, 0, integral);
-  absl::StatusOr<Value> in_process = CallKernel(integral, cancel);
+  absl::StatusOr<Value> in_process = Read(RunChunk(integral, cancel));
   ASSERT_TRUE(in_helper.ok()) << in_helper.status();
   ASSERT_TRUE(in_process.ok()) << in_process.status();
   ASSERT_TRUE(std::holds_alternative<ExactSum>(*in_helper));
@@ -270,7 +276,8 @@ TEST(ProcessRunnerTest, CancellingKillsAHungHelperPromptly) {
     cancel = true;
   });
   const absl::Time start = absl::Now();
-  absl::StatusOr<Value> value = runner->Run(0, Chunk(job, 500, 501), cancel);
+  absl::StatusOr<Value> value =
+      Read(runner->Run(0, Chunk(job, 500, 501), cancel));
   const absl::Duration took = absl::Now() - start;
   canceller.join();
   EXPECT_EQ(value.status().code(), absl::StatusCode::kCancelled);

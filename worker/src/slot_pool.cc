@@ -117,7 +117,7 @@ ChunkOutcome SlotPool::Run(int index) {
   Slot& slot = *slots_[index];
   const ChunkTask& task = *slot.task;
   const absl::Time start = absl::Now();
-  absl::StatusOr<Value> value = runner_->Run(index, task, slot.cancel);
+  absl::StatusOr<v1::Value> value = runner_->Run(index, task, slot.cancel);
   return {task.job->id, task.begin, task.attempt, std::move(value),
           absl::Now() - start};
 }

@@ -51,13 +51,17 @@ struct ChunkTask {
   int32_t attempt = 0;
   // The chunk's number in the job, from 0.
   int64_t index = 0;
+  // For a batch job: the chunk's tasks, the calls of the kernel it makes
+  // (begin and end are then task numbers).
+  std::vector<v1::Task> tasks;
 };
 
 struct ChunkOutcome {
   uint64_t job = 0;
   int64_t begin = 0;
   int32_t attempt = 0;
-  absl::StatusOr<Value> value;
+  // The chunk's value as it goes on the wire.
+  absl::StatusOr<v1::Value> value;
   absl::Duration kernel_time;
 };
 
@@ -68,8 +72,8 @@ class ChunkRunner {
   virtual ~ChunkRunner() = default;
   // Returns the chunk's value or why it failed; polls `cancel` and returns
   // CANCELLED soon after it turns true.
-  virtual absl::StatusOr<Value> Run(int slot, const ChunkTask& task,
-                                    const std::atomic<bool>& cancel) = 0;
+  virtual absl::StatusOr<v1::Value> Run(int slot, const ChunkTask& task,
+                                        const std::atomic<bool>& cancel) = 0;
 };
 
 class SlotPool {

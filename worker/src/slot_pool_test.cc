@@ -77,7 +77,7 @@ TEST(SlotPoolTest, RunsEveryChunkOnce) {
   for (const ChunkOutcome& o : done) {
     ASSERT_TRUE(o.value.ok());
     begins.insert(o.begin);
-    total += std::get<int64_t>(*o.value);
+    total += o.value->int_value();
   }
   EXPECT_EQ(begins.size(), 1000u);
   int64_t expected = 0;

@@ -175,8 +175,12 @@ class Worker::Impl final : public LinkSession::Handler {
         continue;
       }
       asked_[kind] = std::max(0, asked_[kind] - 1);
-      pools_[kind]->Submit({job->second, ref.begin(), chunk.end(),
-                            ref.attempt(), chunk.index()});
+      pools_[kind]->Submit({job->second,
+                            ref.begin(),
+                            chunk.end(),
+                            ref.attempt(),
+                            chunk.index(),
+                            {chunk.tasks().begin(), chunk.tasks().end()}});
     }
     if (released.released_size() > 0) SendLocked(released);
     for (uint64_t job : message.ended_jobs()) {
@@ -272,7 +276,7 @@ class Worker::Impl final : public LinkSession::Handler {
     result->mutable_chunk()->set_attempt(outcome.attempt);
     *result->mutable_duration() = ToProto(outcome.kernel_time);
     if (outcome.value.ok()) {
-      *result->mutable_value() = ToProto(*outcome.value);
+      *result->mutable_value() = *std::move(outcome.value);
     } else {
       result->set_error(std::string(outcome.value.status().message()));
     }
