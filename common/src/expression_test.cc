@@ -1,4 +1,4 @@
-#include "pfor/expression.h"
+#include "expression.h"
 
 #include <cmath>
 #include <memory>

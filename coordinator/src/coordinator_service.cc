@@ -161,9 +161,9 @@ class JobFollower final
     absl::MutexLock lock(&mu_);
     v1::JobEvent* event = pending_.add_events();
     event->set_job_id(chunk.job);
-    for (const v1::TaskResult& result :
-         JobResult::Rounded(chunk.value).tasks().results()) {
-      *event->add_tasks() = result;
+    v1::Value rounded = JobResult::Rounded(chunk.value);
+    for (v1::TaskResult& result : *rounded.mutable_tasks()->mutable_results()) {
+      *event->add_tasks() = std::move(result);
     }
     MaybeWriteLocked();
   }

@@ -108,13 +108,13 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
 // The executor and, for commands, what to run.
 absl::Status AddExecutor(const JobFlags& flags, JobRequest& request) {
   if (!flags.executor.empty()) {
-    absl::StatusOr<Executor> executor = ParseExecutor(flags.executor);
+    absl::StatusOr<ExecutorKind> executor = ParseExecutor(flags.executor);
     if (!executor.ok()) return executor.status();
     request.executor = *executor;
   } else if (!flags.command.empty()) {
-    request.executor = Executor::kCommand;
+    request.executor = ExecutorKind::kCommand;
   }
-  if (request.executor != Executor::kCommand) {
+  if (request.executor != ExecutorKind::kCommand) {
     if (!flags.command.empty()) {
       return absl::InvalidArgumentError(
           "--command runs on the command executor; drop --executor or pass "

@@ -80,13 +80,13 @@ std::string ElapsedText(const JobStatus& job) {
   return Seconds(end - job.start_time);
 }
 
-const char* ExecutorText(Executor executor) {
+const char* ExecutorText(ExecutorKind executor) {
   switch (executor) {
-    case Executor::kProcesses:
+    case ExecutorKind::kProcesses:
       return "processes";
-    case Executor::kCommand:
+    case ExecutorKind::kCommand:
       return "command";
-    case Executor::kThreads:
+    case ExecutorKind::kThreads:
       break;
   }
   return "threads";
@@ -121,7 +121,7 @@ nlohmann::json ToJson(const JobStatus& job) {
       {"start_time", TimeText(job.start_time)},
       {"end_time", TimeText(job.end_time)},
   };
-  if (job.request.executor == Executor::kCommand) {
+  if (job.request.executor == ExecutorKind::kCommand) {
     out["command"] = {{"argv", job.request.command.argv},
                       {"shell", job.request.command.shell}};
   }
@@ -204,7 +204,7 @@ std::string FormatResult(const JobStatus& job) {
 std::string FormatStatus(const JobStatus& job) {
   std::string text =
       absl::StrCat("job ", job.id, ": ", JobStateName(job.state), "\n");
-  if (job.request.executor == Executor::kCommand) {
+  if (job.request.executor == ExecutorKind::kCommand) {
     absl::StrAppend(&text, "  command  ",
                     absl::StrJoin(job.request.command.argv, " "), " over [",
                     job.request.begin, ", ", job.request.end, ")");
@@ -268,9 +268,9 @@ std::string FormatJobLine(const JobStatus& job) {
   if (job.state == JobState::kQueued) result = job.waiting_reason;
   return absl::StrFormat(
       "%-6d %-10s %-20s [%d, %d)  %s", job.id, JobStateName(job.state),
-      !job.request.name.empty()                    ? job.request.name
-      : job.request.executor == Executor::kCommand ? std::string("command")
-                                                   : job.request.kernel,
+      !job.request.name.empty()                        ? job.request.name
+      : job.request.executor == ExecutorKind::kCommand ? std::string("command")
+                                                       : job.request.kernel,
       job.request.begin, job.request.end, result);
 }
 

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "pfor/expression.h"
+#include "expression.h"
 
 namespace pfor::cli {
 namespace {
@@ -124,10 +124,10 @@ absl::StatusOr<std::pair<std::string, ParamValue>> ParseParam(
   return std::make_pair(name, ParamValue(value));
 }
 
-absl::StatusOr<Executor> ParseExecutor(const std::string& text) {
-  if (text == "threads") return Executor::kThreads;
-  if (text == "processes") return Executor::kProcesses;
-  if (text == "command") return Executor::kCommand;
+absl::StatusOr<ExecutorKind> ParseExecutor(const std::string& text) {
+  if (text == "threads") return ExecutorKind::kThreads;
+  if (text == "processes") return ExecutorKind::kProcesses;
+  if (text == "command") return ExecutorKind::kCommand;
   return Bad("--executor", text, "threads, processes or command");
 }
 

@@ -32,7 +32,7 @@ absl::StatusOr<std::pair<std::string, ParamValue>> ParseParam(
     const std::string& text, const std::vector<ParamSpec>* specs);
 
 // "threads", "processes" or "command".
-absl::StatusOr<Executor> ParseExecutor(const std::string& text);
+absl::StatusOr<ExecutorKind> ParseExecutor(const std::string& text);
 
 // "auto", "integer", "float" or "json".
 absl::StatusOr<Command::Output> ParseCommandOutput(const std::string& text);

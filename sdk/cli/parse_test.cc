@@ -85,7 +85,7 @@ TEST(SplitCommandLineTest, SplitsLikeAShellWithoutExpanding) {
 }
 
 TEST(ParseExecutorTest, NamesTheChoices) {
-  EXPECT_EQ(*ParseExecutor("processes"), Executor::kProcesses);
+  EXPECT_EQ(*ParseExecutor("processes"), ExecutorKind::kProcesses);
   EXPECT_THAT(std::string(ParseExecutor("gpu").status().message()),
               HasSubstr("threads, processes or command"));
   EXPECT_EQ(*ParseCommandOutput("json"), Command::Output::kJson);

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client_internal.h"
+#include "follower.h"
 #include "grpcpp/grpcpp.h"
 #include "local_cluster.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
@@ -50,10 +52,17 @@ v1::JobSpec ToSpec(const JobRequest& request) {
   }
   spec.set_reduction(ToProto(request.reduction));
   spec.set_executor(
-      request.executor == Executor::kProcesses ? v1::EXECUTOR_KIND_PROCESSES
-      : request.executor == Executor::kCommand ? v1::EXECUTOR_KIND_COMMAND
-                                               : v1::EXECUTOR_KIND_THREADS);
-  if (request.executor == Executor::kCommand) {
+      request.executor == ExecutorKind::kProcesses ? v1::EXECUTOR_KIND_PROCESSES
+      : request.executor == ExecutorKind::kCommand ? v1::EXECUTOR_KIND_COMMAND
+                                                   : v1::EXECUTOR_KIND_THREADS);
+  for (const Task& task : request.tasks) {
+    v1::Task* out = spec.add_tasks();
+    out->set_begin(task.range.begin);
+    out->set_end(task.range.end);
+    ToProto(task.params, *out->mutable_params());
+  }
+  spec.set_max_parallel(request.max_parallel);
+  if (request.executor == ExecutorKind::kCommand) {
     v1::CommandSpec* command = spec.mutable_command();
     for (const std::string& arg : request.command.argv) command->add_argv(arg);
     command->set_shell(request.command.shell);
@@ -92,19 +101,27 @@ JobRequest FromSpec(const v1::JobSpec& spec) {
   request.reduction = pfor::FromProto(spec.reduction());
   switch (spec.executor()) {
     case v1::EXECUTOR_KIND_PROCESSES:
-      request.executor = Executor::kProcesses;
+      request.executor = ExecutorKind::kProcesses;
       break;
     case v1::EXECUTOR_KIND_COMMAND:
-      request.executor = Executor::kCommand;
+      request.executor = ExecutorKind::kCommand;
       break;
     default:
-      request.executor = Executor::kThreads;
+      request.executor = ExecutorKind::kThreads;
   }
   request.command.argv.assign(spec.command().argv().begin(),
                               spec.command().argv().end());
   request.command.shell = spec.command().shell();
   request.command.output =
       static_cast<Command::Output>(static_cast<int>(spec.command().output()));
+  for (const v1::Task& task : spec.tasks()) {
+    Task out{{task.begin(), task.end()}, {}};
+    if (auto params = pfor::FromProto(task.params()); params.ok()) {
+      out.params = *std::move(params);
+    }
+    request.tasks.push_back(std::move(out));
+  }
+  request.max_parallel = spec.max_parallel();
   request.name = spec.name();
   request.max_attempts = spec.retry().max_attempts();
   if (spec.retry().has_chunk_timeout()) {
@@ -115,6 +132,15 @@ JobRequest FromSpec(const v1::JobSpec& spec) {
 
 absl::Time TimeOrPast(bool present, const google::protobuf::Timestamp& time) {
   return present ? pfor::FromProto(time) : absl::InfinitePast();
+}
+
+}  // namespace
+
+namespace internal {
+
+absl::StatusOr<Value> TaskValue(const v1::TaskResult& result) {
+  if (!result.error().empty()) return absl::UnknownError(result.error());
+  return pfor::FromProto(result.value());
 }
 
 JobStatus FromJob(const v1::Job& job) {
@@ -129,7 +155,11 @@ JobStatus FromJob(const v1::Job& job) {
   status.attempts_failed = job.progress().attempts_failed();
   status.chunks_requeued = job.progress().chunks_requeued();
   status.rate = job.progress().rate();
-  if (job.result().has_chunks()) {
+  if (job.result().has_tasks()) {
+    for (const v1::TaskResult& result : job.result().tasks().results()) {
+      status.task_results.push_back(TaskValue(result));
+    }
+  } else if (job.result().has_chunks()) {
     for (const v1::ChunkValue& chunk : job.result().chunks().values()) {
       if (auto value = pfor::FromProto(chunk.value()); value.ok()) {
         status.chunk_values.push_back({chunk.begin(), chunk.end(), *value});
@@ -151,6 +181,10 @@ JobStatus FromJob(const v1::Job& job) {
   }
   return status;
 }
+
+}  // namespace internal
+
+namespace {
 
 // Follows WatchJob with the callback API; the waiting thread takes the
 // states from a queue.
@@ -271,12 +305,23 @@ class Client::Impl {
 
   v1::Coordinator::Stub& stub() { return *stub_; }
 
+  internal::Follower& follower() {
+    std::lock_guard lock(follower_mu_);
+    if (follower_ == nullptr) {
+      follower_ = std::make_unique<internal::Follower>(*stub_);
+    }
+    return *follower_;
+  }
+
  private:
   std::string target_;
   // Declared before the stub, so the stub goes first.
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   absl::Duration timeout_;
+  std::mutex follower_mu_;
+  // Declared last so it goes first: it uses the stub.
+  std::unique_ptr<internal::Follower> follower_;
 };
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
@@ -312,6 +357,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+namespace internal {
+Follower& FollowerOf(Client& client) { return client.impl_->follower(); }
+}  // namespace internal
 Client::~Client() = default;
 
 bool Client::embedded() const { return impl_->embedded(); }
@@ -323,7 +372,7 @@ absl::StatusOr<JobStatus> Client::Submit(const JobRequest& request) {
   auto response = impl_->Call<v1::SubmitJobRequest, v1::SubmitJobResponse>(
       &v1::Coordinator::Stub::SubmitJob, call);
   if (!response.ok()) return response.status();
-  return FromJob(response->job());
+  return internal::FromJob(response->job());
 }
 
 absl::StatusOr<JobStatus> Client::Get(uint64_t job) {
@@ -332,7 +381,7 @@ absl::StatusOr<JobStatus> Client::Get(uint64_t job) {
   auto response = impl_->Call<v1::GetJobRequest, v1::Job>(
       &v1::Coordinator::Stub::GetJob, call);
   if (!response.ok()) return response.status();
-  return FromJob(*response);
+  return internal::FromJob(*response);
 }
 
 absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
@@ -341,7 +390,7 @@ absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
   auto response = impl_->Call<v1::CancelJobRequest, v1::Job>(
       &v1::Coordinator::Stub::CancelJob, call);
   if (!response.ok()) return response.status();
-  return FromJob(*response);
+  return internal::FromJob(*response);
 }
 
 absl::StatusOr<JobStatus> Client::Wait(
@@ -362,7 +411,7 @@ absl::StatusOr<JobStatus> Client::Wait(
         if (auto* state = std::get_if<v1::Job>(&next)) {
           outage_start = absl::InfiniteFuture();
           backoff = absl::Milliseconds(100);
-          last = FromJob(*state);
+          last = internal::FromJob(*state);
           if (on_update) on_update(*last);
           continue;
         }
@@ -401,7 +450,8 @@ absl::StatusOr<std::vector<JobStatus>> Client::ListJobs(int limit) {
       &v1::Coordinator::Stub::ListJobs, call);
   if (!response.ok()) return response.status();
   std::vector<JobStatus> jobs;
-  for (const v1::Job& job : response->jobs()) jobs.push_back(FromJob(job));
+  for (const v1::Job& job : response->jobs())
+    jobs.push_back(internal::FromJob(job));
   return jobs;
 }
 

@@ -77,14 +77,20 @@ absl::StatusOr<v1::Value> RunChunk(const ChunkTask& task,
       return absl::CancelledError("the chunk was cancelled");
     }
     v1::TaskResult* result = results->add_results();
-    result->set_index(task.begin + static_cast<int64_t>(i));
+    const int64_t index = task.begin + static_cast<int64_t>(i);
+    result->set_index(index);
     absl::StatusOr<Value> value = RunTask(job, task.tasks[i], cancel);
     if (value.ok()) {
       *result->mutable_value() = ToProto(*value);
     } else if (value.status().code() == absl::StatusCode::kCancelled) {
       return value.status();
     } else {
-      result->set_error(std::string(value.status().message()));
+      // Where it failed, for the caller who only sees this task.
+      result->set_error(
+          absl::StrCat("task ", index, " over [", task.tasks[i].begin(), ", ",
+                       task.tasks[i].end(), ") failed (chunk of tasks [",
+                       task.begin, ", ", task.end, "), attempt ", task.attempt,
+                       "): ", value.status().message()));
     }
   }
   return out;

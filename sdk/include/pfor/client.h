@@ -55,7 +55,7 @@ struct ChunkPolicy {
 };
 
 // Where chunks run on a worker.
-enum class Executor {
+enum class ExecutorKind {
   kThreads,    // in the worker daemon: cheapest
   kProcesses,  // in helper processes: a crash costs one helper
   kCommand,    // an external program per chunk (workers with --allow-commands)
@@ -73,10 +73,23 @@ struct Command {
   enum class Output { kAuto, kInteger, kFloat, kJson } output = Output::kAuto;
 };
 
+// An index range [begin, end).
+struct Range {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+
+// One call of a batch job's kernel: its own range, and parameters on top of
+// the job's.
+struct Task {
+  Range range = {};
+  std::map<std::string, ParamValue> params = {};
+};
+
 struct JobRequest {
   // Empty for command jobs.
   std::string kernel = {};
-  // The index range [begin, end).
+  // The index range [begin, end). For a batch, [0, number of tasks).
   int64_t begin = 0;
   int64_t end = 0;
   std::map<std::string, ParamValue> params = {};
@@ -88,9 +101,14 @@ struct JobRequest {
   int max_attempts = 0;
   // An attempt running longer fails; infinite means no limit.
   absl::Duration chunk_timeout = absl::InfiniteDuration();
-  Executor executor = Executor::kThreads;
-  // For Executor::kCommand.
+  ExecutorKind executor = ExecutorKind::kThreads;
+  // For ExecutorKind::kCommand.
   Command command = {};
+  // A batch: one call of the kernel per task, and one result per task (the
+  // task's value under the reduction) instead of one for the job.
+  std::vector<Task> tasks = {};
+  // At most this many chunks run at once; 0 means no limit.
+  int max_parallel = 0;
 };
 
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -130,8 +148,10 @@ struct JobStatus {
   // The result of a SUCCEEDED job: an integer or a double (sum, min, max,
   // count)...
   std::optional<Value> value;
-  // ...or one value per chunk, ordered by range (collect).
+  // ...or one value per chunk, ordered by range (collect)...
   std::vector<ChunkValue> chunk_values;
+  // ...or one result per task of a batch, in task order.
+  std::vector<absl::StatusOr<Value>> task_results;
   // Why the job FAILED or was CANCELLED.
   std::string error;
   // Why a QUEUED job waits.
@@ -184,6 +204,13 @@ struct ClientOptions {
   absl::Duration timeout = absl::Seconds(10);
 };
 
+class Client;
+
+namespace internal {
+class Follower;
+Follower& FollowerOf(Client& client);
+}  // namespace internal
+
 class Client {
  public:
   // Connects (lazily: an unreachable coordinator shows up on the first
@@ -219,6 +246,7 @@ class Client {
   absl::StatusOr<std::vector<KernelInfo>> ListKernels();
 
  private:
+  friend internal::Follower& internal::FollowerOf(Client& client);
   class Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

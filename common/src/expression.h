@@ -2,8 +2,8 @@
 //
 // Functions: sin cos tan asin acos atan sinh cosh tanh exp ln log log2 log10
 // sqrt abs sign rint min max sum avg; operators + - * / ^; constants pi, e.
-#ifndef PFOR_EXPRESSION_H_
-#define PFOR_EXPRESSION_H_
+#ifndef PFOR_COMMON_EXPRESSION_H_
+#define PFOR_COMMON_EXPRESSION_H_
 
 #include <memory>
 #include <string_view>
@@ -33,4 +33,4 @@ class Expression {
 
 }  // namespace pfor
 
-#endif  // PFOR_EXPRESSION_H_
+#endif  // PFOR_COMMON_EXPRESSION_H_
