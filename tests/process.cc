@@ -23,6 +23,9 @@ extern char** environ;
 namespace pfor::testing {
 namespace {
 
+// util-linux, in every Debian system.
+constexpr char kSetpriv[] = "/usr/bin/setpriv";
+
 ExitStatus FromWaitStatus(int status) {
   ExitStatus out;
   if (WIFSIGNALED(status)) {
@@ -111,7 +114,16 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  std::vector<std::string> argv_strings = {path};
+  // A test binary that crashes runs no destructor: its daemons would
+  // outlive it. setpriv makes the child die with the thread that started
+  // it, so only children of the main thread (which lives as long as the
+  // binary) get it.
+  std::vector<std::string> argv_strings;
+  if (gettid() == getpid() && access(kSetpriv, X_OK) == 0 &&
+      access(path.c_str(), X_OK) == 0) {
+    argv_strings = {kSetpriv, "--pdeathsig", "KILL", "--"};
+  }
+  argv_strings.push_back(path);
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_strings) argv.push_back(arg.data());
@@ -122,7 +134,7 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(
   envp.push_back(nullptr);
 
   pid_t pid;
-  const int error = posix_spawn(&pid, path.c_str(), &actions, &attr,
+  const int error = posix_spawn(&pid, argv_strings[0].c_str(), &actions, &attr,
                                 argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
