@@ -169,11 +169,11 @@ void Executor::Track(std::shared_ptr<internal::FutureCore> core) {
     std::lock_guard lock(pending_->mu);
     pending_->cores.insert(core);
   }
-  core->AddCallback([pending = pending_, weak = std::weak_ptr(core)] {
-    std::shared_ptr<internal::FutureCore> done = weak.lock();
-    std::lock_guard lock(pending->mu);
-    if (done != nullptr) pending->cores.erase(done);
-  });
+  core->AddCallback(
+      [pending = pending_](const std::shared_ptr<internal::FutureCore>& done) {
+        std::lock_guard lock(pending->mu);
+        pending->cores.erase(done);
+      });
 }
 
 void Executor::shutdown(bool wait, bool cancel_futures) {

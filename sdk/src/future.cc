@@ -35,7 +35,7 @@ void FutureCore::MarkCancelled(const std::string& why) {
 }
 
 void FutureCore::Done(absl::StatusOr<Value> result, State state) {
-  std::vector<std::function<void()>> callbacks;
+  std::vector<Callback> callbacks;
   {
     std::lock_guard lock(mu_);
     if (state_ == State::kFinished || state_ == State::kCancelled) return;
@@ -44,7 +44,9 @@ void FutureCore::Done(absl::StatusOr<Value> result, State state) {
     callbacks.swap(callbacks_);
   }
   done_.notify_all();
-  for (auto& callback : callbacks) callback();
+  if (callbacks.empty()) return;
+  const std::shared_ptr<FutureCore> self = shared_from_this();
+  for (Callback& callback : callbacks) callback(self);
 }
 
 bool FutureCore::Wait(absl::Duration timeout) const {
@@ -75,7 +77,7 @@ bool FutureCore::Cancel() {
   return state() == State::kCancelled;
 }
 
-void FutureCore::AddCallback(std::function<void()> callback) {
+void FutureCore::AddCallback(Callback callback) {
   {
     std::lock_guard lock(mu_);
     if (state_ != State::kFinished && state_ != State::kCancelled) {
@@ -83,7 +85,7 @@ void FutureCore::AddCallback(std::function<void()> callback) {
       return;
     }
   }
-  callback();
+  callback(shared_from_this());
 }
 
 std::vector<bool> WaitFor(const std::vector<std::shared_ptr<FutureCore>>& cores,
@@ -96,8 +98,8 @@ std::vector<bool> WaitFor(const std::vector<std::shared_ptr<FutureCore>>& cores,
   };
   auto shared = std::make_shared<Shared>();
   for (const auto& core : cores) {
-    // The callbacks may outlive this call: they hold `shared` and `core`.
-    core->AddCallback([shared, core] {
+    // The callbacks may outlive this call: they hold `shared`.
+    core->AddCallback([shared](const std::shared_ptr<FutureCore>& core) {
       {
         std::lock_guard lock(shared->mu);
         shared->done += 1;
@@ -138,7 +140,7 @@ CompletionQueue::CompletionQueue(
     const std::vector<std::shared_ptr<FutureCore>>& cores)
     : shared_(std::make_shared<Shared>()), total_(cores.size()) {
   for (size_t i = 0; i < cores.size(); ++i) {
-    cores[i]->AddCallback([shared = shared_, i] {
+    cores[i]->AddCallback([shared = shared_, i](const auto&) {
       {
         std::lock_guard lock(shared->mu);
         shared->completed.push_back(i);

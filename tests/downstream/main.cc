@@ -1,12 +1,14 @@
 // A program outside the pfor tree, linked against an installed libpfor.so:
-// counts the primes below 10^6 and runs a kernel of its own, both on the
-// embedded cluster.
+// counts the primes below 10^6 and runs a kernel of its own through the
+// Executor, Parallel and parallel_reduce, on the embedded cluster.
 #include <cstdint>
 #include <cstdio>
-#include <string>
+#include <vector>
 
-#include "pfor/client.h"
+#include "pfor/executor.h"
 #include "pfor/kernel.h"
+#include "pfor/parallel.h"
+#include "pfor/parallel_for.h"
 
 // Value i^3 per index: the sum over [0, n) is (n(n-1)/2)^2.
 PFOR_KERNEL(
@@ -18,24 +20,6 @@ PFOR_KERNEL(
        return fold.Finish();
      }});
 
-namespace {
-
-bool Run(pfor::Client& client, const std::string& kernel, int64_t end) {
-  absl::StatusOr<pfor::JobStatus> done =
-      client.Run({.kernel = kernel, .begin = 0, .end = end});
-  if (!done.ok() || !done->value) {
-    std::fprintf(
-        stderr, "%s failed: %s\n", kernel.c_str(),
-        done.ok() ? done->error.c_str() : done.status().ToString().c_str());
-    return false;
-  }
-  std::printf("%s: %s\n", kernel.c_str(),
-              pfor::FormatValue(*done->value).c_str());
-  return true;
-}
-
-}  // namespace
-
 int main() {
   absl::StatusOr<std::unique_ptr<pfor::Client>> client =
       pfor::Client::Connect({});
@@ -43,8 +27,28 @@ int main() {
     std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
     return 1;
   }
-  return Run(**client, "count_primes", 1'000'000) &&
-                 Run(**client, "downstream_cubes", 10'000)
-             ? 0
-             : 1;
+  // Each of the SDK's shapes once: a future, a joblib-style batch, and the
+  // one-call helper.
+  pfor::Executor executor(**client);
+  absl::StatusOr<int64_t> primes =
+      executor.submit<int64_t>("count_primes", {0, 1'000'000}).result();
+  std::vector<absl::StatusOr<int64_t>> halves =
+      pfor::Parallel(**client)(
+          {pfor::delayed("downstream_cubes")({0, 5'000}),
+           pfor::delayed("downstream_cubes")({5'000, 10'000})})
+          .list<int64_t>();
+  absl::StatusOr<int64_t> cubes =
+      pfor::parallel_reduce<int64_t>(**client, "downstream_cubes", {0, 10'000});
+  for (const absl::StatusOr<int64_t>* result :
+       {&primes, &halves[0], &halves[1], &cubes}) {
+    if (!result->ok()) {
+      std::fprintf(stderr, "%s\n", result->status().ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("count_primes: %lld\n", static_cast<long long>(*primes));
+  std::printf(
+      "downstream_cubes: %lld = %lld + %lld\n", static_cast<long long>(*cubes),
+      static_cast<long long>(*halves[0]), static_cast<long long>(*halves[1]));
+  return 0;
 }

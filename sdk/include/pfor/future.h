@@ -26,8 +26,9 @@ namespace pfor {
 
 namespace internal {
 
-// The state a future shares with the executor that completes it.
-class FutureCore {
+// The state a future shares with the executor that completes it. Always
+// owned by a shared_ptr.
+class FutureCore : public std::enable_shared_from_this<FutureCore> {
  public:
   enum class State { kPending, kRunning, kFinished, kCancelled };
 
@@ -51,9 +52,11 @@ class FutureCore {
   // The result once done: the value, the job's error, or CANCELLED.
   absl::StatusOr<Value> result() const;
   bool Cancel();
-  // Runs `callback` once the future is done: at once, on this thread, when
-  // it already is.
-  void AddCallback(std::function<void()> callback);
+  // Runs `callback(this future)` once the future is done: at once, on this
+  // thread, when it already is. (The callback gets the future rather than
+  // capturing it: a future that never completes must not own itself.)
+  using Callback = std::function<void(const std::shared_ptr<FutureCore>&)>;
+  void AddCallback(Callback callback);
 
  private:
   void Done(absl::StatusOr<Value> result, State state);
@@ -65,7 +68,7 @@ class FutureCore {
   uint64_t job_ = 0;               // guarded by mu_
   State state_ = State::kPending;  // guarded by mu_
   absl::StatusOr<Value> result_ = absl::UnknownError("not done");  // by mu_
-  std::vector<std::function<void()>> callbacks_;  // guarded by mu_
+  std::vector<Callback> callbacks_;  // guarded by mu_
 };
 
 // The value as a T: an int64_t, a double, or the Value itself.
@@ -131,8 +134,10 @@ class Future {
   // Calls `callback(future)` once the future is done, on the thread that
   // completes it (or at once, when it is already done).
   void add_done_callback(std::function<void(const Future<T>&)> callback) const {
-    core_->AddCallback(
-        [callback = std::move(callback), self = *this] { callback(self); });
+    core_->AddCallback([callback = std::move(callback)](
+                           const std::shared_ptr<internal::FutureCore>& core) {
+      callback(Future<T>(core));
+    });
   }
   // The job behind the future (0 until submitted).
   uint64_t job_id() const { return core_->job(); }
