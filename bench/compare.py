@@ -23,7 +23,12 @@ pfor / tool: below 1 means pfor is faster.
   g. per-chunk overhead of pfor's three executors (threads, processes,
      command) on the running coordinator + P workers, one-index chunks of
      `noop` and `echo 0`, next to ThreadPoolExecutor and ProcessPoolExecutor
-     running trivial tasks (per task: submit().result() one at a time, map).
+     running trivial tasks (per task: submit().result() one at a time, map);
+  h. the C++ SDK in a running program (bench/sdk_bench): a one-chunk noop job
+     per Executor.submit().result(), embedded and through the coordinator on
+     loopback, and Executor.map over noop tasks (one batch job), next to
+     ThreadPoolExecutor and ProcessPoolExecutor doing the same with a
+     trivial function.
 
 Only the Python standard library is required; joblib and Dask comparisons are
 skipped with a note when those modules do not import. Results are checked
@@ -432,7 +437,7 @@ class Tool:
     """One way of doing a comparison's job; `fn()` returns its result."""
 
     def __init__(self, key, label, fn, unavailable=None, prepare=None,
-                 in_process=False, units=None):
+                 in_process=False, units=None, self_timed=False):
         self.key = key
         self.label = label
         self.fn = fn
@@ -444,6 +449,9 @@ class Tool:
         # Runs Python pools or Dask in this process: guarded by SIGALRM, as
         # external commands are by their own timeout.
         self.in_process = in_process
+        # fn() returns (result, seconds): a program that times its own work,
+        # leaving out its start-up (h.).
+        self.self_timed = self_timed
         self.unavailable = unavailable  # why it cannot run at all
         self.error = None  # why it stopped running
         self.times = []
@@ -503,6 +511,8 @@ def measure(group_name, tools, rounds, timeout):
                 print(f"  [{group_name}] {tool.label}: {tool.error}",
                       file=sys.stderr)
                 continue
+            if tool.self_timed:
+                value, elapsed = value
             tool.times.append(elapsed)
             tool.values.append(value)
             line.append(f"{tool.key} {format_time(elapsed)}")
@@ -604,7 +614,8 @@ def check_none(_tools):
 
 
 def find_binaries(args):
-    """Paths of pfor, pfor-coordinator, pfor-worker; None for missing ones."""
+    """Paths of pfor, pfor-coordinator, pfor-worker and sdk_bench; None for
+    missing ones."""
     if args.bin:
         base = os.path.abspath(args.bin)
         candidates = {
@@ -615,6 +626,8 @@ def find_binaries(args):
                                          "pfor-coordinator")],
             "worker": [os.path.join(base, "pfor-worker"),
                        os.path.join(base, "worker", "pfor-worker")],
+            "sdk_bench": [os.path.join(base, "sdk_bench"),
+                          os.path.join(base, "bench", "sdk_bench")],
         }
     else:
         base = os.path.abspath(args.build)
@@ -623,6 +636,7 @@ def find_binaries(args):
             "coordinator": [os.path.join(base, "coordinator",
                                          "pfor-coordinator")],
             "worker": [os.path.join(base, "worker", "pfor-worker")],
+            "sdk_bench": [os.path.join(base, "bench", "sdk_bench")],
         }
     found = {}
     for name, paths in candidates.items():
@@ -699,7 +713,7 @@ def main():
                         help="smoke run: small sizes, one round (< 1 minute)")
     parser.add_argument("--json", metavar="FILE", help="also write the "
                         "results as JSON to FILE")
-    parser.add_argument("--only", default="abcdefg",
+    parser.add_argument("--only", default="abcdefgh",
                         help="comparisons to run, e.g. 'ac' (default: all)")
     parser.add_argument("--procs", type=int, default=os.cpu_count(),
                         help="processes / threads / workers per tool "
@@ -734,8 +748,8 @@ def main():
     chunk_jobs = {k: v // 10 if quick else v for k, v in CHUNK_JOBS.items()}
     procs = args.procs
     only = set(args.only.lower())
-    if not only or not only <= set("abcdefg"):
-        parser.error(f"--only {args.only}: pick letters among abcdefg")
+    if not only or not only <= set("abcdefgh"):
+        parser.error(f"--only {args.only}: pick letters among abcdefgh")
     timeout = args.timeout
     if repeat < 1 or noop_repeat < 1 or procs < 1:
         parser.error("--repeat, --noop-repeat and --procs must be positive")
@@ -853,6 +867,9 @@ CHUNK_JOBS = {
     "thread-map": 100_000,
     "process-submit": 10_000,
     "process-map": 20_000,
+    # h.: pfor's submit().result() costs 0.1 - 0.5 ms, map some 10 us a task.
+    "sdk-submit": 2_000,
+    "sdk-map": 100_000,
 }
 
 
@@ -982,6 +999,110 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
          "pickles each task and result and sends them over pipes."])
 
 
+def sdk_overhead(bins, cluster, cluster_problem, cluster_up, procs, repeat,
+                 timeout, sizes):
+    """h1., h2.: the SDK's round trip and map throughput, timed inside sdk_bench
+    (its start and the embedded cluster's are left out), next to Python's
+    pools in this interpreter."""
+    no_bench = unavailable_pfor(bins, "sdk_bench")
+    n = sizes
+
+    def sdk(field, *args, remote=False):
+        def run():
+            argv = [bins["sdk_bench"], "--json", "--rounds", "1", *args]
+            if remote:
+                argv += ["--coordinator", cluster.address]
+            report = json.loads(run_command(argv, timeout))
+            return 0, report[field]
+        return run
+
+    submit_args = ["--calls", str(n["sdk-submit"]), "--map-tasks", "0"]
+    map_args = ["--calls", "0", "--map-tasks", str(n["sdk-map"])]
+    pfor_tools = [
+        Tool("sdk-submit", f"pfor Executor submit().result(), embedded, "
+             f"{fmt_count(n['sdk-submit'])} jobs",
+             sdk("submit_result_total_s", *submit_args), no_bench,
+             units=n["sdk-submit"], self_timed=True),
+        Tool("sdk-submit-remote", f"pfor Executor submit().result(), "
+             f"coordinator + {procs} workers, {fmt_count(n['sdk-submit'])} "
+             "jobs", sdk("submit_result_total_s", *submit_args, remote=True),
+             no_bench or cluster_problem, prepare=cluster_up,
+             units=n["sdk-submit"], self_timed=True),
+        Tool("sdk-map", f"pfor Executor.map, embedded, "
+             f"{fmt_count(n['sdk-map'])} tasks",
+             sdk("map_median_s", *map_args), no_bench, units=n["sdk-map"],
+             self_timed=True),
+        Tool("sdk-map-remote", f"pfor Executor.map, coordinator + {procs} "
+             f"workers, {fmt_count(n['sdk-map'])} tasks",
+             sdk("map_median_s", *map_args, remote=True),
+             no_bench or cluster_problem, prepare=cluster_up,
+             units=n["sdk-map"], self_timed=True),
+    ]
+
+    thread_pool = concurrent.futures.ThreadPoolExecutor(procs)
+    process_pool = concurrent.futures.ProcessPoolExecutor(procs)
+    python_tools = []
+    try:
+        for pool in (thread_pool, process_pool):
+            sum(pool.map(noop, [0] * (4 * procs)))
+
+        def one_at_a_time(pool, m):
+            return lambda: sum(pool.submit(noop, 0).result()
+                               for _ in range(m))
+
+        def mapped(pool, m):
+            return lambda: sum(pool.map(noop, [0] * m))
+
+        python_tools = [
+            Tool("thread-submit", f"ThreadPoolExecutor({procs}): "
+                 f"submit().result(), {fmt_count(n['thread-submit'])} tasks",
+                 one_at_a_time(thread_pool, n["thread-submit"]),
+                 in_process=True, units=n["thread-submit"]),
+            Tool("process-submit", f"ProcessPoolExecutor({procs}): "
+                 f"submit().result(), {fmt_count(n['process-submit'])} "
+                 "tasks", one_at_a_time(process_pool, n["process-submit"]),
+                 in_process=True, units=n["process-submit"]),
+            Tool("thread-map", f"ThreadPoolExecutor({procs}).map, "
+                 f"{fmt_count(n['thread-map'])} tasks",
+                 mapped(thread_pool, n["thread-map"]), in_process=True,
+                 units=n["thread-map"]),
+            Tool("process-map", f"ProcessPoolExecutor({procs}).map, "
+                 f"{fmt_count(n['process-map'])} tasks",
+                 mapped(process_pool, n["process-map"]), in_process=True,
+                 units=n["process-map"]),
+        ]
+        print("h. the SDK's round trip and map", file=sys.stderr)
+        measure("h", pfor_tools + python_tools, repeat, timeout)
+    finally:
+        failed = any(t.error for t in python_tools)
+        stop_pool(thread_pool, failed)
+        stop_pool(process_pool, failed)
+
+    notes = ["per unit = median time / jobs (or tasks); ratio = the first "
+             "row's per-unit median / the row's. pfor's times are measured "
+             "inside bench/sdk_bench, after it connected (or started its "
+             "embedded cluster) and ran 20 warm-up jobs; `sdk_bench --json` "
+             "also gives percentiles."]
+    submit_rows = [pfor_tools[1]] + python_tools[:2]
+    map_rows = [pfor_tools[3]] + python_tools[2:]
+    return [
+        Comparison(
+            "h1", "The C++ SDK's round trip: submit().result() of a "
+            "one-chunk noop job, one in flight; Python's pools per task",
+            pfor_tools[0], submit_rows, check_exact(0), notes + [
+                "pfor: submit over gRPC, the coordinator hands the chunk to "
+                "a worker, the result comes back over the client's follow "
+                "stream. Python: one task through the pool's queue."]),
+        Comparison(
+            "h2", "The C++ SDK's map over trivial tasks (one batch job); "
+            "Python's pools' map (chunksize 1)", pfor_tools[2], map_rows,
+            check_exact(0), notes + [
+                "pfor submits one job of one task per input; the chunk "
+                "sizer groups tasks into chunks. Python queues every "
+                "task."]),
+    ]
+
+
 def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
             noop_repeat, primes_n, trial_n, points, only, timeout,
             chunk_jobs):
@@ -994,10 +1115,10 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
     no_joblib = None if joblib else "joblib does not import"
     no_dask = None if distributed else "distributed (Dask) does not import"
 
-    # The coordinator and its workers, started once for b., e., f. and g.
+    # The coordinator and its workers, started once for b., e., f., g., h.
     cluster = None
     cluster_problem = unavailable_pfor(bins, "pfor", "coordinator", "worker")
-    if cluster_problem is None and only & set("befg"):
+    if cluster_problem is None and only & set("befgh"):
         print(f"starting pfor-coordinator and {procs} workers (1 thread, 1 "
               "helper process, 1 command slot each)", file=sys.stderr,
               flush=True)
@@ -1279,11 +1400,15 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
         comparisons.append(executor_overhead(
             cluster_problem, submit, cluster_up, procs, repeat, timeout,
             chunk_jobs))
+    if "h" in only:
+        comparisons.extend(sdk_overhead(
+            bins, cluster, cluster_problem, cluster_up, procs, repeat,
+            timeout, chunk_jobs))
     if cluster is not None:
         cluster.stop()
 
     order = {c: i for i, c in enumerate(
-        ["a", "b", "c", "d", "e", "f1", "f2", "g"])}
+        ["a", "b", "c", "d", "e", "f1", "f2", "g", "h1", "h2"])}
     comparisons.sort(key=lambda c: order.get(c.cid, 99))
     return comparisons
 

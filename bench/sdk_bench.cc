@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "nlohmann/json.hpp"
 #include "pfor/executor.h"
 
 namespace {
@@ -40,10 +41,10 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_option("--coordinator", coordinator,
                  "HOST:PORT of a running coordinator (default: embedded)");
-  app.add_option("--calls", calls, "submit().result() calls")
-      ->check(CLI::Range(1, 10'000'000));
-  app.add_option("--map-tasks", map_tasks, "tasks per map call")
-      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--calls", calls, "submit().result() calls; 0 skips them")
+      ->check(CLI::Range(0, 10'000'000));
+  app.add_option("--map-tasks", map_tasks, "tasks per map call; 0 skips map")
+      ->check(CLI::Range(0, 1'000'000));
   app.add_option("--rounds", rounds, "map calls (the median is reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "One JSON object instead of text");
@@ -78,46 +79,55 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::vector<pfor::Range> inputs;
-  inputs.reserve(map_tasks);
-  for (int64_t i = 0; i < map_tasks; ++i) inputs.push_back({i, i + 1});
-  std::vector<double> map_seconds;
-  for (int round = 0; round < rounds; ++round) {
-    const absl::Time start = absl::Now();
-    std::vector<absl::StatusOr<int64_t>> results =
-        executor.map<int64_t>("noop", inputs);
-    map_seconds.push_back(absl::ToDoubleSeconds(absl::Now() - start));
-    for (const absl::StatusOr<int64_t>& result : results) {
-      if (!result.ok()) {
-        std::fprintf(stderr, "sdk_bench: map failed: %s\n",
-                     result.status().ToString().c_str());
-        return 1;
-      }
+  const std::string where = coordinator.empty() ? "embedded" : coordinator;
+  nlohmann::json report = {{"where", where}};
+  if (calls > 0) {
+    double total_us = 0;
+    for (double us : latencies_us) total_us += us;
+    report["calls"] = calls;
+    report["submit_result_total_s"] = total_us / 1e6;
+    report["submit_result_p50_us"] = Percentile(latencies_us, 0.5);
+    report["submit_result_p90_us"] = Percentile(latencies_us, 0.9);
+    report["submit_result_p99_us"] = Percentile(latencies_us, 0.99);
+    if (!json) {
+      std::printf(
+          "%s: submit(noop).result(): p50 %.0f us, p90 %.0f us, p99 %.0f us "
+          "over %d calls\n",
+          where.c_str(), report["submit_result_p50_us"].get<double>(),
+          report["submit_result_p90_us"].get<double>(),
+          report["submit_result_p99_us"].get<double>(), calls);
     }
   }
 
-  const std::string where = coordinator.empty() ? "embedded" : coordinator;
-  const double p50 = Percentile(latencies_us, 0.5);
-  const double p90 = Percentile(latencies_us, 0.9);
-  const double p99 = Percentile(latencies_us, 0.99);
-  const double map_median = Median(map_seconds);
-  if (json) {
-    std::printf(
-        "{\"where\": \"%s\", \"calls\": %d, \"submit_result_p50_us\": %.1f, "
-        "\"submit_result_p90_us\": %.1f, \"submit_result_p99_us\": %.1f, "
-        "\"map_tasks\": %d, "
-        "\"map_median_s\": %.4f, \"map_tasks_per_s\": %.0f}\n",
-        where.c_str(), calls, p50, p90, p99, map_tasks, map_median,
-        map_tasks / map_median);
-  } else {
-    std::printf(
-        "%s: submit(noop).result(): p50 %.0f us, p90 %.0f us, p99 %.0f us "
-        "over %d calls\n",
-        where.c_str(), p50, p90, p99, calls);
-    std::printf(
-        "%s: map(noop) over %d tasks: median %.3f s of %d rounds, "
-        "%.0f tasks/s\n",
-        where.c_str(), map_tasks, map_median, rounds, map_tasks / map_median);
+  if (map_tasks > 0) {
+    std::vector<pfor::Range> inputs;
+    inputs.reserve(map_tasks);
+    for (int64_t i = 0; i < map_tasks; ++i) inputs.push_back({i, i + 1});
+    std::vector<double> map_seconds;
+    for (int round = 0; round < rounds; ++round) {
+      const absl::Time start = absl::Now();
+      std::vector<absl::StatusOr<int64_t>> results =
+          executor.map<int64_t>("noop", inputs);
+      map_seconds.push_back(absl::ToDoubleSeconds(absl::Now() - start));
+      for (const absl::StatusOr<int64_t>& result : results) {
+        if (!result.ok() || *result != 0) {
+          std::fprintf(stderr, "sdk_bench: map failed: %s\n",
+                       result.status().ToString().c_str());
+          return 1;
+        }
+      }
+    }
+    const double median = Median(map_seconds);
+    report["map_tasks"] = map_tasks;
+    report["map_median_s"] = median;
+    report["map_tasks_per_s"] = map_tasks / median;
+    if (!json) {
+      std::printf(
+          "%s: map(noop) over %d tasks: median %.3f s of %d rounds, %.0f "
+          "tasks/s\n",
+          where.c_str(), map_tasks, median, rounds, map_tasks / median);
+    }
   }
+  if (json) std::printf("%s\n", report.dump().c_str());
   return 0;
 }
