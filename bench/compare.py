@@ -885,6 +885,58 @@ def stop_pool(executor, abort):
     executor.shutdown(wait=False, cancel_futures=True)
 
 
+class WarmPools:
+    """Python's ThreadPoolExecutor and ProcessPoolExecutor of `procs`,
+    started and warmed before the rounds and reused by them, as a program
+    calling them in a loop would; their Tools run trivial tasks."""
+
+    def __init__(self, procs):
+        self.procs = procs
+        self.thread_pool = concurrent.futures.ThreadPoolExecutor(procs)
+        self.process_pool = concurrent.futures.ProcessPoolExecutor(procs)
+        self._tools = []
+        try:
+            for pool in (self.thread_pool, self.process_pool):
+                sum(pool.map(noop, [0] * (4 * procs)))
+        except BaseException:
+            self.close()
+            raise
+
+    def tools(self, sizes, keys):
+        """Tools for `keys` among thread-submit, thread-map, process-submit
+        and process-map, each over sizes[key] tasks."""
+        def one_at_a_time(pool, m):
+            return lambda: sum(pool.submit(noop, 0).result()
+                               for _ in range(m))
+
+        def mapped(pool, m):
+            return lambda: sum(pool.map(noop, [0] * m))
+
+        made = []
+        for key in keys:
+            kind, shape = key.split("-")
+            pool = self.thread_pool if kind == "thread" else self.process_pool
+            name = (f"{'Thread' if kind == 'thread' else 'Process'}"
+                    f"PoolExecutor({self.procs})")
+            m = sizes[key]
+            if shape == "submit":
+                label = (f"{name}: submit().result() per task, "
+                         f"{fmt_count(m)} tasks")
+                fn = one_at_a_time(pool, m)
+            else:
+                label = f"{name}.map, {fmt_count(m)} tasks"
+                fn = mapped(pool, m)
+            made.append(Tool(key, label, fn, in_process=True, units=m))
+        self._tools += made
+        return made
+
+    def close(self):
+        """Shuts both down; without waiting when a task failed."""
+        failed = any(t.error for t in self._tools)
+        stop_pool(self.thread_pool, failed)
+        stop_pool(self.process_pool, failed)
+
+
 def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
                       timeout, sizes):
     """g.: wall time per one-index chunk of pfor's three executors on the
@@ -928,49 +980,15 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
             tool.unavailable = f"warm-up job failed: {e}"
             print(f"  [g] {tool.label}: {tool.unavailable}", file=sys.stderr)
 
-    # Python's pools: started and warmed before the rounds and reused by
-    # them, as a program calling them in a loop would.
-    thread_pool = concurrent.futures.ThreadPoolExecutor(procs)
-    process_pool = concurrent.futures.ProcessPoolExecutor(procs)
-    python_tools = []
+    pools = WarmPools(procs)
     try:
-        for pool in (thread_pool, process_pool):
-            sum(pool.map(noop, [0] * (4 * procs)))
-
-        def one_at_a_time(pool, m):
-            return lambda: sum(pool.submit(noop, 0).result()
-                               for _ in range(m))
-
-        def mapped(pool, m):
-            return lambda: sum(pool.map(noop, [0] * m))
-
-        python_tools = [
-            Tool("thread-submit", f"ThreadPoolExecutor({procs}): "
-                 f"submit().result() per task, "
-                 f"{fmt_count(n['thread-submit'])} tasks",
-                 one_at_a_time(thread_pool, n["thread-submit"]),
-                 in_process=True, units=n["thread-submit"]),
-            Tool("thread-map", f"ThreadPoolExecutor({procs}).map, "
-                 f"{fmt_count(n['thread-map'])} tasks",
-                 mapped(thread_pool, n["thread-map"]), in_process=True,
-                 units=n["thread-map"]),
-            Tool("process-submit", f"ProcessPoolExecutor({procs}): "
-                 f"submit().result() per task, "
-                 f"{fmt_count(n['process-submit'])} tasks",
-                 one_at_a_time(process_pool, n["process-submit"]),
-                 in_process=True, units=n["process-submit"]),
-            Tool("process-map", f"ProcessPoolExecutor({procs}).map, "
-                 f"{fmt_count(n['process-map'])} tasks",
-                 mapped(process_pool, n["process-map"]), in_process=True,
-                 units=n["process-map"]),
-        ]
+        python_tools = pools.tools(n, ["thread-submit", "thread-map",
+                                       "process-submit", "process-map"])
         print("g. per-chunk overhead of the executors, running cluster",
               file=sys.stderr)
         measure("g", pfor_tools + python_tools, repeat, timeout)
     finally:
-        failed = any(t.error for t in python_tools)
-        stop_pool(thread_pool, failed)
-        stop_pool(process_pool, failed)
+        pools.close()
 
     return Comparison(
         "g", f"Per-chunk overhead of pfor's executors: one-index chunks on "
@@ -1039,44 +1057,14 @@ def sdk_overhead(bins, cluster, cluster_problem, cluster_up, procs, repeat,
              units=n["sdk-map"], self_timed=True),
     ]
 
-    thread_pool = concurrent.futures.ThreadPoolExecutor(procs)
-    process_pool = concurrent.futures.ProcessPoolExecutor(procs)
-    python_tools = []
+    pools = WarmPools(procs)
     try:
-        for pool in (thread_pool, process_pool):
-            sum(pool.map(noop, [0] * (4 * procs)))
-
-        def one_at_a_time(pool, m):
-            return lambda: sum(pool.submit(noop, 0).result()
-                               for _ in range(m))
-
-        def mapped(pool, m):
-            return lambda: sum(pool.map(noop, [0] * m))
-
-        python_tools = [
-            Tool("thread-submit", f"ThreadPoolExecutor({procs}): "
-                 f"submit().result(), {fmt_count(n['thread-submit'])} tasks",
-                 one_at_a_time(thread_pool, n["thread-submit"]),
-                 in_process=True, units=n["thread-submit"]),
-            Tool("process-submit", f"ProcessPoolExecutor({procs}): "
-                 f"submit().result(), {fmt_count(n['process-submit'])} "
-                 "tasks", one_at_a_time(process_pool, n["process-submit"]),
-                 in_process=True, units=n["process-submit"]),
-            Tool("thread-map", f"ThreadPoolExecutor({procs}).map, "
-                 f"{fmt_count(n['thread-map'])} tasks",
-                 mapped(thread_pool, n["thread-map"]), in_process=True,
-                 units=n["thread-map"]),
-            Tool("process-map", f"ProcessPoolExecutor({procs}).map, "
-                 f"{fmt_count(n['process-map'])} tasks",
-                 mapped(process_pool, n["process-map"]), in_process=True,
-                 units=n["process-map"]),
-        ]
+        python_tools = pools.tools(n, ["thread-submit", "process-submit",
+                                       "thread-map", "process-map"])
         print("h. the SDK's round trip and map", file=sys.stderr)
         measure("h", pfor_tools + python_tools, repeat, timeout)
     finally:
-        failed = any(t.error for t in python_tools)
-        stop_pool(thread_pool, failed)
-        stop_pool(process_pool, failed)
+        pools.close()
 
     notes = ["per unit = median time / jobs (or tasks); ratio = the first "
              "row's per-unit median / the row's. pfor's times are measured "
