@@ -4,6 +4,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "job_result.h"
+#include "merging_stream.h"
 #include "wire.h"
 
 namespace pfor::coordinator {
@@ -115,7 +116,7 @@ class JobStream final : public grpc::ServerWriteReactor<v1::Job>,
 // batches, the task results of each chunk as it completes. Events queue while
 // a write is in flight and go out together in the next.
 class JobFollower final
-    : public grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>,
+    : public MergingStream<v1::FollowJobsRequest, v1::JobEvents>,
       public JobWatcher {
  public:
   explicit JobFollower(SchedulerHost* host) : host_(host) {
@@ -137,10 +138,10 @@ class JobFollower final
       if (host_->AddWatcher(job, this).ok()) continue;
       absl::MutexLock lock(&mu_);
       followed_.erase(job);
-      v1::JobEvent* event = pending_.add_events();
-      event->set_job_id(job);
-      event->set_missing(true);
-      MaybeWriteLocked();
+      if (v1::JobEvent* event = NewEventLocked(job)) {
+        event->set_missing(true);
+        WriteLocked();
+      }
     }
     StartRead(&incoming_);
   }
@@ -150,36 +151,22 @@ class JobFollower final
     v1::JobState& last = last_state_[job.id()];
     if (last == job.state()) return;  // progress only
     last = job.state();
-    v1::JobEvent* event = pending_.add_events();
-    event->set_job_id(job.id());
+    v1::JobEvent* event = NewEventLocked(job.id());
+    if (event == nullptr) return;
     *event->mutable_job() = job;
-    MaybeWriteLocked();
+    WriteLocked();
   }
 
   void OnChunkDone(const ChunkDone& chunk) override {
     if (!chunk.value.has_tasks()) return;
     absl::MutexLock lock(&mu_);
-    v1::JobEvent* event = pending_.add_events();
-    event->set_job_id(chunk.job);
+    v1::JobEvent* event = NewEventLocked(chunk.job);
+    if (event == nullptr) return;
     v1::Value rounded = JobResult::Rounded(chunk.value);
     for (v1::TaskResult& result : *rounded.mutable_tasks()->mutable_results()) {
       *event->add_tasks() = std::move(result);
     }
-    MaybeWriteLocked();
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (finishing_) {
-      Finish(finish_status_);
-      return;
-    }
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-      return;
-    }
-    MaybeWriteLocked();
+    WriteLocked();
   }
 
   void OnDone() override {
@@ -193,35 +180,20 @@ class JobFollower final
   }
 
  private:
-  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finishing_ || pending_.events().empty()) return;
-    writing_message_ = std::move(pending_);
-    pending_.Clear();
-    writing_ = true;
-    StartWrite(&writing_message_);
-  }
-
-  void FinishLocked(const grpc::Status& status)
+  // A new event of `job` in the next message; null once finishing.
+  v1::JobEvent* NewEventLocked(uint64_t job)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    if (writing_) {
-      finish_status_ = status;
-    } else {
-      Finish(status);
-    }
+    v1::JobEvents* pending = PendingLocked();
+    if (pending == nullptr) return nullptr;
+    v1::JobEvent* event = pending->add_events();
+    event->set_job_id(job);
+    return event;
   }
 
   SchedulerHost* const host_;
   v1::FollowJobsRequest incoming_;
-  absl::Mutex mu_;
   absl::flat_hash_set<uint64_t> followed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, v1::JobState> last_state_ ABSL_GUARDED_BY(mu_);
-  v1::JobEvents pending_ ABSL_GUARDED_BY(mu_);
-  v1::JobEvents writing_message_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

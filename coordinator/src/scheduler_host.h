@@ -39,10 +39,10 @@ class JobWatcher {
   // The job's newest state. Called under the host's lock: must not block.
   virtual void Update(const v1::Job& job) = 0;
   // Time passed; lets a watcher send a state it has held back.
-  virtual void Flush(absl::Time now) {}
+  virtual void Flush(absl::Time /*now*/) {}
   // A chunk of the job completed, with its value as the worker sent it.
   // Called under the host's lock: must not block.
-  virtual void OnChunkDone(const ChunkDone& chunk) {}
+  virtual void OnChunkDone(const ChunkDone& /*chunk*/) {}
 };
 
 class SchedulerHost {

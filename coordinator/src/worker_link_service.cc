@@ -1,6 +1,7 @@
 #include "worker_link_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "merging_stream.h"
 #include "wire.h"
 
 namespace pfor::coordinator {
@@ -10,10 +11,10 @@ constexpr size_t kMaxWorkerName = 256;
 constexpr int kMaxKernels = 10000;
 
 // One worker's stream. Reactions decode a message and apply it as one
-// scheduler event; sending merges outbound messages while a write is in
-// flight, so a busy link carries many chunks per message.
+// scheduler event; outbound messages merge while a write is in flight, so a
+// busy link carries many chunks per message.
 class WorkerSession final
-    : public grpc::ServerBidiReactor<v1::WorkerMessage, v1::CoordinatorMessage>,
+    : public MergingStream<v1::WorkerMessage, v1::CoordinatorMessage>,
       public WorkerOutbox {
  public:
   WorkerSession(SchedulerHost* host, absl::Duration heartbeat_interval,
@@ -26,11 +27,11 @@ class WorkerSession final
 
   void Send(v1::CoordinatorMessage message) override {
     absl::MutexLock lock(&mu_);
-    if (finishing_) return;
+    v1::CoordinatorMessage* pending = PendingLocked();
+    if (pending == nullptr) return;
     // Every field but the welcome is repeated, so merging concatenates.
-    pending_.MergeFrom(message);
-    has_pending_ = true;
-    MaybeWriteLocked();
+    pending->MergeFrom(message);
+    WriteLocked();
   }
 
   void Close(const std::string& reason) override {
@@ -56,20 +57,6 @@ class WorkerSession final
       Apply();
     }
     StartRead(&incoming_);
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (finishing_) {
-      Finish(finish_status_);
-      return;
-    }
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-      return;
-    }
-    MaybeWriteLocked();
   }
 
   void OnDone() override {
@@ -168,43 +155,14 @@ class WorkerSession final
     if (id != 0) host_->RemoveWorker(id, reason);
   }
 
-  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || !has_pending_ || finishing_) return;
-    writing_message_ = std::move(pending_);
-    pending_.Clear();
-    has_pending_ = false;
-    writing_ = true;
-    StartWrite(&writing_message_);
-  }
-
-  // Finishes once; a write in flight completes first, and OnWriteDone
-  // finishes instead of writing again.
-  void FinishLocked(const grpc::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finishing_) return;
-    finishing_ = true;
-    if (writing_) {
-      finish_status_ = status;
-    } else {
-      Finish(status);
-    }
-  }
-
   SchedulerHost* const host_;
   const absl::Duration heartbeat_interval_;
   const std::string peer_;
   v1::WorkerMessage incoming_;
 
-  absl::Mutex mu_;
   // Written by the first read only, before anything else reads it.
   WorkerId worker_id_ = 0;
   bool left_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
-  v1::CoordinatorMessage pending_ ABSL_GUARDED_BY(mu_);
-  v1::CoordinatorMessage writing_message_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
