@@ -365,13 +365,30 @@ TEST_P(SdkTest, ParallelGeneratorsHandOutEveryResultOnce) {
         break;
       }
       const auto& [index, count] = *next;
-      if (order == ReturnAs::kGenerator) EXPECT_EQ(index, expected_next++);
+      if (order == ReturnAs::kGenerator) {
+        EXPECT_EQ(index, expected_next++);
+      }
       EXPECT_TRUE(seen.insert(index).second);
       ASSERT_TRUE(count.ok()) << count.status();
       EXPECT_EQ(*count, PrimesIn(index * 1000, (index + 1) * 1000));
     }
     EXPECT_EQ(seen.size(), calls.size());
   }
+}
+
+TEST_P(SdkTest, ParallelVerboseReportsProgressOnStderr) {
+  std::vector<DelayedCall> calls;
+  for (int64_t i = 0; i < 20; ++i) {
+    calls.push_back(delayed("count_primes")({i * 100, (i + 1) * 100}));
+  }
+  ::testing::internal::CaptureStderr();
+  std::vector<absl::StatusOr<int64_t>> counts =
+      Parallel(*client_, {.n_jobs = 2, .verbose = 1})(calls).list<int64_t>();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(counts.size(), 20u);
+  EXPECT_THAT(err, HasSubstr("[Parallel(n_jobs=2)]: Done 20 out of 20 | "
+                             "elapsed: "));
+  EXPECT_THAT(err, HasSubstr("s finished\n"));
 }
 
 TEST_P(SdkTest, ParallelMixesKernelsAndKeepsOrder) {

@@ -11,6 +11,7 @@ void BatchCore::Add(size_t index, absl::StatusOr<Value> value) {
     if (index >= results_.size() || results_[index].has_value()) return;
     results_[index] = std::move(value);
     completion_order_.push_back(index);
+    if (progress_) progress_(completion_order_.size(), results_.size());
   }
   added_.notify_all();
 }
@@ -25,6 +26,7 @@ void BatchCore::End(const absl::Status& error,
                                      "task ", i, " ended without a result"))
                                : error;
       completion_order_.push_back(i);
+      if (progress_) progress_(completion_order_.size(), results_.size());
     }
   }
   added_.notify_all();

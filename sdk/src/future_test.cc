@@ -236,6 +236,10 @@ TEST(FutureTest, IsSafeToShareBetweenThreads) {
 
 TEST(BatchResultsTest, HandsOutInOrderAndInCompletionOrder) {
   auto core = std::make_shared<internal::BatchCore>(3);
+  std::vector<size_t> progress;
+  core->SetProgress([&](size_t done, size_t total) {
+    progress.push_back(done * 10 + total);
+  });
   auto job = Core();
   BatchResults in_order(core, job);
   BatchResults unordered(core, job);
@@ -265,6 +269,8 @@ TEST(BatchResultsTest, HandsOutInOrderAndInCompletionOrder) {
   EXPECT_EQ(unordered.NextCompleted().status().code(),
             absl::StatusCode::kOutOfRange);
   EXPECT_EQ(in_order.Wait().code(), absl::StatusCode::kUnknown);
+  // One call per new result (none for the duplicate), with (done, total).
+  EXPECT_THAT(progress, ElementsAre(13, 23, 33));
 }
 
 }  // namespace

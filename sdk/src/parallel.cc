@@ -2,8 +2,6 @@
 
 #include <cstdio>
 
-#include "absl/strings/str_format.h"
-
 namespace pfor {
 namespace {
 
@@ -16,6 +14,24 @@ ExecutorOptions ExecutorFor(const ParallelOptions& options) {
     executor.chunks = ChunkPolicy::Fixed(options.batch_size);
   }
   return executor;
+}
+
+// joblib's verbose lines on stderr: at most one a second, and the last.
+internal::BatchCore::Progress Reporter(int n_jobs) {
+  struct Last {
+    absl::Time start = absl::Now();
+    absl::Time printed = absl::InfinitePast();
+  };
+  return [n_jobs, last = std::make_shared<Last>()](size_t done, size_t total) {
+    const absl::Time now = absl::Now();
+    if (done < total && now - last->printed < absl::Seconds(1)) return;
+    last->printed = now;
+    std::fprintf(stderr,
+                 "[Parallel(n_jobs=%d)]: Done %zu out of %zu | elapsed: "
+                 "%.1fs%s\n",
+                 n_jobs, done, total, absl::ToDoubleSeconds(now - last->start),
+                 done == total ? " finished" : "");
+  };
 }
 
 }  // namespace
@@ -71,29 +87,12 @@ ParallelResults Parallel::operator()(const std::vector<DelayedCall>& calls) {
     it->second.first.push_back(calls[i].task);
     it->second.second.push_back(i);
   }
-  const absl::Time start = absl::Now();
+  if (options_.verbose > 0) results->SetProgress(Reporter(options_.n_jobs));
   for (const std::string& kernel : kernels) {
     auto& [tasks, positions] = groups[kernel];
     jobs.push_back(executor_.SubmitBatchInto(kernel, std::move(tasks), {},
                                              max_parallel, results,
                                              std::move(positions)));
-  }
-  if (options_.verbose > 0) {
-    // Progress lines from a thread of its own, as joblib prints them.
-    std::thread([results, start, n_jobs = options_.n_jobs] {
-      size_t reported = 0;
-      while (reported < results->size()) {
-        std::optional<size_t> next =
-            results->WaitForCompleted(reported, absl::InfiniteFuture());
-        reported = results->completed();
-        std::fprintf(stderr,
-                     "[Parallel(n_jobs=%d)]: Done %zu out of %zu | elapsed: "
-                     "%.2fs\n",
-                     n_jobs, reported, results->size(),
-                     absl::ToDoubleSeconds(absl::Now() - start));
-        (void)next;
-      }
-    }).detach();
   }
   ParallelResults out(results, std::move(jobs), options_.return_as);
   if (options_.return_as == ReturnAs::kList) {

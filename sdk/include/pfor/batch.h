@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,12 @@ class BatchCore {
  public:
   explicit BatchCore(size_t tasks) : results_(tasks) {}
 
+  // Called with (results in, tasks) after each new result, under the lock:
+  // a waiter sees the last result only once its call has returned. Set
+  // before any result arrives; it must be quick.
+  using Progress = std::function<void(size_t, size_t)>;
+  void SetProgress(Progress progress) { progress_ = std::move(progress); }
+
   // Records one task's result (the first one for a task wins).
   void Add(size_t index, absl::StatusOr<Value> value);
   // A job feeding the tasks at `positions` ended: those without a result
@@ -55,6 +62,7 @@ class BatchCore {
   std::condition_variable added_;
   std::vector<std::optional<absl::StatusOr<Value>>> results_;  // mu_
   std::vector<size_t> completion_order_;                       // mu_
+  Progress progress_;
 };
 
 }  // namespace internal

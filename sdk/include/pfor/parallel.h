@@ -64,7 +64,8 @@ struct ParallelOptions {
   // Tasks per chunk; 0 means auto (sized from measured task times).
   int64_t batch_size = 0;
   ReturnAs return_as = ReturnAs::kList;
-  // > 0: a line on stderr as tasks complete, like joblib's verbose.
+  // > 0: progress lines on stderr as tasks complete (at most one a second,
+  // and the last), like joblib's verbose.
   int verbose = 0;
 };
 
