@@ -103,7 +103,10 @@ std::vector<bool> WaitFor(const std::vector<std::shared_ptr<FutureCore>>& cores,
       {
         std::lock_guard lock(shared->mu);
         shared->done += 1;
-        shared->failed = shared->failed || !core->result().ok();
+        // As in Python, a cancelled future is no exception.
+        shared->failed =
+            shared->failed || (core->state() == FutureCore::State::kFinished &&
+                               !core->result().ok());
       }
       shared->changed.notify_all();
     });

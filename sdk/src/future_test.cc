@@ -131,8 +131,11 @@ TEST(WaitTest, FirstCompletedReturnsOnceOneIs) {
 }
 
 TEST(WaitTest, FirstExceptionReturnsAtTheFirstFailure) {
-  std::vector<std::shared_ptr<FutureCore>> cores = {Core(), Core(), Core()};
-  cores[0]->Finish(int64_t{1});  // a success does not end the wait
+  std::atomic<bool> cancellable{true};
+  std::vector<std::shared_ptr<FutureCore>> cores = {Core(), Core(), Core(),
+                                                    Core(&cancellable)};
+  cores[0]->Finish(int64_t{1});  // a success does not end the wait...
+  cores[3]->Cancel();            // ...nor, as in Python, a cancellation
   std::thread finisher([&] {
     absl::SleepFor(absl::Milliseconds(10));
     cores[2]->Finish(absl::UnknownError("boom"));
@@ -140,7 +143,7 @@ TEST(WaitTest, FirstExceptionReturnsAtTheFirstFailure) {
   DoneAndNotDone<int64_t> split =
       wait(Futures(cores), ReturnWhen::kFirstException);
   finisher.join();
-  EXPECT_EQ(split.done.size(), 2u);
+  EXPECT_EQ(split.done.size(), 3u);
   ASSERT_EQ(split.not_done.size(), 1u);
   EXPECT_EQ(split.not_done[0].core(), cores[1]);
 }
