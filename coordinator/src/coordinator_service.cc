@@ -154,6 +154,8 @@ class JobFollower final
     v1::JobEvent* event = NewEventLocked(job.id());
     if (event == nullptr) return;
     *event->mutable_job() = job;
+    // The client has a batch's tasks; they would double a large event.
+    event->mutable_job()->mutable_spec()->clear_tasks();
     WriteLocked();
   }
 
