@@ -1,7 +1,6 @@
 #include "follower.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "grpcpp/grpcpp.h"
 
 namespace pfor::internal {
@@ -17,15 +16,16 @@ bool Ends(const v1::JobEvent& event) {
 
 }  // namespace
 
-// The stream: one read in flight, job ids written in batches. Keeps itself
-// alive until gRPC is done with it.
+// The stream: one read in flight, job ids written in batches. The follower
+// owns it and destroys it on its own thread once OnDone has run: destroyed
+// on a gRPC thread, it could drop the channel's last reference there, and
+// gRPC 1.51 then frees its callback queue twice.
 class Follower::Stream final
     : public grpc::ClientBidiReactor<v1::FollowJobsRequest, v1::JobEvents> {
  public:
   static std::shared_ptr<Stream> Open(v1::Coordinator::Stub& stub,
                                       Follower* follower) {
     std::shared_ptr<Stream> stream(new Stream(follower));
-    stream->self_ = stream;
     stub.async()->FollowJobs(&stream->context_, stream.get());
     stream->StartRead(&stream->incoming_);
     // Ids are written from other threads at any time.
@@ -43,7 +43,10 @@ class Follower::Stream final
 
   void Cancel() { context_.TryCancel(); }
 
-  void WaitDone() { done_.WaitForNotification(); }
+  void WaitDone() {
+    std::unique_lock lock(mu_);
+    done_changed_.wait(lock, [this] { return done_; });
+  }
 
   void OnReadDone(bool ok) override {
     if (ok) {
@@ -70,8 +73,11 @@ class Follower::Stream final
     follower_->Post(absl::UnavailableError(absl::StrCat(
         "lost the coordinator while following jobs (", status.error_message(),
         "); `pfor status JOB` tells a job's fate")));
-    done_.Notify();
-    std::shared_ptr<Stream> self = std::move(self_);
+    // Notified under the lock: WaitDone returns, and the stream may be
+    // destroyed, only once this call no longer touches it.
+    std::lock_guard lock(mu_);
+    done_ = true;
+    done_changed_.notify_all();
   }
 
  private:
@@ -88,9 +94,9 @@ class Follower::Stream final
   Follower* const follower_;
   grpc::ClientContext context_;
   v1::JobEvents incoming_;
-  std::shared_ptr<Stream> self_;
-  absl::Notification done_;
   std::mutex mu_;
+  std::condition_variable done_changed_;
+  bool done_ = false;                      // guarded by mu_
   v1::FollowJobsRequest pending_;          // guarded by mu_
   v1::FollowJobsRequest writing_message_;  // guarded by mu_
   bool writing_ = false;                   // guarded by mu_
@@ -101,13 +107,13 @@ Follower::Follower(v1::Coordinator::Stub& stub)
     : stub_(stub), dispatcher_([this] { Dispatch(); }) {}
 
 Follower::~Follower() {
-  std::shared_ptr<Stream> stream;
+  std::vector<std::shared_ptr<Stream>> streams;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    stream = stream_;
+    streams = streams_;
   }
-  if (stream != nullptr) {
+  for (const std::shared_ptr<Stream>& stream : streams) {
     stream->Cancel();
     stream->WaitDone();
   }
@@ -127,8 +133,11 @@ void Follower::Follow(uint64_t job, Handler handler) {
     }
     // Registered before the id goes out, so no event can miss it.
     handlers_[job] = std::move(handler);
-    if (stream_ == nullptr) stream_ = Stream::Open(stub_, this);
-    stream = stream_;
+    if (!stream_open_) {
+      streams_.push_back(Stream::Open(stub_, this));
+      stream_open_ = true;
+    }
+    stream = streams_.back();
   }
   stream->Add(job);
 }
@@ -169,7 +178,7 @@ void Follower::Dispatch() {
         for (auto& [job, orphan] : handlers_)
           orphans.push_back(std::move(orphan));
         handlers_.clear();
-        stream_ = nullptr;
+        stream_open_ = false;
       } else {
         auto it = handlers_.find(item.event->job_id());
         if (it == handlers_.end()) continue;

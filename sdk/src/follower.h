@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -49,8 +50,11 @@ class Follower {
   std::condition_variable posted_;
   absl::flat_hash_map<uint64_t, Handler> handlers_;  // guarded by mu_
   std::deque<Item> queue_;                           // guarded by mu_
-  std::shared_ptr<Stream> stream_;                   // guarded by mu_
-  bool stopping_ = false;                            // guarded by mu_
+  // Every stream opened (one is open at a time; a broken one is replaced),
+  // destroyed with the follower.
+  std::vector<std::shared_ptr<Stream>> streams_;  // guarded by mu_
+  bool stream_open_ = false;                      // guarded by mu_
+  bool stopping_ = false;                         // guarded by mu_
   std::thread dispatcher_;
 };
 

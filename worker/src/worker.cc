@@ -200,7 +200,10 @@ class Worker::Impl final : public LinkSession::Handler {
   void OnClosed(const grpc::Status& status) override {
     absl::MutexLock lock(&mu_);
     close_status_ = status;
-    session_ = nullptr;
+    // Kept, so that the last session goes with the worker, on its thread:
+    // destroyed on a gRPC thread after the stub, it could drop the channel's
+    // last reference there, which gRPC 1.51 does not survive.
+    ended_session_ = std::move(session_);
   }
 
  private:
@@ -390,6 +393,7 @@ class Worker::Impl final : public LinkSession::Handler {
 
   mutable absl::Mutex mu_;
   std::shared_ptr<LinkSession> session_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<LinkSession> ended_session_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::shared_ptr<const JobContext>> jobs_
       ABSL_GUARDED_BY(mu_);
   std::array<int, kExecutorKinds> asked_ ABSL_GUARDED_BY(mu_){};
