@@ -391,6 +391,36 @@ TEST_P(SdkTest, ParallelVerboseReportsProgressOnStderr) {
   EXPECT_THAT(err, HasSubstr("s finished\n"));
 }
 
+TEST_P(SdkTest, ParallelGeneratorStreamsResultsAndCancelsWhenDropped) {
+  // The quick task completes while the slow one still runs: the generator
+  // hands it out at once, though the Parallel that made it is gone.
+  std::vector<DelayedCall> calls = {delayed("sleep")(kLong, SleepMs()),
+                                    delayed("count_primes")({0, 1000})};
+  uint64_t slow_job = 0;
+  {
+    ParallelResults results =
+        Parallel(*client_, {.return_as = ReturnAs::kGeneratorUnordered})(calls);
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::pair<size_t, absl::StatusOr<int64_t>>> first =
+        results.next<int64_t>();
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->first, 1u);
+    EXPECT_EQ(*first->second, 168);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+    absl::StatusOr<std::vector<JobStatus>> jobs = client_->ListJobs(10);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    for (const JobStatus& job : *jobs) {
+      if (job.request.kernel == "sleep" && job.state == JobState::kRunning) {
+        slow_job = job.id;
+      }
+    }
+    ASSERT_NE(slow_job, 0u);
+  }  // dropping the results cancels the slow job
+  absl::StatusOr<JobStatus> slow = client_->Get(slow_job);
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  EXPECT_EQ(slow->state, JobState::kCancelled);
+}
+
 TEST_P(SdkTest, ParallelMixesKernelsAndKeepsOrder) {
   std::vector<DelayedCall> calls = {
       delayed("count_primes")({0, 100}),

@@ -45,7 +45,7 @@ bool ParallelResults::cancel() {
 Parallel::Parallel(Client& client, ParallelOptions options)
     : client_(client),
       options_(std::move(options)),
-      executor_(client, ExecutorFor(options_)) {}
+      executor_(std::make_shared<Executor>(client, ExecutorFor(options_))) {}
 
 ParallelResults Parallel::operator()(const std::vector<DelayedCall>& calls) {
   auto results = std::make_shared<internal::BatchCore>(calls.size());
@@ -61,7 +61,7 @@ ParallelResults Parallel::operator()(const std::vector<DelayedCall>& calls) {
                            "or a positive cap"
                          : "batch_size must be 0 (auto) or positive"),
                  all);
-    return ParallelResults(results, {}, options_.return_as);
+    return ParallelResults(executor_, results, {}, options_.return_as);
   }
   if (options_.n_jobs < -1) {
     // joblib: -2 is every slot but one.
@@ -90,11 +90,11 @@ ParallelResults Parallel::operator()(const std::vector<DelayedCall>& calls) {
   if (options_.verbose > 0) results->SetProgress(Reporter(options_.n_jobs));
   for (const std::string& kernel : kernels) {
     auto& [tasks, positions] = groups[kernel];
-    jobs.push_back(executor_.SubmitBatchInto(kernel, std::move(tasks), {},
-                                             max_parallel, results,
-                                             std::move(positions)));
+    jobs.push_back(executor_->SubmitBatchInto(kernel, std::move(tasks), {},
+                                              max_parallel, results,
+                                              std::move(positions)));
   }
-  ParallelResults out(results, std::move(jobs), options_.return_as);
+  ParallelResults out(executor_, results, std::move(jobs), options_.return_as);
   if (options_.return_as == ReturnAs::kList) {
     for (size_t i = 0; i < calls.size(); ++i) {
       results->WaitFor(i, absl::InfiniteFuture());

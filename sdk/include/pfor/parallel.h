@@ -69,13 +69,22 @@ struct ParallelOptions {
   int verbose = 0;
 };
 
-// The results of one Parallel call.
+// The results of one Parallel call. They keep the jobs going after the
+// Parallel is gone; dropping them cancels the jobs still running (as
+// dropping a joblib generator does). Move-only.
 class ParallelResults {
  public:
-  ParallelResults(std::shared_ptr<internal::BatchCore> results,
+  ParallelResults(std::shared_ptr<Executor> executor,
+                  std::shared_ptr<internal::BatchCore> results,
                   std::vector<std::shared_ptr<internal::FutureCore>> jobs,
                   ReturnAs order)
-      : results_(std::move(results)), jobs_(std::move(jobs)), order_(order) {}
+      : executor_(std::move(executor)),
+        results_(std::move(results)),
+        jobs_(std::move(jobs)),
+        order_(order) {}
+  ParallelResults(ParallelResults&&) = default;
+  ParallelResults& operator=(ParallelResults&&) = default;
+  ~ParallelResults() { cancel(); }
 
   size_t size() const { return results_->size(); }
 
@@ -105,7 +114,8 @@ class ParallelResults {
         index, As<T>(index, *results_->WaitFor(index, absl::InfiniteFuture())));
   }
 
-  // Cancels the jobs still running; true when any was.
+  // Cancels the jobs still running; true when any was. Results not in yet
+  // become CANCELLED.
   bool cancel();
 
  private:
@@ -116,6 +126,8 @@ class ParallelResults {
     return internal::ValueAs<T>(*value, absl::StrCat("task ", index));
   }
 
+  // First, so it goes last: its destructor waits for the cancelled jobs.
+  std::shared_ptr<Executor> executor_;
   std::shared_ptr<internal::BatchCore> results_;
   std::vector<std::shared_ptr<internal::FutureCore>> jobs_;
   ReturnAs order_;
@@ -136,7 +148,8 @@ class Parallel {
  private:
   Client& client_;
   ParallelOptions options_;
-  Executor executor_;
+  // Shared with the results it makes, which may outlive this Parallel.
+  std::shared_ptr<Executor> executor_;
 };
 
 }  // namespace pfor
