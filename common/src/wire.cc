@@ -121,6 +121,9 @@ absl::StatusOr<Value> FromProto(const v1::Value& value) {
     case v1::Value::kChunks:
       return absl::InvalidArgumentError(
           "a chunk list is a job result, not a chunk value");
+    case v1::Value::kTasks:
+      return absl::InvalidArgumentError(
+          "task results are a batch's value, not a single value");
     case v1::Value::KIND_NOT_SET:
       break;
   }

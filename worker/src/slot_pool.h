@@ -53,7 +53,7 @@ struct ChunkTask {
   int64_t index = 0;
   // For a batch job: the chunk's tasks, the calls of the kernel it makes
   // (begin and end are then task numbers).
-  std::vector<v1::Task> tasks;
+  std::vector<v1::Task> tasks = {};
 };
 
 struct ChunkOutcome {
