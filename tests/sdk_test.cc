@@ -1,8 +1,11 @@
 // The SDK end to end: Executor, futures, wait, as_completed, map, Parallel
 // and parallel_reduce, each against an embedded cluster and against real
 // pfor-coordinator and pfor-worker daemons on 127.0.0.1, with exact answers.
+#include <stdlib.h>
+
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 #include <set>
 #include <thread>
@@ -461,6 +464,97 @@ TEST_P(SdkTest, ParallelReduceAndParallelFor) {
       parallel_for(*client_, "fault", {0, 100}, Fault("error", 7));
   EXPECT_THAT(std::string(failed.message()),
               HasSubstr("mode error at index 7"));
+}
+
+// A directory removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name =
+        (std::filesystem::temp_directory_path() / "pfor-sdk-XXXXXX").string();
+    path_ = mkdtemp(name.data()) != nullptr ? name : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The coordinator is killed while futures follow its jobs and comes back
+// with its journal: the futures and a batch complete with exact results.
+TEST(SdkReconnect, FuturesSurviveACoordinatorRestart) {
+  TempDir state;
+  ASSERT_FALSE(state.path().empty());
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator({"--state-dir", state.path()}).ok());
+  const int port = cluster.port();
+  ASSERT_TRUE(cluster.StartWorker(2).ok());
+  ASSERT_TRUE(cluster.WaitForWorkers(1).ok());
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Connect({.coordinator = cluster.address()});
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  Executor executor(**client);
+  // About 2 s of sleeping on two slots, in 40 chunks.
+  JobRequest sleeper{.kernel = "sleep", .begin = 0, .end = 4000};
+  sleeper.params = SleepMs();
+  sleeper.chunks = ChunkPolicy::Count(40);
+  Future<int64_t> future = executor.submit<int64_t>(sleeper);
+  std::vector<Task> tasks;
+  for (int64_t i = 0; i < 10; ++i) {
+    tasks.push_back({{i * 100, (i + 1) * 100}, SleepMs()});
+  }
+  BatchResults batch = executor.SubmitBatch("sleep", tasks, {}, 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!future.running() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(future.running());
+
+  cluster.coordinator().Kill();
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(
+      cluster.StartCoordinator({"--state-dir", state.path()}, port).ok());
+
+  absl::StatusOr<int64_t> slept = future.result(absl::Seconds(60));
+  ASSERT_TRUE(slept.ok()) << slept.status();
+  EXPECT_EQ(*slept, 4000);  // every index once
+  std::vector<absl::StatusOr<Value>> each = batch.AllInOrder(absl::Seconds(60));
+  ASSERT_EQ(each.size(), tasks.size());
+  for (const absl::StatusOr<Value>& value : each) {
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_EQ(std::get<int64_t>(*value), 100);
+  }
+}
+
+TEST(SdkReconnect, FuturesFailOnceTheCoordinatorStaysAway) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.StartCoordinator().ok());
+  ASSERT_TRUE(cluster.StartWorker(1).ok());
+  ASSERT_TRUE(cluster.WaitForWorkers(1).ok());
+  absl::StatusOr<std::unique_ptr<Client>> client =
+      Client::Connect({.coordinator = cluster.address(),
+                       .reconnect_timeout = absl::Seconds(1)});
+  ASSERT_TRUE(client.ok()) << client.status();
+  Executor executor(**client);
+  Future<int64_t> future = executor.submit<int64_t>("sleep", kLong, SleepMs());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!future.running() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(future.running());
+
+  cluster.coordinator().Kill();
+  const absl::Time killed = absl::Now();
+  const absl::Status error = future.exception(absl::Seconds(30));
+  EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(error.message()), HasSubstr("no coordinator for 1s"));
+  EXPECT_THAT(std::string(error.message()), HasSubstr("pfor status JOB"));
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sdk, SdkTest,

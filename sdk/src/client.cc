@@ -267,11 +267,12 @@ const char* JobStateName(JobState state) {
 class Client::Impl {
  public:
   Impl(std::string target, std::unique_ptr<LocalCluster> cluster,
-       std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+       std::shared_ptr<grpc::Channel> channel, const ClientOptions& options)
       : target_(std::move(target)),
         cluster_(std::move(cluster)),
         stub_(v1::Coordinator::NewStub(std::move(channel))),
-        timeout_(timeout) {}
+        timeout_(options.timeout),
+        reconnect_timeout_(options.reconnect_timeout) {}
 
   bool embedded() const { return cluster_ != nullptr; }
   const std::string& target() const { return target_; }
@@ -308,7 +309,8 @@ class Client::Impl {
   internal::Follower& follower() {
     std::lock_guard lock(follower_mu_);
     if (follower_ == nullptr) {
-      follower_ = std::make_unique<internal::Follower>(*stub_);
+      follower_ =
+          std::make_unique<internal::Follower>(*stub_, reconnect_timeout_);
     }
     return *follower_;
   }
@@ -319,6 +321,7 @@ class Client::Impl {
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   absl::Duration timeout_;
+  absl::Duration reconnect_timeout_;
   std::mutex follower_mu_;
   // Declared last so it goes first: it uses the stub.
   std::unique_ptr<internal::Follower> follower_;
@@ -328,6 +331,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     const ClientOptions& options) {
   if (options.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("client timeout must be positive");
+  }
+  if (options.reconnect_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "reconnect timeout must not be negative; 0 fails futures at once "
+        "when the coordinator is lost");
   }
   std::string address = options.coordinator;
   if (address.empty()) {
@@ -340,7 +348,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     if (!cluster.ok()) return cluster.status();
     std::shared_ptr<grpc::Channel> channel = (*cluster)->channel();
     return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
-        "embedded", *std::move(cluster), channel, options.timeout)));
+        "embedded", *std::move(cluster), channel, options)));
   }
   if (address.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(
@@ -352,8 +360,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   arguments.SetMaxSendMessageSize(kMaxMessageBytes);
   auto channel = grpc::CreateCustomChannel(
       address, grpc::InsecureChannelCredentials(), arguments);
-  return std::unique_ptr<Client>(new Client(
-      std::make_unique<Impl>(address, nullptr, channel, options.timeout)));
+  return std::unique_ptr<Client>(
+      new Client(std::make_unique<Impl>(address, nullptr, channel, options)));
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

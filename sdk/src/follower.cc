@@ -1,5 +1,7 @@
 #include "follower.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 
@@ -51,7 +53,7 @@ class Follower::Stream final
   void OnReadDone(bool ok) override {
     if (ok) {
       for (v1::JobEvent& event : *incoming_.mutable_events()) {
-        follower_->Post(std::move(event));
+        follower_->Post({std::move(event)});
       }
       StartRead(&incoming_);
       return;
@@ -70,9 +72,11 @@ class Follower::Stream final
   }
 
   void OnDone(const grpc::Status& status) override {
-    follower_->Post(absl::UnavailableError(absl::StrCat(
-        "lost the coordinator while following jobs (", status.error_message(),
-        "); `pfor status JOB` tells a job's fate")));
+    follower_->Post({absl::UnavailableError(absl::StrCat(
+                         "lost the coordinator while following jobs (",
+                         status.error_message(),
+                         "); `pfor status JOB` tells a job's fate")),
+                     this});
     // Notified under the lock: WaitDone returns, and the stream may be
     // destroyed, only once this call no longer touches it.
     std::lock_guard lock(mu_);
@@ -103,57 +107,110 @@ class Follower::Stream final
   bool reads_done_ = false;                // guarded by mu_
 };
 
-Follower::Follower(v1::Coordinator::Stub& stub)
-    : stub_(stub), dispatcher_([this] { Dispatch(); }) {}
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+
+Follower::Follower(v1::Coordinator::Stub& stub,
+                   absl::Duration reconnect_timeout)
+    : stub_(stub),
+      reconnect_timeout_(reconnect_timeout),
+      backoff_(kFirstBackoff),
+      dispatcher_([this] { Dispatch(); }) {}
 
 Follower::~Follower() {
-  std::vector<std::shared_ptr<Stream>> streams;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    streams = streams_;
+  }
+  posted_.notify_all();
+  // The dispatcher fails the jobs still followed and opens no more streams.
+  dispatcher_.join();
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    open_ = nullptr;
+    streams.swap(streams_);
   }
   for (const std::shared_ptr<Stream>& stream : streams) {
     stream->Cancel();
     stream->WaitDone();
   }
-  posted_.notify_all();
-  dispatcher_.join();
 }
 
 void Follower::Follow(uint64_t job, Handler handler) {
   std::shared_ptr<Stream> stream;
   {
     std::lock_guard lock(mu_);
+    // Registered before the id goes out, so no event can miss it.
+    handlers_[job] = std::move(handler);
     if (stopping_) {
       queue_.push_back({absl::CancelledError("the client is closing")});
-      handlers_[job] = std::move(handler);
       posted_.notify_all();
       return;
     }
-    // Registered before the id goes out, so no event can miss it.
-    handlers_[job] = std::move(handler);
-    if (!stream_open_) {
-      streams_.push_back(Stream::Open(stub_, this));
-      stream_open_ = true;
+    // While reconnecting, the new stream will follow every registered job.
+    if (reconnecting_) return;
+    if (open_ == nullptr) {
+      open_ = Stream::Open(stub_, this);
+      streams_.push_back(open_);
     }
-    stream = streams_.back();
+    stream = open_;
   }
+  // A stream past its end ignores Add; its end follows the job again.
   stream->Add(job);
 }
 
-void Follower::Post(absl::StatusOr<v1::JobEvent> item) {
+void Follower::Post(Item item) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({std::move(item)});
+    queue_.push_back(std::move(item));
   }
   posted_.notify_all();
+}
+
+std::vector<Follower::Handler> Follower::Reconnect(
+    std::unique_lock<std::mutex>& lock, const Stream* ended) {
+  // Waits for the stream's last reaction, then drops it, here.
+  auto it = std::find_if(streams_.begin(), streams_.end(),
+                         [&](const auto& s) { return s.get() == ended; });
+  if (it != streams_.end()) {
+    std::shared_ptr<Stream> stream = std::move(*it);
+    streams_.erase(it);
+    lock.unlock();
+    stream->WaitDone();
+    stream.reset();
+    lock.lock();
+  }
+  if (open_.get() == ended) open_ = nullptr;
+  if (open_ != nullptr || stopping_) return {};
+  std::vector<Handler> failed;
+  if (handlers_.empty()) return failed;  // the next Follow opens a stream
+  const absl::Time now = absl::Now();
+  if (lost_since_ == absl::InfiniteFuture()) lost_since_ = now;
+  if (now - lost_since_ >= reconnect_timeout_) {
+    for (auto& [job, handler] : handlers_) failed.push_back(std::move(handler));
+    handlers_.clear();
+    lost_since_ = absl::InfiniteFuture();
+    backoff_ = kFirstBackoff;
+    return failed;
+  }
+  reconnecting_ = true;
+  const absl::Time retry = now + backoff_;
+  backoff_ = std::min(2 * backoff_, kMaxBackoff);
+  posted_.wait_until(lock, absl::ToChronoTime(retry),
+                     [this] { return stopping_; });
+  reconnecting_ = false;
+  if (stopping_) return failed;
+  open_ = Stream::Open(stub_, this);
+  streams_.push_back(open_);
+  for (const auto& [job, handler] : handlers_) open_->Add(job);
+  return failed;
 }
 
 void Follower::Dispatch() {
   while (true) {
     Item item;
-    std::vector<Handler> orphans;
+    std::vector<Handler> failed;
     Handler handler;
     {
       std::unique_lock lock(mu_);
@@ -161,10 +218,10 @@ void Follower::Dispatch() {
       if (queue_.empty()) {
         // Stopping with nothing left to deliver: the rest never ends.
         for (auto& [job, orphan] : handlers_)
-          orphans.push_back(std::move(orphan));
+          failed.push_back(std::move(orphan));
         handlers_.clear();
         lock.unlock();
-        for (Handler& orphan : orphans) {
+        for (Handler& orphan : failed) {
           orphan(
               absl::CancelledError("the client closed before the job ended"));
         }
@@ -173,13 +230,21 @@ void Follower::Dispatch() {
       item = std::move(queue_.front());
       queue_.pop_front();
       if (!item.event.ok()) {
-        // The stream ended: every job still followed hears why; the next
-        // Follow opens a new stream.
-        for (auto& [job, orphan] : handlers_)
-          orphans.push_back(std::move(orphan));
-        handlers_.clear();
-        stream_open_ = false;
+        if (item.ended != nullptr) {
+          failed = Reconnect(lock, item.ended);
+          if (!failed.empty()) {
+            item.event = absl::UnavailableError(absl::StrCat(
+                item.event.status().message(), "; no coordinator for ",
+                absl::FormatDuration(reconnect_timeout_)));
+          }
+        } else {  // Follow after the client began closing
+          for (auto& [job, orphan] : handlers_)
+            failed.push_back(std::move(orphan));
+          handlers_.clear();
+        }
       } else {
+        lost_since_ = absl::InfiniteFuture();
+        backoff_ = kFirstBackoff;
         auto it = handlers_.find(item.event->job_id());
         if (it == handlers_.end()) continue;
         if (Ends(*item.event)) {
@@ -190,7 +255,7 @@ void Follower::Dispatch() {
         }
       }
     }
-    for (Handler& orphan : orphans) orphan(item.event.status());
+    for (Handler& orphan : failed) orphan(item.event.status());
     if (handler) handler(item.event);
   }
 }

@@ -202,6 +202,10 @@ struct ClientOptions {
   int embedded_threads = 0;
   // Deadline of each call (watching a job has none).
   absl::Duration timeout = absl::Seconds(10);
+  // How long futures wait for a coordinator they lost (a restart, a network
+  // drop) before failing with UNAVAILABLE. A coordinator with a journal
+  // (--state-dir) still has their jobs when it comes back.
+  absl::Duration reconnect_timeout = absl::Seconds(30);
 };
 
 class Client;
