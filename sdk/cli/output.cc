@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -135,6 +136,18 @@ nlohmann::json ToJson(const JobStatus& job) {
     }
     out["result"] = chunks;
   }
+  if (!job.task_results.empty()) {
+    nlohmann::json tasks = nlohmann::json::array();
+    for (size_t i = 0; i < job.task_results.size(); ++i) {
+      const absl::StatusOr<Value>& result = job.task_results[i];
+      tasks.push_back(
+          result.ok()
+              ? nlohmann::json{{"task", i}, {"value", ValueJson(*result)}}
+              : nlohmann::json{{"task", i},
+                               {"error", result.status().message()}});
+    }
+    out["result"] = tasks;
+  }
   if (!job.error.empty()) out["error"] = job.error;
   if (!job.waiting_reason.empty()) out["waiting_reason"] = job.waiting_reason;
   if (!job.recent_chunks.empty()) {
@@ -191,9 +204,28 @@ nlohmann::json ToJson(const KernelInfo& kernel) {
   return {{"name", kernel.name}, {"help", kernel.help}, {"params", params}};
 }
 
+// How many of a batch's tasks failed.
+size_t FailedTasks(const JobStatus& job) {
+  return std::count_if(job.task_results.begin(), job.task_results.end(),
+                       [](const auto& result) { return !result.ok(); });
+}
+
 std::string FormatResult(const JobStatus& job) {
   if (job.value) return FormatValue(*job.value);
   std::vector<std::string> lines;
+  // A batch: the first tasks, then a count (--json has them all).
+  constexpr size_t kShownTasks = 20;
+  for (size_t i = 0; i < job.task_results.size() && i < kShownTasks; ++i) {
+    const absl::StatusOr<Value>& result = job.task_results[i];
+    lines.push_back(absl::StrCat(
+        "task ", i, ": ",
+        result.ok() ? FormatValue(*result)
+                    : absl::StrCat("error: ", result.status().message())));
+  }
+  if (job.task_results.size() > kShownTasks) {
+    lines.push_back(absl::StrCat("... ", job.task_results.size() - kShownTasks,
+                                 " more tasks (--json shows every one)"));
+  }
   for (const ChunkValue& chunk : job.chunk_values) {
     lines.push_back(absl::StrCat(chunk.begin, " ", chunk.end, " ",
                                  FormatValue(chunk.value)));
@@ -208,6 +240,9 @@ std::string FormatStatus(const JobStatus& job) {
     absl::StrAppend(&text, "  command  ",
                     absl::StrJoin(job.request.command.argv, " "), " over [",
                     job.request.begin, ", ", job.request.end, ")");
+  } else if (!job.request.tasks.empty()) {
+    absl::StrAppend(&text, "  kernel   ", job.request.kernel, ", a batch of ",
+                    job.request.tasks.size(), " tasks");
   } else {
     absl::StrAppend(&text, "  kernel   ", job.request.kernel, " over [",
                     job.request.begin, ", ", job.request.end, ")");
@@ -256,7 +291,10 @@ std::string FormatJobLine(const JobStatus& job) {
   std::string result;
   if (job.state == JobState::kSucceeded && job.value)
     result = FormatValue(*job.value);
-  if (job.state == JobState::kSucceeded && !job.value) {
+  if (job.state == JobState::kSucceeded && !job.task_results.empty()) {
+    result = absl::StrCat(job.task_results.size(), " task results, ",
+                          FailedTasks(job), " failed");
+  } else if (job.state == JobState::kSucceeded && !job.value) {
     result = absl::StrCat(job.chunk_values.size(), " chunk values");
   }
   if (job.state == JobState::kRunning && job.indices_total > 0) {

@@ -1,0 +1,53 @@
+#include "output.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pfor::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A finished batch of three tasks, the second of which failed.
+JobStatus Batch() {
+  JobStatus job;
+  job.id = 4;
+  job.state = JobState::kSucceeded;
+  job.request.kernel = "fault";
+  job.request.begin = 0;
+  job.request.end = 3;
+  job.request.tasks = {{{0, 100}, {}}, {{100, 200}, {}}, {{200, 300}, {}}};
+  job.task_results = {Value(int64_t{100}), absl::UnknownError("boom"),
+                      Value(2.5)};
+  return job;
+}
+
+TEST(OutputTest, StatusOfABatchListsItsTasks) {
+  const std::string text = FormatStatus(Batch());
+  EXPECT_THAT(text, HasSubstr("kernel   fault, a batch of 3 tasks"));
+  EXPECT_THAT(text, HasSubstr("task 0: 100\n"));
+  EXPECT_THAT(text, HasSubstr("task 1: error: boom\n"));
+  EXPECT_THAT(text, HasSubstr("task 2: 2.5\n"));
+  EXPECT_THAT(FormatJobLine(Batch()), HasSubstr("3 task results, 1 failed"));
+}
+
+TEST(OutputTest, JsonOfABatchHasEveryTask) {
+  const nlohmann::json json = ToJson(Batch());
+  ASSERT_EQ(json["result"].size(), 3u);
+  EXPECT_EQ(json["result"][0]["value"], 100);
+  EXPECT_EQ(json["result"][1]["error"], "boom");
+  EXPECT_EQ(json["result"][2]["value"], 2.5);
+}
+
+TEST(OutputTest, LongBatchesAreCutInText) {
+  JobStatus job = Batch();
+  job.task_results.assign(25, Value(int64_t{1}));
+  const std::string text = FormatStatus(job);
+  EXPECT_THAT(text, HasSubstr("task 19: 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("task 20:")));
+  EXPECT_THAT(text, HasSubstr("... 5 more tasks (--json shows every one)"));
+}
+
+}  // namespace
+}  // namespace pfor::cli
