@@ -68,7 +68,7 @@ case "${1:-}" in
     install_packages "${BUILD_PACKAGES[@]}"
     build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=thread
     for test in common/common_test kernels/kernels_test coordinator/scheduler_test \
-        coordinator/journal_io_test worker/worker_test worker/process_runner_test \
+        coordinator/journal_test worker/worker_test worker/process_runner_test \
         sdk/cli_test sdk/future_test; do
       "build-tsan/$test"
     done

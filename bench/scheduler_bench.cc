@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "scheduler.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

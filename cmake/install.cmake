@@ -12,11 +12,17 @@ include(CMakePackageConfigHelpers)
 
 set(PFOR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/pfor)
 
-# The public headers, and nothing else.
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/pfor
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-        COMPONENT dev
-        FILES_MATCHING PATTERN "*.h")
+# The public headers, and nothing else: the vocabulary, the kernel API and
+# the client side (pfor_api's headers, without the in-tree helpers of
+# pfor/common/ and the built-ins' registration).
+foreach(dir common/include/pfor kernels/include/pfor sdk/include/pfor)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+          COMPONENT dev
+          FILES_MATCHING PATTERN "*.h"
+          PATTERN "common" EXCLUDE
+          PATTERN "builtin_kernels.h" EXCLUDE)
+endforeach()
 
 # The command line links libpfor.so from the installed lib directory.
 file(RELATIVE_PATH pfor_libdir_from_bindir

@@ -1,11 +1,24 @@
-# The installed headers (sdk/include/pfor/*.h) include only the standard
-# library, Abseil and each other: no gRPC, no generated protobuf code, no
-# private header of the project.
+# The installed headers (what cmake/install.cmake installs from
+# common/include/pfor, kernels/include/pfor and sdk/include/pfor) include
+# only the standard library, Abseil and each other: no gRPC, no generated
+# protobuf code, no in-tree header of the project.
 #
-#   cmake -DHEADER_DIR=sdk/include/pfor -P public_headers_test.cmake
-file(GLOB headers ${HEADER_DIR}/*.h)
+#   cmake -DSOURCE_DIR=. -P public_headers_test.cmake
+cmake_minimum_required(VERSION 3.25)
+set(public)
+foreach(dir common/include/pfor kernels/include/pfor sdk/include/pfor)
+  file(GLOB found ${SOURCE_DIR}/${dir}/*.h)
+  list(APPEND public ${found})
+endforeach()
+list(FILTER public EXCLUDE REGEX "/builtin_kernels\\.h$")
+set(headers ${public})
+set(public_names)
+foreach(header IN LISTS public)
+  cmake_path(GET header FILENAME name)
+  list(APPEND public_names ${name})
+endforeach()
 if(NOT headers)
-  message(FATAL_ERROR "no headers in ${HEADER_DIR}")
+  message(FATAL_ERROR "no public headers under ${SOURCE_DIR}")
 endif()
 set(problems)
 foreach(header IN LISTS headers)
@@ -17,7 +30,7 @@ foreach(header IN LISTS headers)
     elseif(line MATCHES "#[ \t]*include[ \t]*\"absl/[^\"]+\\.h\"")
       continue()
     elseif(line MATCHES "#[ \t]*include[ \t]*\"pfor/([^/\"]+)\"" AND
-           EXISTS ${HEADER_DIR}/${CMAKE_MATCH_1})
+           CMAKE_MATCH_1 IN_LIST public_names)
       continue()  # another public header
     endif()
     list(APPEND problems "${name}: ${line}")
@@ -28,8 +41,8 @@ if(problems)
   message(FATAL_ERROR
       "public headers include what users do not get:\n  ${problems}\n"
       "public headers may include the standard library, Abseil and "
-      "pfor/*.h from sdk/include/pfor/ only; move the dependency into a "
-      ".cc file or a private header")
+      "the installed pfor/*.h only; move the dependency into a .cc file or "
+      "an in-tree header")
 endif()
 list(LENGTH headers count)
 message(STATUS "${count} public headers include only public headers")

@@ -1,4 +1,4 @@
-#include "daemon.h"
+#include "pfor/common/daemon.h"
 
 #include <pthread.h>
 

@@ -1,4 +1,4 @@
-#include "expression.h"
+#include "pfor/common/expression.h"
 
 #include <cmath>
 #include <numbers>

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "expression.h"
+#include "pfor/common/expression.h"
 #include "pfor/value.h"
 
 namespace pfor {

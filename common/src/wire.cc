@@ -1,20 +1,10 @@
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
 namespace pfor {
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
 
 int ExecutorIndex(v1::ExecutorKind kind) {
   switch (kind) {

@@ -1,4 +1,4 @@
-#include "builtin_kernels.h"
+#include "pfor/builtin_kernels.h"
 
 #include <string>
 #include <vector>

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "expression.h"
+#include "pfor/common/expression.h"
 #include "kernel_util.h"
 
 namespace pfor {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "expression.h"
+#include "pfor/common/expression.h"
 
 namespace pfor::cli {
 namespace {

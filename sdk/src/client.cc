@@ -10,7 +10,8 @@
 #include "grpcpp/grpcpp.h"
 #include "local_cluster.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
-#include "wire.h"
+#include "pfor/common/rpc.h"
+#include "pfor/common/wire.h"
 
 namespace pfor {
 namespace {

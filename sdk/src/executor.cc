@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "client_internal.h"
 #include "follower.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include "builtin_kernels.h"
+#include "pfor/builtin_kernels.h"
 #include "grpcpp/grpcpp.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "builtin_kernels.h"
+#include "pfor/builtin_kernels.h"
 #include "pfor/worker/worker_main.h"
 
 namespace pfor {

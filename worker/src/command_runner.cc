@@ -16,7 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "subprocess.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

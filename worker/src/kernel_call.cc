@@ -4,7 +4,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -23,7 +23,7 @@
 #include "helper_protocol.h"
 #include "pfor/v1/helper.pb.h"
 #include "subprocess.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -13,11 +13,11 @@
 #include <string>
 #include <thread>
 
-#include "builtin_kernels.h"
+#include "pfor/builtin_kernels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernel_call.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -15,7 +15,7 @@
 #include "link_session.h"
 #include "process_runner.h"
 #include "slot_pool.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -7,8 +7,8 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
-#include "builtin_kernels.h"
-#include "daemon.h"
+#include "pfor/builtin_kernels.h"
+#include "pfor/common/daemon.h"
 #include "pfor/worker/worker.h"
 #include "plugin_loader.h"
 

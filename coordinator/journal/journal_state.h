@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "journal.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 

@@ -5,7 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
-#include "daemon.h"
+#include "pfor/common/daemon.h"
 #include "pfor/coordinator/server.h"
 
 int main(int argc, char** argv) {

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "job_spec_check.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

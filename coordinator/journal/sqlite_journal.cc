@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "journal_state.h"
 #include "sqlite3.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

@@ -1,6 +1,6 @@
-// Conversions between pfor's C++ types and their wire (protobuf) form, and
-// between absl::Status and grpc::Status. Used at the edges of every part;
-// nothing here blocks or keeps state.
+// Conversions between pfor's C++ types and their wire (protobuf) form. Used
+// at the edges of every part; nothing here blocks or keeps state, and
+// nothing here needs gRPC (pfor/common/rpc.h holds what does).
 #ifndef PFOR_COMMON_WIRE_H_
 #define PFOR_COMMON_WIRE_H_
 
@@ -12,16 +12,12 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "grpcpp/support/status.h"
 #include "pfor/params.h"
 #include "pfor/v1/job.pb.h"
 #include "pfor/v1/kernel.pb.h"
 #include "pfor/value.h"
 
 namespace pfor {
-
-grpc::Status ToGrpcStatus(const absl::Status& status);
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // Executors, numbered for per-executor arrays: threads 0, processes 1,
 // command 2. EXECUTOR_KIND_UNSPECIFIED means threads.

@@ -2,7 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "merging_stream.h"
-#include "wire.h"
+#include "pfor/common/rpc.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

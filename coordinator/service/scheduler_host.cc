@@ -1,6 +1,6 @@
 #include "scheduler_host.h"
 
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 

@@ -1,7 +1,7 @@
 #include "job_spec_check.h"
 
 #include "absl/strings/str_cat.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

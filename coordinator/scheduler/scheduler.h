@@ -41,7 +41,7 @@
 #include "pfor/v1/coordinator.pb.h"
 #include "pfor/v1/job.pb.h"
 #include "pfor/v1/kernel.pb.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 

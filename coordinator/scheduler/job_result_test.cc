@@ -1,7 +1,7 @@
 #include "job_result.h"
 
 #include "gtest/gtest.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "wire.h"
+#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
