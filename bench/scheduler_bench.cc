@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
-#include "scheduler.h"
 #include "pfor/common/wire.h"
+#include "scheduler.h"
 
 namespace pfor::coordinator {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "journal_state.h"
-#include "sqlite3.h"
 #include "pfor/common/wire.h"
+#include "sqlite3.h"
 
 namespace pfor::coordinator {
 namespace {

@@ -37,11 +37,11 @@
 #include "chunk_sizer.h"
 #include "job_result.h"
 #include "journal.h"
+#include "pfor/common/wire.h"
 #include "pfor/params.h"
 #include "pfor/v1/coordinator.pb.h"
 #include "pfor/v1/job.pb.h"
 #include "pfor/v1/kernel.pb.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 

@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "pfor/common/expression.h"
 #include "kernel_util.h"
+#include "pfor/common/expression.h"
 
 namespace pfor {
 namespace {

@@ -9,9 +9,9 @@
 #include "follower.h"
 #include "grpcpp/grpcpp.h"
 #include "local_cluster.h"
-#include "pfor/v1/coordinator.grpc.pb.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire.h"
+#include "pfor/v1/coordinator.grpc.pb.h"
 
 namespace pfor {
 namespace {

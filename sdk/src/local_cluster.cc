@@ -2,8 +2,8 @@
 
 #include <mutex>
 
-#include "pfor/builtin_kernels.h"
 #include "grpcpp/grpcpp.h"
+#include "pfor/builtin_kernels.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
 
 namespace pfor {

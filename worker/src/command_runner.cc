@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
-#include "subprocess.h"
 #include "pfor/common/wire.h"
+#include "subprocess.h"
 
 namespace pfor::worker {
 namespace {

@@ -28,13 +28,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "pfor/builtin_kernels.h"
 #include "helper_protocol.h"
 #include "kernel_call.h"
+#include "pfor/builtin_kernels.h"
+#include "pfor/common/wire.h"
 #include "pfor/kernel.h"
 #include "pfor/v1/helper.pb.h"
 #include "plugin_loader.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "helper_protocol.h"
+#include "pfor/common/wire.h"
 #include "pfor/v1/helper.pb.h"
 #include "subprocess.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {

@@ -13,10 +13,10 @@
 #include <string>
 #include <thread>
 
-#include "pfor/builtin_kernels.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernel_call.h"
+#include "pfor/builtin_kernels.h"
 #include "pfor/common/wire.h"
 
 namespace pfor::worker {

@@ -13,9 +13,9 @@
 #include "grpcpp/grpcpp.h"
 #include "kernel_call.h"
 #include "link_session.h"
+#include "pfor/common/wire.h"
 #include "process_runner.h"
 #include "slot_pool.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {
