@@ -592,6 +592,20 @@ def check_exact(expected=None):
     return check
 
 
+def check_each(expected):
+    """Each row's own exact value, by tool key; rows not named give 0."""
+    def check(tools):
+        problems = []
+        for tool in tools:
+            want = expected.get(tool.key, 0)
+            wrong = [v for v in tool.values if v != want]
+            if wrong:
+                problems.append(f"{tool.label} gave {wrong[0]}, expected "
+                                f"{want}")
+        return problems
+    return check
+
+
 def check_close(expected, tolerance):
     def check(tools):
         problems = []
@@ -860,7 +874,7 @@ def unavailable_pfor(bins, *names):
 # executor about 0.7 ms (a process spawn per chunk); Python's thread pool
 # 10 - 50 us per task, its process pool 65 - 140 us.
 CHUNK_JOBS = {
-    "threads": 20_000,
+    "threads": 200_000,
     "processes": 20_000,
     "command": 2_000,
     "thread-submit": 20_000,
@@ -941,7 +955,10 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
                       timeout, sizes):
     """g.: wall time per one-index chunk of pfor's three executors on the
     running cluster, next to Python's pools running trivial tasks."""
-    jobs = {"threads": ["noop"], "processes": ["noop"],
+    # The threads row is the dispatch rate of the coordinator: sleep with
+    # us=0 has value 1 per index, so its sum also proves every chunk was
+    # counted once.
+    jobs = {"threads": ["sleep", "--param", "us=0"], "processes": ["noop"],
             "command": ["--command", "echo 0"]}
 
     def pfor_job(executor, n):
@@ -952,7 +969,7 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
 
     n = sizes
     pfor_tools = [
-        Tool("threads", f"pfor submit noop --executor threads, "
+        Tool("threads", f"pfor submit sleep --param us=0 --executor threads, "
              f"{fmt_count(n['threads'])} chunks",
              pfor_job("threads", n["threads"]), cluster_problem,
              prepare=cluster_up, units=n["threads"]),
@@ -974,8 +991,9 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
         try:
             cluster_up()
             value = pfor_job(tool.key, 2 * procs)()
-            if value != 0:
-                raise ToolError(f"printed {value}, expected 0")
+            want = 2 * procs if tool.key == "threads" else 0
+            if value != want:
+                raise ToolError(f"printed {value}, expected {want}")
         except ToolError as e:
             tool.unavailable = f"warm-up job failed: {e}"
             print(f"  [g] {tool.label}: {tool.unavailable}", file=sys.stderr)
@@ -994,7 +1012,7 @@ def executor_overhead(cluster_problem, submit, cluster_up, procs, repeat,
         "g", f"Per-chunk overhead of pfor's executors: one-index chunks on "
         f"the running coordinator + {procs} workers (one slot of each "
         f"executor per worker); Python's pools per task", pfor_tools[0],
-        pfor_tools[1:] + python_tools, check_exact(0),
+        pfor_tools[1:] + python_tools, check_each({"threads": n["threads"]}),
         ["per chunk = median wall time / chunks (or tasks); ratio = the "
          "threads row's per-chunk median / the row's. pfor's chunks and "
          "map's tasks run on all workers at once, so theirs is wall time per "

@@ -11,7 +11,7 @@ int main() {
     std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
     return 1;
   }
-  const pfor::JobRequest job{
+  const pfor::JobSpec job{
       .kernel = "count_primes", .begin = 0, .end = 100'000'000};
   absl::StatusOr<pfor::JobStatus> done = (*client)->Run(job);
   if (!done.ok() || done->state != pfor::JobState::kSucceeded) {
@@ -22,6 +22,6 @@ int main() {
   }
   std::printf("primes below 10^8: %s (%lld chunks)\n",
               pfor::FormatValue(*done->value).c_str(),
-              static_cast<long long>(done->chunks_done));
+              static_cast<long long>(done->progress.chunks_done));
   return 0;
 }

@@ -29,8 +29,7 @@ int main(int argc, char** argv) {
   }
   for (pfor::Reduction reduction :
        {pfor::Reduction::kSum, pfor::Reduction::kMax}) {
-    pfor::JobRequest job{
-        .kernel = "sum_of_squares", .begin = 0, .end = 1'000'000};
+    pfor::JobSpec job{.kernel = "sum_of_squares", .begin = 0, .end = 1'000'000};
     job.reduction = reduction;
     absl::StatusOr<pfor::JobStatus> done = (*client)->Run(job);
     if (!done.ok() || !done->value) {

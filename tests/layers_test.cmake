@@ -11,12 +11,16 @@ cmake_minimum_required(VERSION 3.25)
 # includes they must not have (a regular expression), and why.
 set(rules
   "coordinator/scheduler/*"
-  "grpcpp/|\\.grpc\\.pb\\.h|pfor/common/rpc\\.h|absl/time/clock\\.h|sqlite3\\.h|<thread>"
-  "the scheduler core makes decisions only: no gRPC, no clock, no disk, no threads"
+  "grpcpp/|pfor/v1/|google/protobuf|pfor/common/(wire|wire_job|wire_link|rpc|clock)|absl/time/clock\\.h|absl/synchronization|sqlite3\\.h|<thread>|<mutex>"
+  "the scheduler core makes decisions only: plain C++ types, no wire, no clock, no disk, no threads"
 
   "coordinator/journal/*"
   "grpcpp/|\\.grpc\\.pb\\.h|pfor/common/rpc\\.h"
   "the journal does not speak gRPC"
+
+  "coordinator/journal/journal.*,coordinator/journal/journal_state.h"
+  "pfor/v1/|google/protobuf|pfor/common/wire"
+  "journal entries are plain C++: the scheduler emits them without the wire"
 
   "kernels/*"
   "grpcpp/|pfor/v1/|pfor/common/(wire|rpc)\\.h"
@@ -26,20 +30,28 @@ set(rules
   "grpcpp/|pfor/v1/|google/protobuf"
   "the vocabulary stands alone: no protobuf, no gRPC"
 
-  "common/include/pfor/common/wire.h,common/src/wire*"
+  "common/include/pfor/common/wire*.h,common/src/wire*"
   "grpcpp/|\\.grpc\\.pb\\.h"
   "the codecs need protobuf, not gRPC"
 
-  "sdk/include/pfor/*,coordinator/include/*,worker/include/*"
+  "sdk/include/pfor/*"
   "grpcpp/|pfor/v1/|google/protobuf|pfor/common/"
-  "public headers of the parts show no wire and no in-tree helper"
+  "the SDK's installed headers show no wire and no in-tree helper"
+
+  "coordinator/include/*,worker/include/*"
+  "grpcpp/|pfor/v1/|google/protobuf|pfor/common/(wire|wire_job|wire_link|rpc|merging_stream)\\.h"
+  "the parts' public headers show no wire: the embedded cluster joins them in C++"
+
+  "common/include/pfor/common/link.h,common/include/pfor/common/session.h,common/include/pfor/common/clock.h,common/include/pfor/common/backoff.h,common/src/link*,common/src/job*,common/src/clock*,common/src/backoff*"
+  "grpcpp/|pfor/v1/|google/protobuf"
+  "the link and session types are plain C++: the in-process path never touches the wire"
 
   "sdk/*,worker/*"
   "coordinator/(scheduler|journal|service)/|\"scheduler\\.h\"|\"journal\\.h\""
   "the SDK and the worker use the coordinator only through its public header"
 
   "coordinator/*,sdk/*"
-  "worker/src/|\"slot_pool\\.h\"|\"link_session\\.h\""
+  "worker/src/|\"slot_pool\\.h\"|\"engine\\.h\"|\"grpc_link\\.h\""
   "the coordinator and the SDK use the worker only through its public header"
 )
 

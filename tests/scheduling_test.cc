@@ -62,13 +62,14 @@ TEST(Scheduling, CreditsOfResultsSentTogetherAreNotLost) {
   ASSERT_OK(cluster->WaitForWorkers(1));
   // 50,000 one-index chunks: results come back microseconds apart, so many
   // travel in one message; a credit lost in merging would shrink the
-  // worker's window until the job stalls.
-  RunResult result =
-      cluster->Cli({"submit", "noop", "--range", "0:50000", "--chunks",
-                    "fixed:1", "--reduce", "count", "--wait", "--no-progress"},
-                   absl::Seconds(60));
+  // worker's window until the job stalls, and a result lost would make the
+  // count short (sleep's value is 1 per index).
+  RunResult result = cluster->Cli(
+      {"submit", "sleep", "--param", "us=0", "--range", "0:50000", "--chunks",
+       "fixed:1", "--reduce", "count", "--wait", "--no-progress"},
+      absl::Seconds(60));
   EXPECT_TRUE(result.status.ExitedWith(0)) << Describe(result);
-  EXPECT_EQ(result.out, "0\n");
+  EXPECT_EQ(result.out, "50000\n");
   // Idle again, the worker's whole window waits at the coordinator.
   std::string last;
   EXPECT_TRUE(PollUntil(

@@ -273,17 +273,20 @@ TEST_P(SdkTest, ShutdownCancelsFuturesNotYetRunning) {
   Executor executor(*client_);
   // 8 chunks of 12.5 s: two run and two wait on the worker (its prefetch),
   // which leaves no slot for the next job for a while.
-  JobRequest hog{.kernel = "sleep", .begin = 0, .end = 100'000};
+  JobSpec hog{.kernel = "sleep", .begin = 0, .end = 100'000};
   hog.params = SleepMs();
   hog.chunks = ChunkPolicy::Count(8);
   Future<int64_t> running = executor.submit<int64_t>(hog);
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!running.running() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_TRUE(running.running());
+  ASSERT_TRUE(PollUntil([&] { return running.running(); }, absl::Seconds(30)));
   Future<int64_t> queued = executor.submit<int64_t>("sleep", kLong, SleepMs());
-  absl::SleepFor(absl::Milliseconds(200));
+  // The coordinator has seen the job and found no free slot for it.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<JobStatus> job = client_->Get(queued.job_id());
+        return job.ok() && job->state == JobState::kQueued &&
+               !job->waiting_reason.empty();
+      },
+      absl::Seconds(30)));
   ASSERT_FALSE(queued.running());
 
   executor.shutdown(/*wait=*/false, /*cancel_futures=*/true);
@@ -413,7 +416,7 @@ TEST_P(SdkTest, ParallelGeneratorStreamsResultsAndCancelsWhenDropped) {
     absl::StatusOr<std::vector<JobStatus>> jobs = client_->ListJobs(10);
     ASSERT_TRUE(jobs.ok()) << jobs.status();
     for (const JobStatus& job : *jobs) {
-      if (job.request.kernel == "sleep" && job.state == JobState::kRunning) {
+      if (job.spec->kernel == "sleep" && job.state == JobState::kRunning) {
         slow_job = job.id;
       }
     }
@@ -500,7 +503,7 @@ TEST(SdkReconnect, FuturesSurviveACoordinatorRestart) {
 
   Executor executor(**client);
   // About 2 s of sleeping on two slots, in 40 chunks.
-  JobRequest sleeper{.kernel = "sleep", .begin = 0, .end = 4000};
+  JobSpec sleeper{.kernel = "sleep", .begin = 0, .end = 4000};
   sleeper.params = SleepMs();
   sleeper.chunks = ChunkPolicy::Count(40);
   Future<int64_t> future = executor.submit<int64_t>(sleeper);
@@ -509,13 +512,10 @@ TEST(SdkReconnect, FuturesSurviveACoordinatorRestart) {
     tasks.push_back({{i * 100, (i + 1) * 100}, SleepMs()});
   }
   BatchResults batch = executor.SubmitBatch("sleep", tasks, {}, 0);
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!future.running() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_TRUE(future.running());
+  ASSERT_TRUE(PollUntil([&] { return future.running(); }, absl::Seconds(30)));
 
   cluster.coordinator().Kill();
+  // An outage, not a wait for anything: the client must ride it out.
   absl::SleepFor(absl::Milliseconds(300));
   ASSERT_TRUE(
       cluster.StartCoordinator({"--state-dir", state.path()}, port).ok());
@@ -542,11 +542,7 @@ TEST(SdkReconnect, FuturesFailOnceTheCoordinatorStaysAway) {
   ASSERT_TRUE(client.ok()) << client.status();
   Executor executor(**client);
   Future<int64_t> future = executor.submit<int64_t>("sleep", kLong, SleepMs());
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!future.running() && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_TRUE(future.running());
+  ASSERT_TRUE(PollUntil([&] { return future.running(); }, absl::Seconds(30)));
 
   cluster.coordinator().Kill();
   const absl::Time killed = absl::Now();

@@ -1,7 +1,9 @@
 #include "pfor/exact_sum.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -26,13 +28,33 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 }  // namespace
 
-void ExactSum::AddNonFinite(double x) {
-  if (std::isnan(x)) {
-    nan_count_ = SaturatingAdd(nan_count_, 1);
-  } else if (x > 0) {
-    pos_inf_count_ = SaturatingAdd(pos_inf_count_, 1);
+ExactSum::ExactSum(const ExactSum& other)
+    : state_(other.state_ == nullptr ? nullptr
+                                     : std::make_unique<State>(*other.state_)) {
+}
+
+ExactSum& ExactSum::operator=(const ExactSum& other) {
+  if (this == &other) return *this;
+  if (other.state_ == nullptr) {
+    state_.reset();
+  } else if (state_ != nullptr) {
+    *state_ = *other.state_;  // reuses the allocation
   } else {
-    neg_inf_count_ = SaturatingAdd(neg_inf_count_, 1);
+    state_ = std::make_unique<State>(*other.state_);
+  }
+  return *this;
+}
+
+void ExactSum::Allocate() { state_ = std::make_unique<State>(); }
+
+void ExactSum::AddNonFinite(double x) {
+  State& state = Allocated();
+  if (std::isnan(x)) {
+    state.nan_count = SaturatingAdd(state.nan_count, 1);
+  } else if (x > 0) {
+    state.pos_inf_count = SaturatingAdd(state.pos_inf_count, 1);
+  } else {
+    state.neg_inf_count = SaturatingAdd(state.neg_inf_count, 1);
   }
 }
 
@@ -45,51 +67,86 @@ void ExactSum::AddInteger(int64_t x) {
 }
 
 void ExactSum::Add(const ExactSum& other) {
-  for (int i = 0; i < kLimbs; ++i) limbs_[i] += other.limbs_[i];
-  pending_ += other.pending_ + 1;
-  nan_count_ = SaturatingAdd(nan_count_, other.nan_count_);
-  pos_inf_count_ = SaturatingAdd(pos_inf_count_, other.pos_inf_count_);
-  neg_inf_count_ = SaturatingAdd(neg_inf_count_, other.neg_inf_count_);
-  if (pending_ >= kNormalizeEvery) Normalize();
+  if (other.state_ == nullptr) return;  // zero
+  if (state_ == nullptr) {
+    // Zero plus `other` is a copy: no pass over zeroed limbs.
+    state_ = std::make_unique<State>(*other.state_);
+    state_->pending += 1;
+    if (state_->pending >= kNormalizeEvery) Normalize(*state_);
+    return;
+  }
+  State& state = *state_;
+  // `other` may be this sum: read each of its fields before writing it.
+  const State& from = *other.state_;
+  for (int i = 0; i < kLimbs; ++i) state.limbs[i] += from.limbs[i];
+  state.pending += from.pending + 1;
+  state.nan_count = SaturatingAdd(state.nan_count, from.nan_count);
+  state.pos_inf_count = SaturatingAdd(state.pos_inf_count, from.pos_inf_count);
+  state.neg_inf_count = SaturatingAdd(state.neg_inf_count, from.neg_inf_count);
+  if (state.pending >= kNormalizeEvery) Normalize(state);
 }
 
-void ExactSum::Normalize() {
+void ExactSum::Carry(Limbs& limbs) {
   for (int i = 0; i + 1 < kLimbs; ++i) {
-    const int64_t carry = limbs_[i] >> 32;  // floor division by 2^32
-    limbs_[i] -= carry * kLimbBase;
-    limbs_[i + 1] += carry;
+    const int64_t carry = limbs[i] >> 32;  // floor division by 2^32
+    limbs[i] -= carry * kLimbBase;
+    limbs[i + 1] += carry;
   }
-  pending_ = 0;
+}
+
+void ExactSum::Normalize(State& state) {
+  Carry(state.limbs);
+  state.pending = 0;
+}
+
+void ExactSum::Magnitude(Limbs& magnitude, bool& negative) const {
+  negative = false;
+  if (state_ == nullptr) {
+    magnitude.fill(0);
+    return;
+  }
+  // A copy on the stack: const methods never write the shared state.
+  magnitude = state_->limbs;
+  Carry(magnitude);
+  negative = magnitude[kLimbs - 1] < 0;
+  if (negative) {
+    for (int64_t& limb : magnitude) limb = -limb;
+    Carry(magnitude);
+  }
 }
 
 double ExactSum::Round() const {
-  if (nan_count_ > 0 || (pos_inf_count_ > 0 && neg_inf_count_ > 0)) {
+  if (state_ == nullptr) return 0.0;
+  const State& state = *state_;
+  if (state.nan_count > 0 ||
+      (state.pos_inf_count > 0 && state.neg_inf_count > 0)) {
     return std::numeric_limits<double>::quiet_NaN();
   }
-  if (pos_inf_count_ > 0) return std::numeric_limits<double>::infinity();
-  if (neg_inf_count_ > 0) return -std::numeric_limits<double>::infinity();
+  if (state.pos_inf_count > 0) return std::numeric_limits<double>::infinity();
+  if (state.neg_inf_count > 0) return -std::numeric_limits<double>::infinity();
 
   bool negative = false;
-  const ExactSum magnitude = Magnitude(negative);
+  Limbs magnitude;
+  Magnitude(magnitude, negative);
   int top = kLimbs - 1;
-  while (top >= 0 && magnitude.limbs_[top] == 0) --top;
+  while (top >= 0 && magnitude[top] == 0) --top;
   if (top < 0) return 0.0;
 
   auto limb = [&](int i) -> unsigned __int128 {
-    return i >= 0 ? static_cast<uint64_t>(magnitude.limbs_[i]) : 0;
+    return i >= 0 ? static_cast<uint64_t>(magnitude[i]) : 0;
   };
   // The top three limbs, shifted so the leading one lands on bit 127; the
   // upper 64 bits become the significand, everything below is sticky.
   unsigned __int128 window =
       (limb(top) << 64) | (limb(top - 1) << 32) | limb(top - 2);
   const int leading_zeros =
-      std::countl_zero(static_cast<uint64_t>(magnitude.limbs_[top])) - 32;
+      std::countl_zero(static_cast<uint64_t>(magnitude[top])) - 32;
   const int shift = leading_zeros + 32;
   window <<= shift;
   uint64_t significand = static_cast<uint64_t>(window >> 64);
   bool sticky = static_cast<uint64_t>(window) != 0;
   for (int i = 0; i < top - 2 && !sticky; ++i) {
-    sticky = magnitude.limbs_[i] != 0;
+    sticky = magnitude[i] != 0;
   }
   // Bit 0 of the significand sits below the rounding point (64 > 53 + 2), so
   // folding the sticky bit into it makes the conversion round correctly.
@@ -99,34 +156,24 @@ double ExactSum::Round() const {
   return negative ? -result : result;
 }
 
-ExactSum ExactSum::Magnitude(bool& negative) const {
-  ExactSum magnitude = *this;
-  magnitude.Normalize();
-  negative = magnitude.limbs_[kLimbs - 1] < 0;
-  if (negative) {
-    for (int64_t& limb : magnitude.limbs_) limb = -limb;
-    magnitude.Normalize();
-  }
-  return magnitude;
-}
-
 ExactSum::Parts ExactSum::ToParts() const {
   Parts parts;
-  const ExactSum normalized = Magnitude(parts.negative);
-  parts.nan_count = nan_count_;
-  parts.pos_inf_count = pos_inf_count_;
-  parts.neg_inf_count = neg_inf_count_;
+  if (state_ == nullptr) return parts;
+  parts.nan_count = state_->nan_count;
+  parts.pos_inf_count = state_->pos_inf_count;
+  parts.neg_inf_count = state_->neg_inf_count;
+  Limbs magnitude;
+  Magnitude(magnitude, parts.negative);
   int low = 0;
-  while (low < kLimbs && normalized.limbs_[low] == 0) ++low;
+  while (low < kLimbs && magnitude[low] == 0) ++low;
   if (low == kLimbs) {
     parts.negative = false;
     return parts;
   }
   int high = kLimbs - 1;
-  while (normalized.limbs_[high] == 0) --high;
+  while (magnitude[high] == 0) --high;
   parts.offset = low;
-  parts.limbs.assign(normalized.limbs_.begin() + low,
-                     normalized.limbs_.begin() + high + 1);
+  parts.limbs.assign(magnitude.begin() + low, magnitude.begin() + high + 1);
   return parts;
 }
 
@@ -147,33 +194,51 @@ absl::StatusOr<ExactSum> ExactSum::FromParts(const Parts& parts) {
                      parts.nan_count, ", +inf ", parts.pos_inf_count, ", -inf ",
                      parts.neg_inf_count, ")"));
   }
-  ExactSum sum;
   for (size_t i = 0; i < parts.limbs.size(); ++i) {
     const int64_t limb = parts.limbs[i];
-    const size_t index = parts.offset + i;
     // Every limb, the top one included, must be below 2^32: a real sum
     // reaches 2^32 in the top limb only after some 2^78 terms, and a larger
     // limb would let a few merges overflow int64.
     if (limb < 0 || limb >= kLimbBase) {
       return absl::InvalidArgumentError(
-          absl::StrCat("exact sum limb ", index, " is ", limb,
+          absl::StrCat("exact sum limb ", parts.offset + i, " is ", limb,
                        "; it must be in [0, ", kLimbBase, ")"));
     }
-    sum.limbs_[index] = parts.negative ? -limb : limb;
   }
-  sum.nan_count_ = parts.nan_count;
-  sum.pos_inf_count_ = parts.pos_inf_count;
-  sum.neg_inf_count_ = parts.neg_inf_count;
+  ExactSum sum;
+  const bool zero = std::all_of(parts.limbs.begin(), parts.limbs.end(),
+                                [](int64_t limb) { return limb == 0; }) &&
+                    parts.nan_count == 0 && parts.pos_inf_count == 0 &&
+                    parts.neg_inf_count == 0;
+  if (zero) return sum;  // allocates nothing
+  State& state = sum.Allocated();
+  for (size_t i = 0; i < parts.limbs.size(); ++i) {
+    const int64_t limb = parts.limbs[i];
+    state.limbs[parts.offset + i] = parts.negative ? -limb : limb;
+  }
+  state.nan_count = parts.nan_count;
+  state.pos_inf_count = parts.pos_inf_count;
+  state.neg_inf_count = parts.neg_inf_count;
   return sum;
 }
 
 bool operator==(const ExactSum& a, const ExactSum& b) {
-  const ExactSum::Parts pa = a.ToParts();
-  const ExactSum::Parts pb = b.ToParts();
-  return pa.negative == pb.negative && pa.offset == pb.offset &&
-         pa.limbs == pb.limbs && pa.nan_count == pb.nan_count &&
-         pa.pos_inf_count == pb.pos_inf_count &&
-         pa.neg_inf_count == pb.neg_inf_count;
+  if (a.state_ == b.state_) return true;  // both zero, or the same sum
+  const ExactSum::State zero;
+  const ExactSum::State& sa = a.state_ != nullptr ? *a.state_ : zero;
+  const ExactSum::State& sb = b.state_ != nullptr ? *b.state_ : zero;
+  if (sa.nan_count != sb.nan_count || sa.pos_inf_count != sb.pos_inf_count ||
+      sa.neg_inf_count != sb.neg_inf_count) {
+    return false;
+  }
+  // The same exact value has one normalized form (zero is never negative).
+  ExactSum::Limbs ma;
+  ExactSum::Limbs mb;
+  bool na = false;
+  bool nb = false;
+  a.Magnitude(ma, na);
+  b.Magnitude(mb, nb);
+  return na == nb && ma == mb;
 }
 
 }  // namespace pfor

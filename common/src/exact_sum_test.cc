@@ -755,5 +755,111 @@ TEST(ExactSumTest, MergingMaximalPartsDoesNotOverflow) {
   EXPECT_THAT(total.Round(), BitsEq(0.0));
 }
 
+TEST(ExactSumStorageTest, ZeroSumsAllocateNothing) {
+  EXPECT_FALSE(ExactSum().allocated());
+  ExactSum zeros;
+  zeros.Add(0.0);
+  zeros.Add(-0.0);
+  zeros.AddInteger(0);
+  zeros.Add(ExactSum());
+  EXPECT_FALSE(zeros.allocated());
+  EXPECT_THAT(zeros.Round(), BitsEq(0.0));
+  EXPECT_TRUE(zeros.ToParts().limbs.empty());
+
+  ExactSum::Parts parts;
+  parts.offset = 10;
+  parts.limbs = {0, 0};
+  parts.negative = true;
+  absl::StatusOr<ExactSum> from_parts = ExactSum::FromParts(parts);
+  ASSERT_TRUE(from_parts.ok()) << from_parts.status();
+  EXPECT_FALSE(from_parts->allocated());
+
+  ExactSum copy = zeros;
+  EXPECT_FALSE(copy.allocated());
+}
+
+TEST(ExactSumStorageTest, TheFirstTermThatIsNotZeroAllocates) {
+  ExactSum finite;
+  finite.Add(5e-324);
+  EXPECT_TRUE(finite.allocated());
+  ExactSum infinite;
+  infinite.Add(-kInf);
+  EXPECT_TRUE(infinite.allocated());
+  EXPECT_THAT(infinite.Round(), BitsEq(-kInf));
+  ExactSum merged;
+  merged.Add(finite);
+  EXPECT_TRUE(merged.allocated());
+  EXPECT_TRUE(merged == finite);
+}
+
+TEST(ExactSumStorageTest, CopiesAreDeepAndIndependent) {
+  ExactSum original = SumOf({1.0, 0.1, -1e-300});
+  ExactSum copy(original);
+  ASSERT_TRUE(copy.allocated());
+  EXPECT_TRUE(copy == original);
+  copy.Add(1.0);
+  EXPECT_FALSE(copy == original);
+  EXPECT_THAT(original.Round(), BitsEq(SumOf({1.0, 0.1, -1e-300}).Round()));
+
+  // Assignment over an allocated sum, from an allocated and a zero one.
+  ExactSum target = SumOf({7.0});
+  target = original;
+  EXPECT_TRUE(target == original);
+  original.Add(2.0);
+  EXPECT_FALSE(target == original);
+  target = ExactSum();
+  EXPECT_FALSE(target.allocated());
+  EXPECT_TRUE(target == ExactSum());
+  // Onto an unallocated one, and onto itself.
+  ExactSum empty;
+  empty = original;
+  EXPECT_TRUE(empty == original);
+  const ExactSum& alias = empty;
+  empty = alias;
+  EXPECT_TRUE(empty == original);
+}
+
+TEST(ExactSumStorageTest, MovesTakeTheLimbsAndLeaveZero) {
+  ExactSum source = SumOf({0.5, kInf});
+  const ExactSum expected = source;
+  ExactSum moved(std::move(source));
+  EXPECT_TRUE(moved == expected);
+  EXPECT_FALSE(source.allocated());  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(source == ExactSum());
+  EXPECT_THAT(source.Round(), BitsEq(0.0));
+  source.Add(3.0);  // usable again
+  EXPECT_THAT(source.Round(), BitsEq(3.0));
+
+  ExactSum assigned = SumOf({9.0});
+  assigned = std::move(moved);
+  EXPECT_TRUE(assigned == expected);
+  EXPECT_FALSE(moved.allocated());  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(ExactSumStorageTest, EqualityTreatsAllocatedZerosAsZero) {
+  ExactSum cancelled = SumOf({1.0, -1.0});
+  EXPECT_TRUE(cancelled.allocated());
+  EXPECT_TRUE(cancelled == ExactSum());
+  EXPECT_TRUE(ExactSum() == cancelled);
+  EXPECT_TRUE(cancelled == cancelled);
+  EXPECT_FALSE(SumOf({-1.0}) == ExactSum());
+  EXPECT_FALSE(ExactSum() == SumOf({std::nan("")}));
+  EXPECT_TRUE(SumOf({std::nan("")}) == SumOf({std::nan("")}));
+  EXPECT_FALSE(SumOf({std::nan("")}) == SumOf({std::nan(""), std::nan("")}));
+}
+
+TEST(ExactSumStorageTest, AddingASumToItselfDoublesIt) {
+  ExactSum sum = SumOf({0.1, -3.0});
+  sum.Add(sum);
+  EXPECT_TRUE(sum == SumOf({0.1, -3.0, 0.1, -3.0}));
+  ExactSum zero;
+  zero.Add(zero);
+  EXPECT_FALSE(zero.allocated());
+}
+
+TEST(ExactSumStorageTest, IsOnePointer) {
+  EXPECT_EQ(sizeof(ExactSum), sizeof(void*));
+}
+
 }  // namespace
 }  // namespace pfor

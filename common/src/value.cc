@@ -10,16 +10,14 @@
 namespace pfor {
 namespace {
 
-ExactSum ToExactSum(const Value& value) {
-  ExactSum sum;
+void AddTo(ExactSum& sum, const Value& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) {
     sum.AddInteger(*i);
   } else if (const auto* d = std::get_if<double>(&value)) {
     sum.Add(*d);
   } else {
-    sum = std::get<ExactSum>(value);
+    sum.Add(std::get<ExactSum>(value));
   }
-  return sum;
 }
 
 absl::StatusOr<Value> Add(const Value& a, const Value& b) {
@@ -34,8 +32,10 @@ absl::StatusOr<Value> Add(const Value& a, const Value& b) {
     }
     return sum;
   }
-  ExactSum sum = ToExactSum(a);
-  sum.Add(ToExactSum(b));
+  // One copy at most (of an exact `a`): `b` is added where it is.
+  ExactSum sum;
+  AddTo(sum, a);
+  AddTo(sum, b);
   return sum;
 }
 

@@ -307,5 +307,24 @@ TEST(FormatValueTest, FloatsReadBackBitForBit) {
   }
 }
 
+TEST(ValueTest, IsSmallEnoughToCopyFreely) {
+  // Futures, batch results and events hold values by the thousand.
+  EXPECT_LE(sizeof(Value), 48u);
+  EXPECT_LE(sizeof(absl::StatusOr<Value>), 48u);
+}
+
+TEST(ValueTest, CopiesAndComparesExactSums) {
+  ExactSum sum;
+  sum.Add(0.1);
+  const Value value = sum;
+  Value copy = value;
+  EXPECT_EQ(copy, value);
+  std::get<ExactSum>(copy).Add(1.0);
+  EXPECT_NE(copy, value);
+  EXPECT_EQ(ToDouble(value), 0.1);
+  Value moved = std::move(copy);
+  EXPECT_EQ(ToDouble(moved), ToDouble(Value{1.1}));
+}
+
 }  // namespace
 }  // namespace pfor

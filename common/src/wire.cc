@@ -6,52 +6,33 @@
 
 namespace pfor {
 
-int ExecutorIndex(v1::ExecutorKind kind) {
-  switch (kind) {
-    case v1::EXECUTOR_KIND_PROCESSES:
-      return 1;
-    case v1::EXECUTOR_KIND_COMMAND:
-      return 2;
-    default:
-      return 0;
-  }
-}
-
-v1::ExecutorKind ExecutorAt(int index) {
-  switch (index) {
-    case 1:
-      return v1::EXECUTOR_KIND_PROCESSES;
-    case 2:
-      return v1::EXECUTOR_KIND_COMMAND;
-    default:
+v1::ExecutorKind ToProto(ExecutorKind executor) {
+  switch (executor) {
+    case ExecutorKind::kThreads:
       return v1::EXECUTOR_KIND_THREADS;
+    case ExecutorKind::kProcesses:
+      return v1::EXECUTOR_KIND_PROCESSES;
+    case ExecutorKind::kCommand:
+      return v1::EXECUTOR_KIND_COMMAND;
   }
+  return v1::EXECUTOR_KIND_THREADS;
 }
 
-const char* ExecutorName(v1::ExecutorKind kind) {
-  switch (ExecutorIndex(kind)) {
-    case 1:
-      return "processes";
-    case 2:
-      return "command";
+absl::StatusOr<ExecutorKind> FromProto(v1::ExecutorKind executor) {
+  switch (executor) {
+    case v1::EXECUTOR_KIND_UNSPECIFIED:
+    case v1::EXECUTOR_KIND_THREADS:
+      return ExecutorKind::kThreads;
+    case v1::EXECUTOR_KIND_PROCESSES:
+      return ExecutorKind::kProcesses;
+    case v1::EXECUTOR_KIND_COMMAND:
+      return ExecutorKind::kCommand;
     default:
-      return "threads";
+      break;
   }
-}
-
-Reduction FromProto(v1::Reduction reduction) {
-  switch (reduction) {
-    case v1::REDUCTION_MIN:
-      return Reduction::kMin;
-    case v1::REDUCTION_MAX:
-      return Reduction::kMax;
-    case v1::REDUCTION_COUNT:
-      return Reduction::kCount;
-    case v1::REDUCTION_COLLECT:
-      return Reduction::kCollect;
-    default:
-      return Reduction::kSum;
-  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown executor ", static_cast<int>(executor),
+                   "; use threads, processes or command"));
 }
 
 v1::Reduction ToProto(Reduction reduction) {
@@ -68,6 +49,60 @@ v1::Reduction ToProto(Reduction reduction) {
       return v1::REDUCTION_COLLECT;
   }
   return v1::REDUCTION_SUM;
+}
+
+absl::StatusOr<Reduction> FromProto(v1::Reduction reduction) {
+  switch (reduction) {
+    case v1::REDUCTION_UNSPECIFIED:
+    case v1::REDUCTION_SUM:
+      return Reduction::kSum;
+    case v1::REDUCTION_MIN:
+      return Reduction::kMin;
+    case v1::REDUCTION_MAX:
+      return Reduction::kMax;
+    case v1::REDUCTION_COUNT:
+      return Reduction::kCount;
+    case v1::REDUCTION_COLLECT:
+      return Reduction::kCollect;
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown reduction ", static_cast<int>(reduction),
+                   "; use sum, min, max, count or collect"));
+}
+
+v1::JobState ToProto(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return v1::JOB_STATE_QUEUED;
+    case JobState::kRunning:
+      return v1::JOB_STATE_RUNNING;
+    case JobState::kSucceeded:
+      return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed:
+      return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled:
+      return v1::JOB_STATE_CANCELLED;
+  }
+  return v1::JOB_STATE_QUEUED;
+}
+
+JobState FromProto(v1::JobState state) {
+  switch (state) {
+    case v1::JOB_STATE_RUNNING:
+      return JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED:
+      return JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED:
+      return JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED:
+      return JobState::kCancelled;
+    default:
+      // A state this build does not know is shown as waiting: it is never
+      // final, so nobody stops following the job because of it.
+      return JobState::kQueued;
+  }
 }
 
 v1::Value ToProto(const Value& value) {
@@ -149,6 +184,7 @@ absl::StatusOr<ParamValue> FromProto(const v1::ParamValue& value) {
 google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
     const std::vector<ParamSpec>& specs) {
   google::protobuf::RepeatedPtrField<v1::ParamSpec> out;
+  out.Reserve(static_cast<int>(specs.size()));
   for (const ParamSpec& spec : specs) {
     v1::ParamSpec* p = out.Add();
     p->set_name(spec.name);
@@ -164,10 +200,12 @@ google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
         break;
     }
     p->set_help(spec.help);
-    if (spec.default_value)
+    if (spec.default_value) {
       *p->mutable_default_value() = ToProto(*spec.default_value);
+    }
     if (spec.min) p->set_min(*spec.min);
     if (spec.max) p->set_max(*spec.max);
+    p->mutable_choices()->Reserve(static_cast<int>(spec.choices.size()));
     for (const std::string& choice : spec.choices) p->add_choices(choice);
     p->set_expression_variable(spec.expression_variable);
   }
@@ -177,6 +215,7 @@ google::protobuf::RepeatedPtrField<v1::ParamSpec> ToProto(
 absl::StatusOr<std::vector<ParamSpec>> FromProto(
     const google::protobuf::RepeatedPtrField<v1::ParamSpec>& specs) {
   std::vector<ParamSpec> out;
+  out.reserve(static_cast<size_t>(specs.size()));
   for (const v1::ParamSpec& p : specs) {
     ParamSpec spec;
     spec.name = p.name();
@@ -190,14 +229,21 @@ absl::StatusOr<std::vector<ParamSpec>> FromProto(
       case v1::PARAM_TYPE_STRING:
         spec.type = ParamType::kString;
         break;
-      default:
+      case v1::PARAM_TYPE_UNSPECIFIED:
         return absl::InvalidArgumentError(
             absl::StrCat("parameter ", p.name(), " has no type"));
+      default:
+        return absl::InvalidArgumentError(absl::StrCat(
+            "parameter ", p.name(), " has unknown type ",
+            static_cast<int>(p.type()), "; use int, float or string"));
     }
     spec.help = p.help();
     if (p.has_default_value()) {
       absl::StatusOr<ParamValue> value = FromProto(p.default_value());
-      if (!value.ok()) return value.status();
+      if (!value.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "parameter ", p.name(), " has an empty default value"));
+      }
       spec.default_value = *std::move(value);
     }
     if (p.has_min()) spec.min = p.min();
@@ -240,6 +286,16 @@ constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
 }  // namespace
 
 google::protobuf::Duration ToProto(absl::Duration duration) {
+  google::protobuf::Duration out;
+  // The common case (every kernel time, timeout and interval) in one
+  // division: an int64 nanosecond count holds +-292 years exactly.
+  constexpr absl::Duration kNanosecondsHold = absl::Hours(24 * 365 * 290);
+  if (duration > -kNanosecondsHold && duration < kNanosecondsHold) {
+    const int64_t nanos = absl::ToInt64Nanoseconds(duration);
+    out.set_seconds(nanos / 1'000'000'000);
+    out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+    return out;
+  }
   duration = std::clamp(duration, -absl::Seconds(kMaxDurationSeconds),
                         absl::Seconds(kMaxDurationSeconds));
   // Whole seconds and the remainder, both truncated toward zero so that they
@@ -248,7 +304,6 @@ google::protobuf::Duration ToProto(absl::Duration duration) {
   absl::Duration remainder;
   const int64_t seconds =
       absl::IDivDuration(duration, absl::Seconds(1), &remainder);
-  google::protobuf::Duration out;
   out.set_seconds(seconds);
   out.set_nanos(static_cast<int32_t>(
       absl::IDivDuration(remainder, absl::Nanoseconds(1), &remainder)));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,13 +35,61 @@ Value RoundTrip(const Value& value) {
   return back.ok() ? *back : Value{int64_t{-424242}};
 }
 
+TEST(WireExecutorTest, RoundTripsAndUnspecifiedMeansThreads) {
+  for (ExecutorKind e : {ExecutorKind::kThreads, ExecutorKind::kProcesses,
+                         ExecutorKind::kCommand}) {
+    absl::StatusOr<ExecutorKind> back = FromProto(ToProto(e));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, e);
+  }
+  EXPECT_EQ(ToProto(ExecutorKind::kThreads), v1::EXECUTOR_KIND_THREADS);
+  EXPECT_EQ(ToProto(ExecutorKind::kProcesses), v1::EXECUTOR_KIND_PROCESSES);
+  EXPECT_EQ(ToProto(ExecutorKind::kCommand), v1::EXECUTOR_KIND_COMMAND);
+  absl::StatusOr<ExecutorKind> unspecified =
+      FromProto(v1::EXECUTOR_KIND_UNSPECIFIED);
+  ASSERT_TRUE(unspecified.ok());
+  EXPECT_EQ(*unspecified, ExecutorKind::kThreads);
+}
+
+TEST(WireExecutorTest, RejectsAnUnknownNumberNamingTheChoices) {
+  absl::StatusOr<ExecutorKind> back =
+      FromProto(static_cast<v1::ExecutorKind>(7));
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(back.status().message(),
+            "unknown executor 7; use threads, processes or command");
+}
+
 TEST(WireReductionTest, RoundTripsAndUnspecifiedMeansSum) {
   for (Reduction r : {Reduction::kSum, Reduction::kMin, Reduction::kMax,
                       Reduction::kCount, Reduction::kCollect}) {
-    EXPECT_EQ(FromProto(ToProto(r)), r);
+    absl::StatusOr<Reduction> back = FromProto(ToProto(r));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, r);
   }
   EXPECT_EQ(ToProto(Reduction::kMax), v1::REDUCTION_MAX);
-  EXPECT_EQ(FromProto(v1::REDUCTION_UNSPECIFIED), Reduction::kSum);
+  absl::StatusOr<Reduction> unspecified = FromProto(v1::REDUCTION_UNSPECIFIED);
+  ASSERT_TRUE(unspecified.ok());
+  EXPECT_EQ(*unspecified, Reduction::kSum);
+}
+
+TEST(WireReductionTest, RejectsAnUnknownNumberNamingTheChoices) {
+  absl::StatusOr<Reduction> back = FromProto(static_cast<v1::Reduction>(-3));
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(back.status().message(),
+            "unknown reduction -3; use sum, min, max, count or collect");
+}
+
+TEST(WireJobStateTest, RoundTripsAndUnknownMeansQueued) {
+  for (JobState s :
+       {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+        JobState::kFailed, JobState::kCancelled}) {
+    EXPECT_EQ(FromProto(ToProto(s)), s) << JobStateName(s);
+  }
+  EXPECT_EQ(ToProto(JobState::kCancelled), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(FromProto(v1::JOB_STATE_UNSPECIFIED), JobState::kQueued);
+  EXPECT_EQ(FromProto(static_cast<v1::JobState>(99)), JobState::kQueued);
 }
 
 TEST(WireValueTest, RoundTripsIntegers) {
@@ -100,6 +149,12 @@ TEST(WireValueTest, RejectsEmptyAndChunkListValues) {
   absl::StatusOr<Value> list = FromProto(chunks);
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::Value tasks;
+  tasks.mutable_tasks()->add_results()->set_index(0);
+  absl::StatusOr<Value> batch = FromProto(tasks);
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(WireValueTest, RejectsMalformedExactSums) {
@@ -148,6 +203,30 @@ TEST(WireParamsTest, RoundTripsAParameterMap) {
   absl::StatusOr<std::map<std::string, ParamValue>> back = FromProto(wire);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, params);
+}
+
+TEST(WireParamsTest, RoundTripsEmptyAndHugeMaps) {
+  google::protobuf::Map<std::string, v1::ParamValue> empty_wire;
+  ToProto({}, empty_wire);
+  EXPECT_TRUE(empty_wire.empty());
+  absl::StatusOr<std::map<std::string, ParamValue>> empty =
+      FromProto(empty_wire);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+
+  std::map<std::string, ParamValue> huge;
+  for (int i = 0; i < 10000; ++i) {
+    huge.emplace(absl::StrCat("p", i),
+                 i % 3 == 0   ? ParamValue{int64_t{i}}
+                 : i % 3 == 1 ? ParamValue{i * 0.5}
+                              : ParamValue{std::string(i % 1000, 'x')});
+  }
+  huge.emplace("long", std::string(1 << 20, 'y'));
+  google::protobuf::Map<std::string, v1::ParamValue> wire;
+  ToProto(huge, wire);
+  absl::StatusOr<std::map<std::string, ParamValue>> back = FromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, huge);
 }
 
 TEST(WireParamsTest, EmptyValueErrorNamesTheParameter) {
@@ -206,14 +285,36 @@ TEST(WireParamSpecTest, RejectsASpecWithoutType) {
   EXPECT_THAT(std::string(back.status().message()), HasSubstr("n"));
 }
 
+TEST(WireParamSpecTest, RejectsAnUnknownTypeNamingTheParameter) {
+  google::protobuf::RepeatedPtrField<v1::ParamSpec> wire;
+  v1::ParamSpec* spec = wire.Add();
+  spec->set_name("points");
+  spec->set_type(static_cast<v1::ParamType>(9));
+  absl::StatusOr<std::vector<ParamSpec>> back = FromProto(wire);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(back.status().message(),
+            "parameter points has unknown type 9; use int, float or string");
+}
+
+TEST(WireParamSpecTest, RoundTripsAnEmptyList) {
+  absl::StatusOr<std::vector<ParamSpec>> back =
+      FromProto(ToProto(std::vector<ParamSpec>{}));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->empty());
+}
+
 TEST(WireParamSpecTest, RejectsAnEmptyDefault) {
   google::protobuf::RepeatedPtrField<v1::ParamSpec> wire;
   v1::ParamSpec* spec = wire.Add();
   spec->set_name("n");
   spec->set_type(v1::PARAM_TYPE_INT);
   spec->mutable_default_value();
-  EXPECT_EQ(FromProto(wire).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::vector<ParamSpec>> back = FromProto(wire);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(back.status().message()),
+              HasSubstr("parameter n has an empty default"));
 }
 
 TEST(WireDurationTest, RoundTrips) {

@@ -7,7 +7,7 @@ namespace {
 
 class MemoryJournal final : public Journal {
  public:
-  explicit MemoryJournal(int keep_ended) : state_(keep_ended) {}
+  explicit MemoryJournal(int keep_jobs) : state_(keep_jobs) {}
   absl::Status Write(const std::vector<JournalEntry>& entries) override {
     Changes changes;
     return state_.Apply(entries, changes);
@@ -22,8 +22,8 @@ class MemoryJournal final : public Journal {
 
 }  // namespace
 
-std::unique_ptr<Journal> NewMemoryJournal(int keep_ended) {
-  return std::make_unique<MemoryJournal>(keep_ended);
+std::unique_ptr<Journal> NewMemoryJournal(int keep_jobs) {
+  return std::make_unique<MemoryJournal>(keep_jobs);
 }
 
 }  // namespace pfor::coordinator

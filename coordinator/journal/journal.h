@@ -22,7 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "pfor/v1/job.pb.h"
+#include "pfor/common/link.h"
+#include "pfor/job.h"
 #include "pfor/value.h"
 
 namespace pfor::coordinator {
@@ -31,7 +32,7 @@ using JobId = uint64_t;
 
 struct JobAccepted {
   JobId job = 0;
-  v1::JobSpec spec;
+  std::shared_ptr<const JobSpec> spec;
   absl::Time submit_time;
 };
 
@@ -39,14 +40,14 @@ struct ChunkDone {
   JobId job = 0;
   int64_t begin = 0;
   int64_t end = 0;
-  // As the worker sent it.
-  v1::Value value;
+  // As the worker sent it (shared with the followers' events).
+  std::shared_ptr<const ChunkOutput> output;
 };
 
 struct JobEnded {
   JobId job = 0;
   // The job as clients see it, kept for listings.
-  v1::Job final_state;
+  std::shared_ptr<const JobStatus> final_state;
 };
 
 using JournalEntry = std::variant<JobAccepted, ChunkDone, JobEnded>;
@@ -54,14 +55,14 @@ using JournalEntry = std::variant<JobAccepted, ChunkDone, JobEnded>;
 // A job as the journal gives it back.
 struct RecoveredJob {
   JobId job = 0;
-  v1::JobSpec spec;
+  std::shared_ptr<const JobSpec> spec;
   absl::Time submit_time;
   // Set when the job had ended.
-  std::optional<v1::Job> final_state;
-  // Completed work of an unfinished job: the folded prefix [spec.begin,
-  // prefix_end) (empty when prefix_end == spec.begin)...
+  std::shared_ptr<const JobStatus> final_state;
+  // Completed work of an unfinished job: the folded prefix [spec->begin,
+  // prefix_end) (empty when prefix_end == spec->begin)...
   int64_t prefix_end = 0;
-  std::optional<v1::Value> prefix_value;
+  std::optional<Value> prefix_value;
   int64_t prefix_chunks = 0;
   // ...and the chunks completed beyond it, ordered by begin.
   std::vector<ChunkDone> chunks;
@@ -74,13 +75,13 @@ class Journal {
   // Makes `entries` durable, all or none. A chunk of an unknown or ended job
   // is ignored.
   virtual absl::Status Write(const std::vector<JournalEntry>& entries) = 0;
-  // Every job kept, ordered by id. Ended jobs beyond the newest `keep_ended`
+  // Every job kept, ordered by id. Ended jobs beyond the newest `keep_jobs`
   // are forgotten.
   virtual absl::StatusOr<std::vector<RecoveredJob>> Load() = 0;
 };
 
 // A journal in memory, for tests; `Load` sees what `Write` wrote.
-std::unique_ptr<Journal> NewMemoryJournal(int keep_ended);
+std::unique_ptr<Journal> NewMemoryJournal(int keep_jobs);
 
 }  // namespace pfor::coordinator
 

@@ -6,11 +6,13 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "journal.h"
-#include "pfor/common/wire.h"
+#include "pfor/value.h"
 
 namespace pfor::coordinator {
 
@@ -24,7 +26,7 @@ struct JobRecord {
 
 struct Prefix {
   int64_t end;
-  v1::Value value;
+  Value value;
   int64_t chunks;
 };
 
@@ -34,13 +36,13 @@ struct Changes {
   std::vector<ChunkDone> inserted;
   std::vector<std::pair<JobId, int64_t>> deleted;  // chunk rows folded away
   std::map<JobId, Prefix> prefixes;  // the newest prefix of each job
-  std::vector<std::pair<JobId, v1::Job>> ended;
+  std::vector<std::pair<JobId, std::shared_ptr<const JobStatus>>> ended;
   std::vector<JobId> forgotten;
 };
 
 class JournalState {
  public:
-  explicit JournalState(int keep_ended) : keep_ended_(keep_ended) {}
+  explicit JournalState(int keep_jobs) : keep_jobs_(keep_jobs) {}
 
   absl::Status Apply(const std::vector<JournalEntry>& entries,
                      Changes& changes) {
@@ -50,12 +52,14 @@ class JournalState {
         record.job.job = accepted->job;
         record.job.spec = accepted->spec;
         record.job.submit_time = accepted->submit_time;
-        record.job.prefix_end = accepted->spec.begin();
-        record.reduction = FromProto(accepted->spec.reduction());
+        record.job.prefix_end = accepted->spec->begin;
+        record.reduction = accepted->spec->reduction;
         changes.new_jobs.push_back(*accepted);
       } else if (const auto* done = std::get_if<ChunkDone>(&entry)) {
         auto it = jobs_.find(done->job);
-        if (it == jobs_.end() || it->second.job.final_state) continue;
+        if (it == jobs_.end() || it->second.job.final_state != nullptr) {
+          continue;
+        }
         if (absl::Status status = AddChunk(it->second, *done, changes);
             !status.ok())
           return status;
@@ -65,12 +69,18 @@ class JournalState {
         if (it == jobs_.end()) continue;
         JobRecord& record = it->second;
         record.job.final_state = ended.final_state;
+        if (record.job.final_state == nullptr) {
+          // Ended all the same: what is kept says only that.
+          auto final_state = std::make_shared<JobStatus>();
+          final_state->id = ended.job;
+          record.job.final_state = std::move(final_state);
+        }
         record.job.prefix_value.reset();
         record.job.chunks.clear();
         record.above.clear();
-        changes.ended.emplace_back(ended.job, ended.final_state);
+        changes.ended.emplace_back(ended.job, record.job.final_state);
         ended_order_.push_back(ended.job);
-        while (static_cast<int>(ended_order_.size()) > keep_ended_) {
+        while (static_cast<int>(ended_order_.size()) > keep_jobs_) {
           changes.forgotten.push_back(ended_order_.front());
           jobs_.erase(ended_order_.front());
           ended_order_.pop_front();
@@ -83,7 +93,7 @@ class JournalState {
   // Adds a job as read back from disk.
   void Restore(RecoveredJob job) {
     JobRecord& record = jobs_[job.job];
-    record.reduction = FromProto(job.spec.reduction());
+    record.reduction = job.spec->reduction;
     for (ChunkDone& chunk : job.chunks)
       record.above.emplace(chunk.begin, std::move(chunk));
     job.chunks.clear();
@@ -109,7 +119,7 @@ class JournalState {
     // collect and batches keep every chunk's value; the others fold the
     // prefix.
     if (record.reduction == Reduction::kCollect ||
-        record.job.spec.tasks_size() > 0 || done.begin != job.prefix_end) {
+        !record.job.spec->tasks.empty() || done.begin != job.prefix_end) {
       record.above.emplace(done.begin, done);
       changes.inserted.push_back(done);
       return absl::OkStatus();
@@ -129,24 +139,27 @@ class JournalState {
   }
 
   static absl::Status Fold(RecoveredJob& job, const ChunkDone& chunk) {
+    const Value* value =
+        chunk.output == nullptr ? nullptr : std::get_if<Value>(&*chunk.output);
+    if (value == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("job ", job.job, ": chunk [", chunk.begin, ", ",
+                       chunk.end, ") has task results, not a value"));
+    }
     if (job.prefix_value) {
-      absl::StatusOr<Value> prefix = FromProto(*job.prefix_value);
-      absl::StatusOr<Value> value = FromProto(chunk.value);
-      if (!prefix.ok()) return prefix.status();
-      if (!value.ok()) return value.status();
       absl::StatusOr<Value> combined =
-          Combine(FromProto(job.spec.reduction()), *prefix, *value);
+          Combine(job.spec->reduction, *job.prefix_value, *value);
       if (!combined.ok()) return combined.status();
-      job.prefix_value = ToProto(*combined);
+      job.prefix_value = *std::move(combined);
     } else {
-      job.prefix_value = chunk.value;
+      job.prefix_value = *value;
     }
     job.prefix_end = chunk.end;
     job.prefix_chunks += 1;
     return absl::OkStatus();
   }
 
-  int keep_ended_;
+  int keep_jobs_;
   std::map<JobId, JobRecord> jobs_;
   std::deque<JobId> ended_order_;
 };

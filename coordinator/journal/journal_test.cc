@@ -2,23 +2,29 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
 
-v1::JobSpec Spec(int64_t begin, int64_t end,
-                 v1::Reduction reduction = v1::REDUCTION_SUM) {
-  v1::JobSpec spec;
-  spec.set_kernel("ones");
-  spec.set_begin(begin);
-  spec.set_end(end);
-  spec.set_reduction(reduction);
+std::shared_ptr<const JobSpec> Spec(int64_t begin, int64_t end,
+                                    Reduction reduction = Reduction::kSum) {
+  auto spec = std::make_shared<JobSpec>();
+  spec->kernel = "ones";
+  spec->begin = begin;
+  spec->end = end;
+  spec->reduction = reduction;
   return spec;
 }
 
 ChunkDone Chunk(JobId job, int64_t begin, int64_t end) {
-  return {job, begin, end, ToProto(Value(end - begin))};
+  return {job, begin, end,
+          std::make_shared<const ChunkOutput>(Value(end - begin))};
+}
+
+std::shared_ptr<const JobStatus> Ended(JobState state) {
+  auto status = std::make_shared<JobStatus>();
+  status->state = state;
+  return status;
 }
 
 RecoveredJob Only(Journal& journal) {
@@ -45,15 +51,28 @@ TEST(JournalTest, FoldsTheContiguousPrefixOfCompletedChunks) {
   job = Only(*journal);
   EXPECT_EQ(job.prefix_end, 30);
   EXPECT_EQ(job.prefix_chunks, 3);
-  EXPECT_EQ(job.prefix_value->int_value(), 30);
+  ASSERT_TRUE(job.prefix_value.has_value());
+  EXPECT_EQ(std::get<int64_t>(*job.prefix_value), 30);
   ASSERT_EQ(job.chunks.size(), 1u);
   EXPECT_EQ(job.chunks[0].begin, 40);
+}
+
+TEST(JournalTest, SharesTheSpecAndTheChunkOutputs) {
+  auto journal = NewMemoryJournal(10);
+  const std::shared_ptr<const JobSpec> spec = Spec(0, 100);
+  const ChunkDone beyond = Chunk(1, 20, 30);
+  ASSERT_TRUE(
+      journal->Write({JobAccepted{1, spec, absl::UnixEpoch()}, beyond}).ok());
+  const RecoveredJob job = Only(*journal);
+  EXPECT_EQ(job.spec, spec);
+  ASSERT_EQ(job.chunks.size(), 1u);
+  EXPECT_EQ(job.chunks[0].output, beyond.output);
 }
 
 TEST(JournalTest, CollectKeepsEveryChunk) {
   auto journal = NewMemoryJournal(10);
   ASSERT_TRUE(journal
-                  ->Write({JobAccepted{1, Spec(0, 30, v1::REDUCTION_COLLECT),
+                  ->Write({JobAccepted{1, Spec(0, 30, Reduction::kCollect),
                                        absl::UnixEpoch()},
                            Chunk(1, 0, 10), Chunk(1, 10, 20)})
                   .ok());
@@ -62,19 +81,47 @@ TEST(JournalTest, CollectKeepsEveryChunk) {
   EXPECT_EQ(job.chunks.size(), 2u);
 }
 
+TEST(JournalTest, BatchKeepsEveryChunk) {
+  auto journal = NewMemoryJournal(10);
+  auto spec = std::make_shared<JobSpec>(*Spec(0, 2));
+  spec->tasks = {Task{.range = {0, 1}}, Task{.range = {1, 2}}};
+  ASSERT_TRUE(
+      journal
+          ->Write({JobAccepted{1, spec, absl::UnixEpoch()},
+                   ChunkDone{1, 0, 1,
+                             std::make_shared<const ChunkOutput>(
+                                 std::vector<TaskResult>{Value(int64_t{5})})}})
+          .ok());
+  const RecoveredJob job = Only(*journal);
+  EXPECT_FALSE(job.prefix_value.has_value());
+  ASSERT_EQ(job.chunks.size(), 1u);
+}
+
+TEST(JournalTest, RefusesToFoldTaskResultsIntoAValue) {
+  auto journal = NewMemoryJournal(10);
+  ASSERT_TRUE(
+      journal->Write({JobAccepted{1, Spec(0, 10), absl::UnixEpoch()}}).ok());
+  EXPECT_EQ(journal
+                ->Write({ChunkDone{1, 0, 1,
+                                   std::make_shared<const ChunkOutput>(
+                                       std::vector<TaskResult>{})}})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(JournalTest, EndedJobKeepsItsFinalStateOnly) {
   auto journal = NewMemoryJournal(10);
-  v1::Job final_state;
-  final_state.set_state(v1::JOB_STATE_SUCCEEDED);
-  final_state.mutable_result()->set_int_value(100);
+  auto final_state = std::make_shared<JobStatus>();
+  final_state->state = JobState::kSucceeded;
+  final_state->value = Value(int64_t{100});
   ASSERT_TRUE(journal
                   ->Write({JobAccepted{1, Spec(0, 100), absl::UnixEpoch()},
                            Chunk(1, 50, 60), JobEnded{1, final_state},
                            Chunk(1, 60, 70)})
                   .ok());
   const RecoveredJob job = Only(*journal);
-  ASSERT_TRUE(job.final_state.has_value());
-  EXPECT_EQ(job.final_state->result().int_value(), 100);
+  ASSERT_NE(job.final_state, nullptr);
+  EXPECT_EQ(std::get<int64_t>(*job.final_state->value), 100);
   EXPECT_TRUE(job.chunks.empty());
 }
 
@@ -84,8 +131,10 @@ TEST(JournalTest, ForgetsTheOldestEndedJobs) {
     ASSERT_TRUE(
         journal->Write({JobAccepted{id, Spec(0, 10), absl::UnixEpoch()}}).ok());
   }
-  for (JobId id = 1; id <= 3; ++id)
-    ASSERT_TRUE(journal->Write({JobEnded{id, v1::Job()}}).ok());
+  for (JobId id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(
+        journal->Write({JobEnded{id, Ended(JobState::kSucceeded)}}).ok());
+  }
   absl::StatusOr<std::vector<RecoveredJob>> jobs = journal->Load();
   ASSERT_TRUE(jobs.ok());
   std::vector<JobId> ids;

@@ -1,5 +1,7 @@
 #include "journal_writer.h"
 
+#include <utility>
+
 namespace pfor::coordinator {
 
 JournalWriter::JournalWriter(Journal* journal,
@@ -17,14 +19,17 @@ JournalWriter::~JournalWriter() {
   thread_.join();
 }
 
-void JournalWriter::Append(std::vector<JournalEntry> entries) {
-  if (entries.empty()) return;
+uint64_t JournalWriter::Append(std::vector<JournalEntry> entries) {
+  uint64_t count;
   {
     std::lock_guard lock(mu_);
     appended_count_ += entries.size();
+    count = appended_count_;
+    if (entries.empty()) return count;
     for (JournalEntry& entry : entries) queue_.push_back(std::move(entry));
   }
   queued_.notify_one();
+  return count;
 }
 
 absl::Status JournalWriter::Sync() {
@@ -34,23 +39,60 @@ absl::Status JournalWriter::Sync() {
   return error_;
 }
 
+void JournalWriter::WhenWritten(uint64_t count, Written done) {
+  {
+    std::lock_guard lock(mu_);
+    waiting_.emplace(count, std::move(done));
+  }
+  // Already written, it runs on the next turn of the writer's loop.
+  queued_.notify_one();
+}
+
 void JournalWriter::Loop() {
   while (true) {
     std::vector<JournalEntry> batch;
+    bool stop = false;
     {
       std::unique_lock lock(mu_);
-      queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      queued_.wait(lock, [&] {
+        return stopping_ || !queue_.empty() ||
+               (!waiting_.empty() && waiting_.begin()->first <= written_count_);
+      });
       batch.swap(queue_);
+      // Stopping, and everything is written.
+      stop = stopping_ && batch.empty();
     }
-    absl::Status status = journal_->Write(batch);
-    if (!status.ok() && on_error_) on_error_(status);
-    {
+    if (!batch.empty()) {
+      absl::Status status = journal_->Write(batch);
+      if (!status.ok() && on_error_) on_error_(status);
       std::lock_guard lock(mu_);
       written_count_ += batch.size();
       if (!status.ok() && error_.ok()) error_ = status;
     }
     written_.notify_all();
+    // The callbacks whose entries are written, outside the lock.
+    std::vector<Written> ready;
+    absl::Status status;
+    {
+      std::lock_guard lock(mu_);
+      auto end = waiting_.upper_bound(written_count_);
+      for (auto it = waiting_.begin(); it != end; ++it) {
+        ready.push_back(std::move(it->second));
+      }
+      waiting_.erase(waiting_.begin(), end);
+      status = error_;
+    }
+    for (Written& done : ready) done(status);
+    if (stop) break;
+  }
+  // Waiting for entries never appended: they will not be written now.
+  std::multimap<uint64_t, Written> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(waiting_);
+  }
+  for (auto& [count, done] : left) {
+    done(absl::CancelledError("the journal writer stopped"));
   }
 }
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,18 +19,28 @@ namespace pfor::coordinator {
 
 class JournalWriter {
  public:
+  using Written = std::function<void(const absl::Status&)>;
+
   // `journal` must outlive the writer. `on_error` hears about each failed
-  // batch (the entries are lost; Sync reports the failure too).
+  // batch (the entries are lost; Sync and WhenWritten report the failure
+  // too).
   JournalWriter(Journal* journal,
                 std::function<void(const absl::Status&)> on_error);
-  // Writes what is queued, then stops.
+  // Writes what is queued, runs the callbacks waiting for it, then stops.
   ~JournalWriter();
 
-  // Queues entries; never blocks on the disk.
-  void Append(std::vector<JournalEntry> entries);
+  // Queues entries; never blocks on the disk. Returns how many entries were
+  // appended since the start, these included: WhenWritten takes it.
+  uint64_t Append(std::vector<JournalEntry> entries);
   // Blocks until everything appended before the call is written. Once a
   // batch has failed, durability is gone: every Sync returns that error.
   absl::Status Sync();
+  // Calls `done` once the first `count` entries appended are written: with
+  // OK, or with the error that lost durability (as Sync would return it).
+  // `done` always runs on the writer's thread, never on the caller's, so the
+  // caller may hold locks that `done` takes; it must not block for long.
+  // Callbacks still waiting when the writer stops get CANCELLED.
+  void WhenWritten(uint64_t count, Written done);
 
  private:
   void Loop();
@@ -37,13 +48,15 @@ class JournalWriter {
   Journal* const journal_;
   const std::function<void(const absl::Status&)> on_error_;
   std::mutex mu_;
-  std::condition_variable queued_;   // entries arrived, or stopping
+  std::condition_variable queued_;   // entries or callbacks arrived, stopping
   std::condition_variable written_;  // a batch was written
   // Guarded by mu_:
   std::vector<JournalEntry> queue_;
   // Entries appended and written so far, counted since start.
   uint64_t appended_count_ = 0;
   uint64_t written_count_ = 0;
+  // Callbacks by the count of entries they wait for.
+  std::multimap<uint64_t, Written> waiting_;
   // The first failure.
   absl::Status error_;
   bool stopping_ = false;

@@ -1,10 +1,13 @@
 #include "journal_writer.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -45,7 +48,8 @@ class CountingJournal final : public Journal {
 std::vector<JournalEntry> Chunks(int count) {
   std::vector<JournalEntry> entries;
   for (int i = 0; i < count; ++i)
-    entries.push_back(ChunkDone{1, i, i + 1, ToProto(Value(int64_t{1}))});
+    entries.push_back(ChunkDone{
+        1, i, i + 1, std::make_shared<const ChunkOutput>(Value(int64_t{1}))});
   return entries;
 }
 
@@ -90,6 +94,98 @@ TEST(JournalWriterTest, WritesWhatIsQueuedBeforeStopping) {
     for (int i = 0; i < 100; ++i) writer.Append(Chunks(10));
   }
   EXPECT_EQ(journal.written(), 1000u);
+}
+
+TEST(JournalWriterTest, AppendCountsEntriesSinceTheStart) {
+  CountingJournal journal;
+  JournalWriter writer(&journal, nullptr);
+  EXPECT_EQ(writer.Append(Chunks(3)), 3u);
+  EXPECT_EQ(writer.Append({}), 3u);
+  EXPECT_EQ(writer.Append(Chunks(2)), 5u);
+}
+
+// Waits for a callback's status, with a deadline.
+class Outcome {
+ public:
+  JournalWriter::Written Callback() {
+    return [this](const absl::Status& status) {
+      std::lock_guard lock(mu_);
+      status_ = status;
+      thread_ = std::this_thread::get_id();
+      done_ = true;
+      changed_.notify_all();
+    };
+  }
+  // Nullopt when no callback came within a few seconds.
+  std::optional<absl::Status> Wait() {
+    std::unique_lock lock(mu_);
+    if (!changed_.wait_for(lock, std::chrono::seconds(10),
+                           [&] { return done_; })) {
+      return std::nullopt;
+    }
+    return status_;
+  }
+  std::thread::id thread() {
+    std::lock_guard lock(mu_);
+    return thread_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool done_ = false;
+  absl::Status status_;
+  std::thread::id thread_;
+};
+
+TEST(JournalWriterTest, WhenWrittenCallsBackOnTheWritersThreadOnceDurable) {
+  CountingJournal journal;
+  JournalWriter writer(&journal, nullptr);
+  const uint64_t count = writer.Append(Chunks(10));
+  Outcome outcome;
+  // The caller holds a lock the callback would take: it must not deadlock.
+  std::mutex caller;
+  {
+    std::lock_guard lock(caller);
+    writer.WhenWritten(
+        count, [&, done = outcome.Callback()](const absl::Status& status) {
+          std::lock_guard taken(caller);
+          done(status);
+        });
+  }
+  const std::optional<absl::Status> status = outcome.Wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(status->ok());
+  EXPECT_GE(journal.written(), 10u);
+  EXPECT_NE(outcome.thread(), std::this_thread::get_id());
+  // Already written: called back all the same, on the writer's thread.
+  Outcome again;
+  writer.WhenWritten(count, again.Callback());
+  ASSERT_TRUE(again.Wait().has_value());
+  EXPECT_NE(again.thread(), std::this_thread::get_id());
+}
+
+TEST(JournalWriterTest, WhenWrittenReportsTheFailure) {
+  CountingJournal journal;
+  JournalWriter writer(&journal, nullptr);
+  journal.Fail();
+  Outcome outcome;
+  writer.WhenWritten(writer.Append(Chunks(1)), outcome.Callback());
+  const std::optional<absl::Status> status = outcome.Wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(JournalWriterTest, CancelsCallbacksForEntriesNeverAppended) {
+  CountingJournal journal;
+  Outcome outcome;
+  {
+    JournalWriter writer(&journal, nullptr);
+    writer.WhenWritten(writer.Append(Chunks(1)) + 1, outcome.Callback());
+  }
+  const std::optional<absl::Status> status = outcome.Wait();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code(), absl::StatusCode::kCancelled);
 }
 
 }  // namespace

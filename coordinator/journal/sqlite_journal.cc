@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "journal_state.h"
 #include "pfor/common/wire.h"
+#include "pfor/common/wire_job.h"
+#include "pfor/common/wire_link.h"
 #include "sqlite3.h"
 
 namespace pfor::coordinator {
@@ -35,15 +37,15 @@ CREATE TABLE IF NOT EXISTS chunks(
   PRIMARY KEY(job, begin_index));
 )sql";
 
-std::string Serialize(const v1::Value& value) {
-  return value.SerializeAsString();
-}
-
-absl::StatusOr<v1::Value> ParseValue(const void* data, int size) {
-  v1::Value value;
-  if (!value.ParseFromArray(data, size))
-    return absl::DataLossError("unreadable value");
-  return value;
+// Rows hold the protobuf messages of the wire (proto/pfor/v1/job.proto), so
+// state directories of earlier versions keep loading.
+template <typename Message>
+absl::StatusOr<Message> Parse(const void* data, int size) {
+  Message message;
+  if (!message.ParseFromArray(data, size)) {
+    return absl::DataLossError("unreadable message");
+  }
+  return message;
 }
 
 // A prepared statement, finalized on scope exit.
@@ -87,8 +89,8 @@ class Statement {
 
 class SqliteJournal final : public Journal {
  public:
-  SqliteJournal(sqlite3* db, std::string path, int keep_ended)
-      : db_(db), path_(std::move(path)), state_(keep_ended) {}
+  SqliteJournal(sqlite3* db, std::string path, int keep_jobs)
+      : db_(db), path_(std::move(path)), state_(keep_jobs) {}
   ~SqliteJournal() override { sqlite3_close(db_); }
 
   absl::Status Init() {
@@ -133,18 +135,19 @@ class SqliteJournal final : public Journal {
                          "INSERT OR REPLACE INTO jobs VALUES(?, ?, ?, NULL)");
     for (const JobAccepted& job : changes.new_jobs) {
       Check(insert_job.Bind(1, static_cast<int64_t>(job.job))
-                .Bind(2, job.spec.SerializeAsString())
+                .Bind(2, ToProto(*job.spec).SerializeAsString())
                 .Bind(3, absl::ToUnixNanos(job.submit_time))
                 .Run());
     }
     Statement insert_chunk(db_,
                            "INSERT OR REPLACE INTO chunks VALUES(?, ?, ?, ?)");
     for (const ChunkDone& chunk : changes.inserted) {
-      Check(insert_chunk.Bind(1, static_cast<int64_t>(chunk.job))
-                .Bind(2, chunk.begin)
-                .Bind(3, chunk.end)
-                .Bind(4, Serialize(chunk.value))
-                .Run());
+      Check(
+          insert_chunk.Bind(1, static_cast<int64_t>(chunk.job))
+              .Bind(2, chunk.begin)
+              .Bind(3, chunk.end)
+              .Bind(4, ToProto(*chunk.output, chunk.begin).SerializeAsString())
+              .Run());
     }
     Statement delete_chunk(
         db_, "DELETE FROM chunks WHERE job = ? AND begin_index = ?");
@@ -157,7 +160,7 @@ class SqliteJournal final : public Journal {
     for (const auto& [job, prefix] : changes.prefixes) {
       Check(set_prefix.Bind(1, static_cast<int64_t>(job))
                 .Bind(2, prefix.end)
-                .Bind(3, Serialize(prefix.value))
+                .Bind(3, ToProto(prefix.value).SerializeAsString())
                 .Bind(4, prefix.chunks)
                 .Run());
     }
@@ -166,7 +169,9 @@ class SqliteJournal final : public Journal {
     Statement drop_prefix(db_, "DELETE FROM prefixes WHERE job = ?");
     for (const auto& [job, final_state] : changes.ended) {
       const auto id = static_cast<int64_t>(job);
-      Check(end_job.Bind(1, final_state.SerializeAsString()).Bind(2, id).Run());
+      Check(end_job.Bind(1, ToProto(*final_state).SerializeAsString())
+                .Bind(2, id)
+                .Run());
       Check(drop_chunks.Bind(1, id).Run());
       Check(drop_prefix.Bind(1, id).Run());
     }
@@ -188,16 +193,27 @@ class SqliteJournal final : public Journal {
     while (read_jobs.Step() == SQLITE_ROW) {
       RecoveredJob job;
       job.job = static_cast<JobId>(read_jobs.Int(0));
-      auto [spec, spec_size] = read_jobs.Blob(1);
-      if (!job.spec.ParseFromArray(spec, spec_size)) return Corrupt("job spec");
+      auto [spec_data, spec_size] = read_jobs.Blob(1);
+      absl::StatusOr<v1::JobSpec> wire_spec =
+          Parse<v1::JobSpec>(spec_data, spec_size);
+      if (!wire_spec.ok()) return Corrupt("job spec", job.job);
+      absl::StatusOr<JobSpec> spec = FromProto(*wire_spec);
+      if (!spec.ok()) return Corrupt("job spec", job.job, spec.status());
+      job.spec = std::make_shared<const JobSpec>(*std::move(spec));
       job.submit_time = absl::FromUnixNanos(read_jobs.Int(2));
-      job.prefix_end = job.spec.begin();
+      job.prefix_end = job.spec->begin;
       // An empty blob reads as a null pointer; only SQL NULL means "running".
       if (!read_jobs.IsNull(3)) {
-        auto [final_state, final_size] = read_jobs.Blob(3);
-        job.final_state.emplace();
-        if (!job.final_state->ParseFromArray(final_state, final_size))
-          return Corrupt("job state");
+        auto [data, size] = read_jobs.Blob(3);
+        absl::StatusOr<v1::Job> wire_state = Parse<v1::Job>(data, size);
+        if (!wire_state.ok()) return Corrupt("job state", job.job);
+        absl::StatusOr<JobStatus> final_state = FromProto(*wire_state);
+        if (!final_state.ok()) {
+          return Corrupt("job state", job.job, final_state.status());
+        }
+        if (final_state->spec == nullptr) final_state->spec = job.spec;
+        job.final_state =
+            std::make_shared<const JobStatus>(*std::move(final_state));
       }
       jobs.emplace(job.job, std::move(job));
     }
@@ -207,8 +223,11 @@ class SqliteJournal final : public Journal {
       auto it = jobs.find(static_cast<JobId>(read_prefixes.Int(0)));
       if (it == jobs.end()) continue;
       auto [data, size] = read_prefixes.Blob(2);
-      absl::StatusOr<v1::Value> value = ParseValue(data, size);
-      if (!value.ok()) return Corrupt("prefix value");
+      absl::StatusOr<v1::Value> wire = Parse<v1::Value>(data, size);
+      if (!wire.ok()) return Corrupt("prefix value", it->first);
+      absl::StatusOr<Value> value = FromProto(*wire);
+      if (!value.ok())
+        return Corrupt("prefix value", it->first, value.status());
       it->second.prefix_end = read_prefixes.Int(1);
       it->second.prefix_value = *std::move(value);
       it->second.prefix_chunks = read_prefixes.Int(3);
@@ -221,11 +240,15 @@ class SqliteJournal final : public Journal {
       const auto id = static_cast<JobId>(read_chunks.Int(0));
       auto it = jobs.find(id);
       if (it == jobs.end()) continue;
+      const int64_t begin = read_chunks.Int(1);
       auto [data, size] = read_chunks.Blob(3);
-      absl::StatusOr<v1::Value> value = ParseValue(data, size);
-      if (!value.ok()) return Corrupt("chunk value");
+      absl::StatusOr<v1::Value> wire = Parse<v1::Value>(data, size);
+      if (!wire.ok()) return Corrupt("chunk value", id);
+      absl::StatusOr<ChunkOutput> output = ChunkOutputFromProto(*wire, begin);
+      if (!output.ok()) return Corrupt("chunk value", id, output.status());
       it->second.chunks.push_back(
-          {id, read_chunks.Int(1), read_chunks.Int(2), *std::move(value)});
+          {id, begin, read_chunks.Int(2),
+           std::make_shared<const ChunkOutput>(*std::move(output))});
     }
     for (auto& [id, job] : jobs) state_.Restore(std::move(job));
     return absl::OkStatus();
@@ -248,10 +271,12 @@ class SqliteJournal final : public Journal {
         "journal ", path_, ": cannot ", what, ": ", sqlite3_errmsg(db_)));
   }
 
-  absl::Status Corrupt(const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("journal ", path_,
-                                            " has an unreadable ", what,
-                                            "; move it away to start afresh"));
+  absl::Status Corrupt(const std::string& what, JobId job,
+                       const absl::Status& why = absl::OkStatus()) const {
+    return absl::DataLossError(absl::StrCat(
+        "journal ", path_, " has an unreadable ", what, " of job ", job,
+        why.ok() ? "" : absl::StrCat(" (", why.message(), ")"),
+        "; move it away to start afresh"));
   }
 
   sqlite3* db_;
@@ -263,7 +288,7 @@ class SqliteJournal final : public Journal {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(
-    const std::string& directory, int keep_ended) {
+    const std::string& directory, int keep_jobs) {
   if (mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST) {
     return absl::UnavailableError(absl::StrCat(
         "cannot create --state-dir ", directory, ": ", std::strerror(errno)));
@@ -279,7 +304,7 @@ absl::StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(
         absl::StrCat("cannot open journal ", path, ": ", message,
                      "; pass a writable --state-dir"));
   }
-  auto journal = std::make_unique<SqliteJournal>(db, path, keep_ended);
+  auto journal = std::make_unique<SqliteJournal>(db, path, keep_jobs);
   // One coordinator per state directory: the exclusive lock refuses a second.
   for (const char* pragma :
        {"PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = WAL",

@@ -10,11 +10,13 @@
 
 namespace pfor::coordinator {
 
-// Opens (creating if needed) the journal in `directory`. UNAVAILABLE names
-// the path and the problem (not writable, not a pfor journal, locked by
-// another coordinator).
+// Opens (creating if needed) the journal in `directory`, keeping the newest
+// `keep_jobs` ended jobs. Rows hold the wire's protobuf messages. UNAVAILABLE
+// names the path and the problem (not writable, locked by another
+// coordinator); FAILED_PRECONDITION a journal of another schema; DATA_LOSS a
+// row that does not read back.
 absl::StatusOr<std::unique_ptr<Journal>> OpenSqliteJournal(
-    const std::string& directory, int keep_ended);
+    const std::string& directory, int keep_jobs);
 
 }  // namespace pfor::coordinator
 

@@ -5,7 +5,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
@@ -25,12 +24,12 @@ constexpr double kMinSeconds = 1e-6;
 
 }  // namespace
 
-absl::StatusOr<ChunkSizer> ChunkSizer::Create(const v1::ChunkPolicy& policy,
+absl::StatusOr<ChunkSizer> ChunkSizer::Create(const ChunkPolicy& policy,
                                               int64_t begin, int64_t end) {
   const int64_t size = end - begin;
-  switch (policy.policy_case()) {
-    case v1::ChunkPolicy::kFixedSize: {
-      const int64_t fixed = policy.fixed_size();
+  switch (policy.kind) {
+    case ChunkPolicy::Kind::kFixed: {
+      const int64_t fixed = policy.value;
       if (fixed < 1) {
         return absl::InvalidArgumentError(absl::StrCat(
             "chunk size ", fixed,
@@ -46,8 +45,8 @@ absl::StatusOr<ChunkSizer> ChunkSizer::Create(const v1::ChunkPolicy& policy,
       sizer.fixed_size_ = fixed;
       return sizer;
     }
-    case v1::ChunkPolicy::kChunkCount: {
-      const int64_t count = policy.chunk_count();
+    case ChunkPolicy::Kind::kCount: {
+      const int64_t count = policy.value;
       if (count < 1 || count > size) {
         return absl::InvalidArgumentError(absl::StrCat(
             "chunk count ", count, " must be between 1 and the range size ",
@@ -57,22 +56,20 @@ absl::StatusOr<ChunkSizer> ChunkSizer::Create(const v1::ChunkPolicy& policy,
       sizer.chunk_count_ = count;
       return sizer;
     }
-    case v1::ChunkPolicy::kAutoSize:
-    case v1::ChunkPolicy::POLICY_NOT_SET: {
-      ChunkSizer sizer(Kind::kAuto, begin, end);
-      if (policy.auto_size().has_target()) {
-        const absl::Duration target = FromProto(policy.auto_size().target());
-        if (target < absl::Milliseconds(1) || target > absl::Hours(1)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "auto chunk target ", absl::FormatDuration(target),
-              " is out of range; pass a target between 1ms and 1h"));
-        }
-        sizer.target_ = target;
+    case ChunkPolicy::Kind::kAuto: {
+      const absl::Duration target = policy.target;
+      if (target < absl::Milliseconds(1) || target > absl::Hours(1)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("auto chunk target ", absl::FormatDuration(target),
+                         " is out of range; pass a target between 1ms and 1h"));
       }
+      ChunkSizer sizer(Kind::kAuto, begin, end);
+      sizer.target_ = target;
       return sizer;
     }
   }
-  return absl::InvalidArgumentError("unknown chunk policy");
+  return absl::InvalidArgumentError(
+      "unknown chunk policy; use --chunks auto, fixed:N or count:N");
 }
 
 int64_t ChunkSizer::NextEnd(int64_t cursor, int slots) {

@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "pfor/v1/job.pb.h"
+#include "pfor/job.h"
 
 namespace pfor::coordinator {
 
@@ -32,7 +32,7 @@ class ChunkSizer {
  public:
   // Checks the policy against the range [begin, end) (begin < end). Fails
   // with INVALID_ARGUMENT naming the problem and the fix.
-  static absl::StatusOr<ChunkSizer> Create(const v1::ChunkPolicy& policy,
+  static absl::StatusOr<ChunkSizer> Create(const ChunkPolicy& policy,
                                            int64_t begin, int64_t end);
 
   // The end of the chunk that starts at `cursor` (begin <= cursor < end).

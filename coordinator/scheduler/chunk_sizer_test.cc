@@ -2,23 +2,20 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
 
 using ::testing::HasSubstr;
 
-ChunkSizer Make(const v1::ChunkPolicy& policy, int64_t begin, int64_t end) {
+ChunkSizer Make(const ChunkPolicy& policy, int64_t begin, int64_t end) {
   absl::StatusOr<ChunkSizer> sizer = ChunkSizer::Create(policy, begin, end);
   EXPECT_TRUE(sizer.ok()) << sizer.status();
   return *std::move(sizer);
 }
 
 TEST(ChunkSizerTest, FixedChunksHaveTheRequestedSize) {
-  v1::ChunkPolicy policy;
-  policy.set_fixed_size(30);
-  ChunkSizer sizer = Make(policy, 0, 100);
+  ChunkSizer sizer = Make(ChunkPolicy::Fixed(30), 0, 100);
   std::vector<int64_t> ends;
   for (int64_t cursor = 0; cursor < 100;)
     ends.push_back(cursor = sizer.NextEnd(cursor, 4));
@@ -27,9 +24,7 @@ TEST(ChunkSizerTest, FixedChunksHaveTheRequestedSize) {
 }
 
 TEST(ChunkSizerTest, CountCutsNearEqualChunks) {
-  v1::ChunkPolicy policy;
-  policy.set_chunk_count(3);
-  ChunkSizer sizer = Make(policy, 0, 10);
+  ChunkSizer sizer = Make(ChunkPolicy::Count(3), 0, 10);
   std::vector<int64_t> ends;
   for (int64_t cursor = 0; cursor < 10;)
     ends.push_back(cursor = sizer.NextEnd(cursor, 4));
@@ -37,10 +32,8 @@ TEST(ChunkSizerTest, CountCutsNearEqualChunks) {
 }
 
 TEST(ChunkSizerTest, CountWorksAtTheInt64Limits) {
-  v1::ChunkPolicy policy;
-  policy.set_chunk_count(7);
   const int64_t begin = INT64_MAX - 1'000'000'007;
-  ChunkSizer sizer = Make(policy, begin, INT64_MAX);
+  ChunkSizer sizer = Make(ChunkPolicy::Count(7), begin, INT64_MAX);
   int64_t cursor = begin;
   int chunks = 0;
   while (cursor < INT64_MAX) {
@@ -53,7 +46,7 @@ TEST(ChunkSizerTest, CountWorksAtTheInt64Limits) {
 }
 
 TEST(ChunkSizerTest, AutoStartsWithOneIndexAndGrowsWithMeasuredSpeed) {
-  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000'000);
+  ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, 1'000'000'000);
   EXPECT_EQ(sizer.NextEnd(0, 2), 1);
   // 1 index in 1 us: 10^6 per second, so 100 ms would be 10^5 indices, but
   // growth is capped at 8x the largest chunk measured.
@@ -68,7 +61,7 @@ TEST(ChunkSizerTest, AutoStartsWithOneIndexAndGrowsWithMeasuredSpeed) {
 }
 
 TEST(ChunkSizerTest, AutoShrinksTowardTheEnd) {
-  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000'000);
+  ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, 1'000'000'000);
   for (int i = 0; i < 40; ++i) {
     sizer.Observe(100'000'000, absl::Milliseconds(100));  // 10^9 per second
   }
@@ -86,7 +79,7 @@ TEST(ChunkSizerTest, AutoShrinksTowardTheEnd) {
 // Cuts and measures chunks one at a time with `cost(indices)` seconds each;
 // returns the chunk sizes.
 std::vector<int64_t> Simulate(int64_t total, double (*cost)(int64_t)) {
-  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, total);
+  ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, total);
   std::vector<int64_t> sizes;
   for (int64_t cursor = 0; cursor < total;) {
     const int64_t end = sizer.NextEnd(cursor, 1);
@@ -114,7 +107,7 @@ TEST(ChunkSizerTest, AutoKeepsExpensiveIndicesInSmallChunks) {
 }
 
 TEST(ChunkSizerTest, ExpectsFixedPlusPerIndexTime) {
-  ChunkSizer sizer = Make(v1::ChunkPolicy(), 0, 1'000'000);
+  ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, 1'000'000);
   EXPECT_EQ(sizer.Expected(100), absl::ZeroDuration());
   sizer.Observe(10, absl::Milliseconds(20));
   sizer.Observe(110, absl::Milliseconds(120));
@@ -122,18 +115,32 @@ TEST(ChunkSizerTest, ExpectsFixedPlusPerIndexTime) {
 }
 
 TEST(ChunkSizerTest, RejectsBadPolicies) {
-  v1::ChunkPolicy fixed;
-  fixed.set_fixed_size(-3);
-  EXPECT_THAT(std::string(ChunkSizer::Create(fixed, 0, 10).status().message()),
-              HasSubstr("--chunks fixed:N"));
-  v1::ChunkPolicy count;
-  count.set_chunk_count(0);
-  EXPECT_EQ(ChunkSizer::Create(count, 0, 10).status().code(),
+  EXPECT_THAT(
+      std::string(
+          ChunkSizer::Create(ChunkPolicy::Fixed(-3), 0, 10).status().message()),
+      HasSubstr("--chunks fixed:N"));
+  EXPECT_EQ(ChunkSizer::Create(ChunkPolicy::Count(0), 0, 10).status().code(),
             absl::StatusCode::kInvalidArgument);
-  v1::ChunkPolicy target;
-  *target.mutable_auto_size()->mutable_target() = ToProto(absl::Hours(2));
-  EXPECT_EQ(ChunkSizer::Create(target, 0, 10).status().code(),
+  EXPECT_EQ(ChunkSizer::Create(ChunkPolicy::Auto(absl::Hours(2)), 0, 10)
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ChunkSizer::Create(ChunkPolicy::Auto(absl::ZeroDuration()), 0, 10)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  ChunkPolicy unknown;
+  unknown.kind = static_cast<ChunkPolicy::Kind>(7);
+  EXPECT_EQ(ChunkSizer::Create(unknown, 0, 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ChunkSizerTest, AutoUsesTheRequestedTarget) {
+  // 10^6 indices per second measured: a 10 ms target wants 10^4 indices.
+  ChunkSizer sizer =
+      Make(ChunkPolicy::Auto(absl::Milliseconds(10)), 0, 1'000'000'000);
+  for (int i = 0; i < 16; ++i) sizer.Observe(10'000, absl::Milliseconds(10));
+  EXPECT_NEAR(static_cast<double>(sizer.NextEnd(0, 1)), 1e4, 1e2);
 }
 
 }  // namespace

@@ -1,55 +1,70 @@
 #include "job_result.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::coordinator {
 namespace {
 
-// Clients get plain numbers: exact sums are rounded once, here.
-v1::Value RoundedValue(const Value& value) {
-  if (const auto* sum = std::get_if<ExactSum>(&value)) {
-    v1::Value out;
-    out.set_float_value(sum->Round());
-    return out;
-  }
-  return pfor::ToProto(value);
+using TaskResults = std::vector<TaskResult>;
+
+bool HoldsExactSum(const TaskResult& result) {
+  return result.ok() && std::holds_alternative<ExactSum>(*result);
 }
 
 }  // namespace
 
-v1::Value JobResult::Rounded(const v1::Value& value) {
-  if (value.has_exact_sum()) {
-    absl::StatusOr<Value> exact = FromProto(value);
-    if (exact.ok()) return RoundedValue(*exact);
-  }
-  if (!value.has_tasks()) return value;
-  v1::Value out = value;
-  for (v1::TaskResult& result : *out.mutable_tasks()->mutable_results()) {
-    if (result.has_value()) *result.mutable_value() = Rounded(result.value());
-  }
-  return out;
+Value JobResult::Rounded(const Value& value) {
+  if (const auto* sum = std::get_if<ExactSum>(&value)) return sum->Round();
+  return value;
 }
 
-absl::Status JobResult::Add(int64_t begin, int64_t end, const v1::Value& wire) {
-  if (!tasks_.empty()) {
-    const auto& results = wire.tasks().results();
-    if (!wire.has_tasks() || results.size() != end - begin) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the worker sent ", results.size(),
-                       " task results for tasks [", begin, ", ", end, ")"));
-    }
-    for (int i = 0; i < results.size(); ++i) {
-      if (results[i].index() != begin + i) {
-        return absl::InvalidArgumentError("task results out of order");
-      }
-      tasks_[begin + i] = results[i];
-    }
-    return absl::OkStatus();
+std::shared_ptr<const ChunkOutput> JobResult::Rounded(
+    std::shared_ptr<const ChunkOutput> output) {
+  const auto* results = std::get_if<TaskResults>(output.get());
+  if (results == nullptr ||
+      std::none_of(results->begin(), results->end(), HoldsExactSum)) {
+    return output;
   }
-  absl::StatusOr<Value> converted = FromProto(wire);
-  if (!converted.ok()) return converted.status();
-  const Value& value = *converted;
+  TaskResults rounded;
+  rounded.reserve(results->size());
+  for (const TaskResult& result : *results) {
+    if (result.ok()) {
+      rounded.emplace_back(Rounded(*result));
+    } else {
+      rounded.push_back(result);
+    }
+  }
+  return std::make_shared<const ChunkOutput>(std::move(rounded));
+}
+
+absl::Status JobResult::CheckTasks(int64_t begin, int64_t end,
+                                   const ChunkOutput& output) const {
+  const auto* results = std::get_if<TaskResults>(&output);
+  const size_t count = results == nullptr ? 0 : results->size();
+  if (results == nullptr || static_cast<int64_t>(count) != end - begin ||
+      begin < 0 || end > tasks_) {
+    return absl::InvalidArgumentError(absl::StrCat("the worker sent ", count,
+                                                   " task results for tasks [",
+                                                   begin, ", ", end, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobResult::Add(int64_t begin, int64_t end,
+                            const ChunkOutput& output) {
+  if (tasks_ > 0) {
+    return AddShared(begin, end, std::make_shared<const ChunkOutput>(output))
+        .status();
+  }
+  const auto* value = std::get_if<Value>(&output);
+  if (value == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the worker sent task results for chunk [", begin, ", ",
+                     end, ") of a job that is not a batch"));
+  }
   if (reduction_ == Reduction::kCollect) {
     if (static_cast<int64_t>(collected_.size()) >= kMaxCollected) {
       return absl::ResourceExhaustedError(
@@ -57,42 +72,72 @@ absl::Status JobResult::Add(int64_t begin, int64_t end, const v1::Value& wire) {
                        " chunk values; use larger chunks (--chunks count:N) or "
                        "another reduction"));
     }
-    collected_.emplace(begin, Collected{end, value});
+    collected_.emplace(begin, Collected{end, *value});
     return absl::OkStatus();
   }
   if (!value_) {
-    value_ = value;
+    value_ = *value;
     return absl::OkStatus();
   }
-  absl::StatusOr<Value> combined = Combine(reduction_, *value_, value);
+  // A running exact sum grows in place: Combine would copy it per chunk.
+  auto* sum = std::get_if<ExactSum>(&*value_);
+  if (sum != nullptr &&
+      (reduction_ == Reduction::kSum || reduction_ == Reduction::kCount)) {
+    if (const auto* i = std::get_if<int64_t>(value)) {
+      sum->AddInteger(*i);
+    } else if (const auto* d = std::get_if<double>(value)) {
+      sum->Add(*d);
+    } else {
+      sum->Add(std::get<ExactSum>(*value));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Value> combined = Combine(reduction_, *value_, *value);
   if (!combined.ok()) return combined.status();
   value_ = *std::move(combined);
   return absl::OkStatus();
 }
 
-v1::Value JobResult::ToProto() const {
-  if (reduction_ == Reduction::kCollect) {
-    v1::Value out;
-    v1::ChunkValues* chunks = out.mutable_chunks();
-    for (const auto& [begin, collected] : collected_) {
-      v1::ChunkValue* chunk = chunks->add_values();
-      chunk->set_begin(begin);
-      chunk->set_end(collected.end);
-      *chunk->mutable_value() = RoundedValue(collected.value);
+absl::StatusOr<TaskRun> JobResult::AddShared(
+    int64_t begin, int64_t end, std::shared_ptr<const ChunkOutput> output) {
+  if (tasks_ == 0) {
+    if (absl::Status status = Add(begin, end, *output); !status.ok()) {
+      return status;
     }
-    return out;
+    return TaskRun{};
   }
-  if (!tasks_.empty()) {
-    v1::Value out;
-    for (const v1::TaskResult& result : tasks_) {
-      v1::TaskResult* rounded = out.mutable_tasks()->add_results();
-      *rounded = result;
-      if (result.has_value())
-        *rounded->mutable_value() = Rounded(result.value());
-    }
-    return out;
+  if (absl::Status status = CheckTasks(begin, end, *output); !status.ok()) {
+    return status;
   }
-  return value_ ? RoundedValue(*value_) : v1::Value();
+  std::shared_ptr<const ChunkOutput> rounded = Rounded(std::move(output));
+  const TaskResults* results = &std::get<TaskResults>(*rounded);
+  TaskRun run{begin, std::shared_ptr<const TaskResults>(rounded, results)};
+  runs_.push_back(run);
+  return run;
+}
+
+std::optional<Value> JobResult::value() const {
+  if (!value_) return std::nullopt;
+  return Rounded(*value_);
+}
+
+std::vector<ChunkValue> JobResult::chunk_values() const {
+  std::vector<ChunkValue> out;
+  out.reserve(collected_.size());
+  for (const auto& [begin, collected] : collected_) {
+    out.push_back({begin, collected.end, Rounded(collected.value)});
+  }
+  return out;
+}
+
+std::vector<TaskResult> JobResult::task_results() const {
+  if (tasks_ == 0) return {};
+  std::vector<TaskResult> out(static_cast<size_t>(tasks_));
+  for (const TaskRun& run : runs_) {
+    std::copy(run.results->begin(), run.results->end(),
+              out.begin() + run.first_task);
+  }
+  return out;
 }
 
 }  // namespace pfor::coordinator

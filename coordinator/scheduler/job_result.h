@@ -1,18 +1,24 @@
-// The running result of one job: chunk values folded under its reduction.
+// The running result of one job: chunk outputs folded under its reduction.
 //
 // sum, min, max and count keep a single value; collect keeps every chunk's
-// value, ordered by range, and is therefore bounded; a batch keeps one
-// result per task. Not thread-safe.
+// value, ordered by range, and is therefore bounded; a batch keeps each
+// chunk's task results, shared with the chunk's output, not copied. What
+// clients see is rounded: exact float sums become doubles, once, here.
+// Not thread-safe.
 #ifndef PFOR_COORDINATOR_JOB_RESULT_H_
 #define PFOR_COORDINATOR_JOB_RESULT_H_
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "pfor/v1/job.pb.h"
+#include "absl/status/statusor.h"
+#include "pfor/common/link.h"
+#include "pfor/common/session.h"
+#include "pfor/job.h"
 #include "pfor/value.h"
 
 namespace pfor::coordinator {
@@ -26,21 +32,36 @@ class JobResult {
   explicit JobResult(Reduction reduction, int64_t tasks = 0)
       : reduction_(reduction), tasks_(tasks) {}
 
-  // Folds in the value of chunk [begin, end) as the worker sent it. Each
-  // chunk must be added once. INVALID_ARGUMENT for a value that does not fit
-  // the job (malformed, or not the chunk's task results); OUT_OF_RANGE when
-  // an integer sum overflows; RESOURCE_EXHAUSTED when a collect job exceeds
-  // kMaxCollected chunks.
-  absl::Status Add(int64_t begin, int64_t end, const v1::Value& value);
+  // Folds in the output of chunk [begin, end) as the worker sent it. Each
+  // chunk must be added once. INVALID_ARGUMENT for an output that does not
+  // fit the job (task results for a plain job, or not one result per task of
+  // the chunk for a batch); OUT_OF_RANGE when an integer sum overflows;
+  // RESOURCE_EXHAUSTED when a collect job exceeds kMaxCollected chunks.
+  absl::Status Add(int64_t begin, int64_t end, const ChunkOutput& output);
 
-  // The result as clients see it: float sums rounded to float_value, collect
-  // as chunk values ordered by begin, a batch's task results in order. Empty
-  // before the first Add.
-  v1::Value ToProto() const;
+  // The same, keeping a batch chunk's task results by reference (a rounded
+  // copy only when they hold exact sums). Returns the chunk's task run for a
+  // batch, a run without results otherwise.
+  absl::StatusOr<TaskRun> AddShared(int64_t begin, int64_t end,
+                                    std::shared_ptr<const ChunkOutput> output);
 
-  // The task results of chunk [begin, end) of a batch, rounded as clients
-  // see them.
-  static v1::Value Rounded(const v1::Value& value);
+  // The result as clients see it, each empty unless the job is of its kind:
+  // the value (nullopt before the first Add)...
+  std::optional<Value> value() const;
+  // ...a collect job's chunk values, ordered by begin...
+  std::vector<ChunkValue> chunk_values() const;
+  // ...a batch's task results in task order (tasks not completed yet hold
+  // UNKNOWN).
+  std::vector<TaskResult> task_results() const;
+  // A batch's task results so far, as runs (in the order chunks completed).
+  const std::vector<TaskRun>& task_runs() const { return runs_; }
+
+  // Exact sums rounded to the nearest double; other values as they are.
+  static Value Rounded(const Value& value);
+  // A batch chunk's output with its exact sums rounded: `output` itself when
+  // it holds none.
+  static std::shared_ptr<const ChunkOutput> Rounded(
+      std::shared_ptr<const ChunkOutput> output);
 
  private:
   struct Collected {
@@ -48,11 +69,15 @@ class JobResult {
     Value value;
   };
 
+  absl::Status CheckTasks(int64_t begin, int64_t end,
+                          const ChunkOutput& output) const;
+
   Reduction reduction_;
+  int64_t tasks_;
   std::optional<Value> value_;
   std::map<int64_t, Collected> collected_;
-  // A batch: one slot per task, filled as chunks complete.
-  std::vector<v1::TaskResult> tasks_;
+  // A batch: the task results of each chunk completed.
+  std::vector<TaskRun> runs_;
 };
 
 }  // namespace pfor::coordinator

@@ -1,19 +1,25 @@
 #include "job_spec_check.h"
 
+#include <map>
+#include <variant>
+
 #include "absl/strings/str_cat.h"
-#include "pfor/common/wire.h"
+#include "job_result.h"
 
 namespace pfor::coordinator {
 namespace {
 
 constexpr int kMaxAttemptsLimit = 100;
-constexpr int kMaxParams = 64;
+constexpr size_t kMaxParams = 64;
 constexpr size_t kMaxNameLength = 256;
 constexpr size_t kMaxStringParamLength = 4096;
+constexpr size_t kMaxCommandArgs = 256;
+constexpr size_t kMaxCommandArgLength = 4096;
+constexpr size_t kMaxTasks = 1'000'000;
 
-absl::Status ValidateRange(const v1::JobSpec& spec) {
-  const int64_t begin = spec.begin();
-  const int64_t end = spec.end();
+absl::Status ValidateRange(const JobSpec& spec) {
+  const int64_t begin = spec.begin;
+  const int64_t end = spec.end;
   if (end < begin) {
     return absl::InvalidArgumentError(
         absl::StrCat("range end ", end, " is before begin ", begin,
@@ -33,88 +39,94 @@ absl::Status ValidateRange(const v1::JobSpec& spec) {
   return absl::OkStatus();
 }
 
-constexpr int kMaxCommandArgs = 256;
-constexpr size_t kMaxCommandArgLength = 4096;
+bool IsKnown(Command::Output output) {
+  switch (output) {
+    case Command::Output::kAuto:
+    case Command::Output::kInteger:
+    case Command::Output::kFloat:
+    case Command::Output::kJson:
+      return true;
+  }
+  return false;
+}
 
-absl::Status ValidateCommand(const v1::JobSpec& spec) {
-  const v1::CommandSpec& command = spec.command();
-  if (spec.executor() != v1::EXECUTOR_KIND_COMMAND) {
-    if (command.argv_size() > 0) {
+absl::Status ValidateCommand(const JobSpec& spec) {
+  const Command& command = spec.command;
+  if (spec.executor != ExecutorKind::kCommand) {
+    if (!command.argv.empty()) {
       return absl::InvalidArgumentError(
           "a command runs only on the command executor; pass --executor "
           "command");
     }
     return absl::OkStatus();
   }
-  if (!spec.kernel().empty() || spec.params_size() > 0) {
+  if (!spec.kernel.empty() || !spec.params.empty()) {
     return absl::InvalidArgumentError(
         "a command job runs its command, not a kernel: drop the kernel name "
         "and the --param flags");
   }
-  if (command.argv().empty() || command.argv(0).empty()) {
+  if (command.argv.empty() || command.argv[0].empty()) {
     return absl::InvalidArgumentError(
         "a command job needs a command; pass --command 'PROGRAM ARGS...' "
         "with {begin}, {end} or {chunk} where the chunk goes");
   }
-  if (command.shell() && command.argv_size() != 1) {
+  if (command.shell && command.argv.size() != 1) {
     return absl::InvalidArgumentError(
         "a shell command is one script string; pass it as one --command");
   }
-  if (command.argv_size() > kMaxCommandArgs) {
+  if (command.argv.size() > kMaxCommandArgs) {
     return absl::InvalidArgumentError(
         absl::StrCat("a command has at most ", kMaxCommandArgs, " arguments"));
   }
-  for (const std::string& arg : command.argv()) {
+  for (const std::string& arg : command.argv) {
     if (arg.size() > kMaxCommandArgLength) {
       return absl::InvalidArgumentError(
           absl::StrCat("command arguments are limited to ",
                        kMaxCommandArgLength, " characters"));
     }
   }
-  if (!v1::CommandSpec::Output_IsValid(command.output())) {
+  if (!IsKnown(command.output)) {
     return absl::InvalidArgumentError(
         "unknown command output; use auto, integer, float or json");
   }
   return absl::OkStatus();
 }
 
-constexpr int kMaxTasks = 1'000'000;
-
-absl::Status ValidateTasks(const v1::JobSpec& spec) {
-  if (spec.max_parallel() < 0) {
+absl::Status ValidateTasks(const JobSpec& spec) {
+  if (spec.max_parallel < 0) {
     return absl::InvalidArgumentError(
         "max parallel chunks must not be negative; pass 0 for no limit");
   }
-  if (spec.tasks().empty()) return absl::OkStatus();
-  if (spec.tasks_size() > kMaxTasks) {
+  if (spec.tasks.empty()) return absl::OkStatus();
+  const size_t tasks = spec.tasks.size();
+  if (tasks > kMaxTasks) {
     return absl::InvalidArgumentError(
-        absl::StrCat("a batch has at most ", kMaxTasks, " tasks, not ",
-                     spec.tasks_size(), "; split it into several jobs"));
+        absl::StrCat("a batch has at most ", kMaxTasks, " tasks, not ", tasks,
+                     "; split it into several jobs"));
   }
-  if (spec.begin() != 0 || spec.end() != spec.tasks_size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a batch's range must be [0, number of tasks) = [0, ",
-                     spec.tasks_size(), ")"));
+  if (spec.begin != 0 || spec.end != static_cast<int64_t>(tasks)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a batch's range must be [0, number of tasks) = [0, ", tasks, ")"));
   }
-  if (spec.executor() == v1::EXECUTOR_KIND_COMMAND) {
+  if (spec.executor == ExecutorKind::kCommand) {
     return absl::InvalidArgumentError(
         "batches run kernels; the command executor takes a plain range");
   }
-  if (spec.reduction() == v1::REDUCTION_COLLECT) {
+  if (spec.reduction == Reduction::kCollect) {
     return absl::InvalidArgumentError(
         "a batch already returns one value per task; drop the collect "
         "reduction");
   }
-  for (int i = 0; i < spec.tasks_size(); ++i) {
-    const v1::Task& task = spec.tasks(i);
+  for (size_t i = 0; i < tasks; ++i) {
+    const Task& task = spec.tasks[i];
     int64_t size;
-    if (task.end() <= task.begin() ||
-        __builtin_sub_overflow(task.end(), task.begin(), &size)) {
+    if (task.range.end <= task.range.begin ||
+        __builtin_sub_overflow(task.range.end, task.range.begin, &size)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "task ", i, " has range [", task.begin(), ", ", task.end(),
+          "task ", i, " has range [", task.range.begin, ", ", task.range.end,
           "); give every task a non-empty range of at most 2^63-1 indices"));
     }
-    if (task.params_size() > kMaxParams) {
+    if (task.params.size() > kMaxParams) {
       return absl::InvalidArgumentError(absl::StrCat(
           "task ", i, " has more than ", kMaxParams, " parameters"));
     }
@@ -122,60 +134,77 @@ absl::Status ValidateTasks(const v1::JobSpec& spec) {
   return absl::OkStatus();
 }
 
+bool IsKnown(Reduction reduction) {
+  switch (reduction) {
+    case Reduction::kSum:
+    case Reduction::kMin:
+    case Reduction::kMax:
+    case Reduction::kCount:
+    case Reduction::kCollect:
+      return true;
+  }
+  return false;
+}
+
+bool IsKnown(ExecutorKind executor) {
+  switch (executor) {
+    case ExecutorKind::kThreads:
+    case ExecutorKind::kProcesses:
+    case ExecutorKind::kCommand:
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
-  if (spec.kernel().empty() && spec.executor() != v1::EXECUTOR_KIND_COMMAND) {
+absl::Status ValidateJobSpec(const JobSpec& spec) {
+  if (spec.kernel.empty() && spec.executor != ExecutorKind::kCommand) {
     return absl::InvalidArgumentError(
         "job has no kernel; name one, such as count_primes (pfor kernels lists "
         "them)");
   }
-  if (spec.kernel().size() > kMaxNameLength ||
-      spec.name().size() > kMaxNameLength) {
+  if (spec.kernel.size() > kMaxNameLength ||
+      spec.name.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel and job names are limited to ", kMaxNameLength, " characters"));
   }
   if (absl::Status status = ValidateRange(spec); !status.ok()) return status;
-  if (!v1::Reduction_IsValid(spec.reduction())) {
+  if (!IsKnown(spec.reduction)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown reduction ", spec.reduction(),
+        absl::StrCat("unknown reduction ", static_cast<int>(spec.reduction),
                      "; use sum, min, max, count or collect"));
   }
-  if (!v1::ExecutorKind_IsValid(spec.executor())) {
+  if (!IsKnown(spec.executor)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown executor ", spec.executor(),
+        absl::StrCat("unknown executor ", static_cast<int>(spec.executor),
                      "; use threads, processes or command"));
   }
   if (absl::Status status = ValidateCommand(spec); !status.ok()) return status;
   if (absl::Status status = ValidateTasks(spec); !status.ok()) return status;
-  const int32_t attempts = spec.retry().max_attempts();
-  if (attempts < 0 || attempts > kMaxAttemptsLimit) {
+  if (spec.max_attempts < 0 || spec.max_attempts > kMaxAttemptsLimit) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max attempts ", attempts,
+        absl::StrCat("max attempts ", spec.max_attempts,
                      " is out of range; pass --max-attempts between 1 and ",
                      kMaxAttemptsLimit));
   }
-  if (spec.retry().has_chunk_timeout()) {
-    const auto& timeout = spec.retry().chunk_timeout();
-    if (timeout.seconds() < 0 || timeout.nanos() < 0 ||
-        timeout.nanos() >= 1000000000 ||
-        (timeout.seconds() == 0 && timeout.nanos() == 0)) {
-      return absl::InvalidArgumentError(
-          "chunk timeout must be positive; pass --chunk-timeout such as 30s");
-    }
-  }
-  if (spec.params_size() > kMaxParams) {
+  if (spec.chunk_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("job has ", spec.params_size(), " parameters; at most ",
+        "chunk timeout must be positive; pass --chunk-timeout such as 30s");
+  }
+  if (spec.params.size() > kMaxParams) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job has ", spec.params.size(), " parameters; at most ",
                      kMaxParams, " are allowed"));
   }
-  for (const auto& [name, value] : spec.params()) {
+  for (const auto& [name, value] : spec.params) {
     if (name.empty() || name.size() > kMaxNameLength) {
       return absl::InvalidArgumentError(
           "parameter names must have 1 to 256 characters; pass --param "
           "NAME=VALUE");
     }
-    if (value.string_value().size() > kMaxStringParamLength) {
+    const auto* text = std::get_if<std::string>(&value);
+    if (text != nullptr && text->size() > kMaxStringParamLength) {
       return absl::InvalidArgumentError(
           absl::StrCat("parameter ", name, " is longer than ",
                        kMaxStringParamLength, " characters"));
@@ -184,29 +213,41 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Params> CheckParams(const v1::JobSpec& spec,
-                                   const v1::KernelInfo& kernel) {
-  absl::StatusOr<std::map<std::string, ParamValue>> given =
-      FromProto(spec.params());
-  if (!given.ok()) return given.status();
-  absl::StatusOr<std::vector<ParamSpec>> specs = FromProto(kernel.params());
-  if (!specs.ok()) return specs.status();
-  if (spec.tasks().empty())
-    return ValidateParams(spec.kernel(), *specs, *given);
-  for (int i = 0; i < spec.tasks_size(); ++i) {
-    absl::StatusOr<std::map<std::string, ParamValue>> overlay =
-        FromProto(spec.tasks(i).params());
-    if (!overlay.ok()) return overlay.status();
-    std::map<std::string, ParamValue> merged = *given;
-    for (auto& [name, value] : *overlay) merged[name] = std::move(value);
+absl::StatusOr<ChunkSizer> CheckJob(const JobSpec& spec) {
+  if (absl::Status status = ValidateJobSpec(spec); !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<ChunkSizer> sizer =
+      ChunkSizer::Create(spec.chunks, spec.begin, spec.end);
+  if (!sizer.ok()) return sizer.status();
+  if (spec.reduction == Reduction::kCollect &&
+      sizer->PlannedChunks() > JobResult::kMaxCollected) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("collect keeps at most ", JobResult::kMaxCollected,
+                     " chunk values but the job has ", sizer->PlannedChunks(),
+                     " chunks; use larger chunks or another reduction"));
+  }
+  return sizer;
+}
+
+absl::StatusOr<Params> CheckParams(const JobSpec& spec,
+                                   const KernelInfo& kernel) {
+  if (spec.tasks.empty()) {
+    return ValidateParams(spec.kernel, kernel.params, spec.params);
+  }
+  for (size_t i = 0; i < spec.tasks.size(); ++i) {
+    std::map<std::string, ParamValue> merged = spec.params;
+    for (const auto& [name, value] : spec.tasks[i].params) {
+      merged[name] = value;
+    }
     absl::Status status =
-        ValidateParams(spec.kernel(), *specs, merged).status();
+        ValidateParams(spec.kernel, kernel.params, merged).status();
     if (!status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("task ", i, ": ", status.message()));
     }
   }
-  return Params(*std::move(given));
+  return Params(spec.params);
 }
 
 std::string RangeText(int64_t begin, int64_t end) {

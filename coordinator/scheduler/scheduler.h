@@ -1,26 +1,26 @@
 // The coordinator's decisions, apart from all I/O.
 //
 // Scheduler takes events (a job submitted, a worker joined or lost, credits
-// granted, a chunk finished or failed, time passing) and answers with
-// commands (assign this chunk to that worker, cancel that attempt, tell a
-// worker a job ended, drop a silent worker). It never reads the clock, never
-// does I/O and never starts a thread: every event carries `now`, and the
-// gRPC services are thin adapters that turn messages into events and
-// commands into messages. That keeps the hard logic deterministic and
-// testable with thousands of simulated workers.
+// granted, a chunk finished, time passing) and answers with commands (assign
+// this chunk to that worker, cancel that attempt, tell a worker a job ended,
+// drop a silent worker, tell followers what changed, journal this). It never
+// reads the clock, never does I/O and never starts a thread: every event
+// carries `now`, and the services around it only turn messages into events
+// and commands into messages. Commands carry all their data, so delivering
+// them never calls back into the scheduler.
 //
 // Guarantees:
 //   * every chunk of a job is counted exactly once: a result is accepted only
 //     from a live attempt of a chunk still in flight, and the first one wins;
 //   * a lost worker's chunks go back to the queue;
 //   * a chunk that fails max_attempts times fails its job with that error;
+//   * a worker is never sent more chunks of an executor than it asked for;
 //   * memory is O(jobs + chunks in flight), never O(chunks of a job).
 //
 // Not thread-safe: the owner serializes calls.
 #ifndef PFOR_COORDINATOR_SCHEDULER_H_
 #define PFOR_COORDINATOR_SCHEDULER_H_
 
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -28,97 +28,62 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "chunk_sizer.h"
-#include "job_result.h"
+#include "dispatch.h"
+#include "job_views.h"
 #include "journal.h"
-#include "pfor/common/wire.h"
-#include "pfor/params.h"
-#include "pfor/v1/coordinator.pb.h"
-#include "pfor/v1/job.pb.h"
-#include "pfor/v1/kernel.pb.h"
+#include "pfor/cluster.h"
+#include "pfor/common/link.h"
+#include "pfor/common/session.h"
+#include "pfor/coordinator/options.h"
+#include "pfor/job.h"
+#include "scheduled_job.h"
+#include "worker_registry.h"
 
 namespace pfor::coordinator {
 
 using WorkerId = uint64_t;
 
-// One attempt at one chunk: chunks are named by their job and begin, which
-// never change, attempts are numbered from 1.
-struct AttemptKey {
-  JobId job = 0;
-  int64_t begin = 0;
-  int32_t attempt = 0;
-  friend bool operator==(const AttemptKey&, const AttemptKey&) = default;
-};
-
-struct SchedulerOptions {
-  // A worker silent for this long is declared lost.
-  absl::Duration heartbeat_timeout = absl::Seconds(10);
-  // Finished jobs kept for GetJob and ListJobs; older ones are forgotten.
-  int max_finished_jobs = 1000;
-  // Jobs queued or running at once; more are refused.
-  int max_active_jobs = 10000;
-  // Near the end of a job, an idle slot runs a backup copy of an in-flight
-  // chunk that has run this many times longer than expected.
-  double straggler_factor = 3;
-  // ... and at least this long.
-  absl::Duration straggler_min_time = absl::Seconds(2);
-  // A job that no connected worker can run (its kernel or executor is
-  // missing) fails after waiting this long.
-  absl::Duration unrunnable_timeout = absl::Minutes(10);
-};
-
-struct WorkerHello {
-  std::string name;
-  std::string peer;
-  // Slots per executor, indexed by ExecutorIndex (threads, processes,
-  // command).
-  std::array<int32_t, kExecutorKinds> slots{};
-  // Kernels of the threads and processes executors.
-  std::vector<v1::KernelInfo> kernels;
-};
+// SchedulerOptions (heartbeat_timeout, keep_jobs, queue_timeout, ...) are in
+// pfor/coordinator/options.h: the server's options embed them.
 
 // Commands, grouped by kind. Within one batch, a worker applies job
-// definitions, then assignments, then ended jobs, then cancellations.
+// definitions, then assignments, then ended jobs, then cancellations;
+// followers' events and journal entries are in the order they happened.
 struct Commands {
   struct Assign {
-    WorkerId worker;
-    AttemptKey key;
-    int64_t end;
-    // The worker has not seen this job yet: send its definition first.
-    bool send_definition;
-    // The chunk's number in its job, from 0 in the order chunks were cut.
-    int64_t index;
+    WorkerId worker = 0;
+    // Set when the worker has not seen the job yet: send it first.
+    std::shared_ptr<const JobDefinition> definition;
+    ChunkAssignment chunk;
   };
   struct CancelAttempt {
-    WorkerId worker;
-    AttemptKey key;
+    WorkerId worker = 0;
+    AttemptRef attempt;
   };
   struct EndJob {
-    WorkerId worker;
-    JobId job;
+    WorkerId worker = 0;
+    JobId job = 0;
   };
   struct Disconnect {
-    WorkerId worker;
+    WorkerId worker = 0;
     std::string reason;
   };
   std::vector<Assign> assign;
   std::vector<CancelAttempt> cancel;
   std::vector<EndJob> end_job;
   std::vector<Disconnect> disconnect;
-  // Jobs whose state or progress changed, for watchers.
-  absl::flat_hash_set<JobId> changed_jobs;
+  // One event per job that changed, for its followers: its progress, its
+  // status when its state changed, a batch's new task results.
+  std::vector<JobEvent> events;
   // What must be made durable, in order.
   std::vector<JournalEntry> journal;
 
   bool empty() const {
     return assign.empty() && cancel.empty() && end_job.empty() &&
-           disconnect.empty() && changed_jobs.empty() && journal.empty();
+           disconnect.empty() && events.empty() && journal.empty();
   }
 };
 
@@ -134,37 +99,35 @@ class Scheduler {
   // Validates and queues a job. INVALID_ARGUMENT names the bad field and the
   // fix; FAILED_PRECONDITION when workers are connected and none offers the
   // kernel; RESOURCE_EXHAUSTED past max_active_jobs.
-  absl::StatusOr<v1::Job> SubmitJob(const v1::JobSpec& spec, absl::Time now);
+  absl::StatusOr<JobStatus> SubmitJob(std::shared_ptr<const JobSpec> spec,
+                                      absl::Time now);
   // Puts back a job read from the journal after a restart: an ended job as
   // it ended, an unfinished one with its completed chunks counted and the
   // rest queued. Call before any other event.
   void RestoreJob(const RecoveredJob& job, absl::Time now);
   // Cancels a queued or running job; NOT_FOUND for an unknown id. A finished
   // job is returned as it is.
-  absl::StatusOr<v1::Job> CancelJob(JobId job, absl::Time now);
+  absl::StatusOr<JobStatus> CancelJob(JobId job, absl::Time now);
 
-  // A worker connected. INVALID_ARGUMENT for a malformed hello (no slots, a
-  // kernel announced with a broken parameter list).
-  absl::Status WorkerJoined(WorkerId worker, WorkerHello hello, absl::Time now);
-  // The worker's stream ended: its in-flight chunks go back to the queue.
+  // A worker connected. INVALID_ARGUMENT for a malformed hello (no slots,
+  // too many, a kernel announced twice or with a broken parameter list).
+  absl::Status WorkerJoined(WorkerId worker, Hello hello, std::string peer,
+                            absl::Time now);
+  // The worker's link ended: its in-flight chunks go back to the queue.
   void WorkerLost(WorkerId worker, const std::string& reason, absl::Time now);
   // Any message from the worker.
   void WorkerSeen(WorkerId worker, absl::Time now);
   // The worker asks for `credits` more chunks of one executor.
-  void CreditsGranted(WorkerId worker, v1::ExecutorKind executor,
-                      int32_t credits, absl::Time now);
+  void CreditsGranted(WorkerId worker, ExecutorKind executor, int32_t credits,
+                      absl::Time now);
   // The worker takes no more chunks.
   void WorkerDraining(WorkerId worker, absl::Time now);
-
-  // `value` is the chunk's value as the worker sent it.
-  void ChunkSucceeded(WorkerId worker, const AttemptKey& key,
-                      const v1::Value& value, absl::Duration kernel_time,
-                      absl::Time now);
-  void ChunkFailed(WorkerId worker, const AttemptKey& key,
-                   const std::string& error, absl::Duration kernel_time,
-                   absl::Time now);
-  // A draining worker gives back a chunk it never started.
-  void ChunkReleased(WorkerId worker, const AttemptKey& key, absl::Time now);
+  // An attempt finished, with its output or its error. Results of attempts
+  // no longer live (late, duplicated, spoofed) are ignored.
+  void ChunkFinished(WorkerId worker, ChunkResult result, absl::Time now);
+  // A draining worker gives back an attempt it never started.
+  void ChunkReleased(WorkerId worker, const AttemptRef& attempt,
+                     absl::Time now);
 
   // Time passed: declares silent workers lost, times out attempts, starts
   // backup copies of stragglers, fails jobs nobody can run.
@@ -176,82 +139,71 @@ class Scheduler {
   // --- Queries ------------------------------------------------------------
 
   // NOT_FOUND for an unknown or forgotten id.
-  absl::StatusOr<v1::Job> GetJob(JobId job, bool with_recent_chunks) const;
-  // Newest first.
-  std::vector<v1::Job> ListJobs(int limit) const;
-  std::vector<v1::WorkerInfo> ListWorkers(absl::Time now) const;
-  std::vector<v1::KernelInfo> ListKernels() const;
-  // What a worker needs to run the job's chunks; nullptr for unknown jobs.
-  const v1::JobSpec* JobSpecFor(JobId job) const;
-  // The job's validated parameters, defaults filled in.
-  const Params* ParamsFor(JobId job) const;
-  bool IsFinished(JobId job) const;
+  absl::StatusOr<JobStatus> GetJob(JobId job, bool with_recent_chunks) const;
+  // The first event of a new follower of `job`: its status and, for a
+  // batch, every task result so far. `missing` for an unknown job. Asked
+  // for with no commands pending (right after TakeCommands), it and the
+  // events that follow tell each task result once.
+  JobEvent FollowEvent(JobId job) const;
+  // Newest first; without a batch's task results.
+  std::vector<JobStatus> ListJobs(int limit) const;
+  std::vector<WorkerStatus> ListWorkers(absl::Time now) const;
+  // Every kernel a connected worker offers, with the executors that run it
+  // on some worker.
+  std::vector<KernelInfo> ListKernels() const;
 
  private:
-  struct Job;
-  struct Worker;
-  struct InFlight;
+  // The parts the scheduler is made of, each in a file of its own:
+  // WorkerRegistry (worker_registry.h), ChunkLedger (chunk_ledger.h, one per
+  // job), the views and events (job_views.h), Dispatcher (dispatch.h). This
+  // class orchestrates the events.
 
-  Job* FindJob(JobId id);
-  Worker* FindWorker(WorkerId id);
-  const v1::KernelInfo* FindKernel(const std::string& name) const;
+  // Runs at the end of every event: builds the statuses of the events whose
+  // job changed state, then forgets the oldest ended jobs beyond keep_jobs.
+  class Settler;
 
-  // Adds (sign +1) or removes (-1) a worker's slots in the per-kernel and
-  // command counts.
-  void CountSlots(const Worker& worker, int sign);
-  // Hands out chunks while some worker has credits and some job has work.
+  ScheduledJob* FindActive(JobId id);
+  // Checks the parameters of a job submitted before any worker offered its
+  // kernel and builds its definition; fails the job when they are bad.
+  bool EnsureDefinition(ScheduledJob& job, absl::Time now);
+  void SetDefinition(ScheduledJob& job, Params params);
+  // Builds definitions where kernels have appeared, then dispatches.
   void Dispatch(absl::Time now);
-  Job* PickJob(const Worker& worker);
-  bool HasWork(const Job& job) const;
-  bool CanRun(const Worker& worker, const Job& job) const;
-  // Starts a new attempt of the in-flight chunk at `begin` on `worker`.
-  void Assign(Worker& worker, Job& job, int64_t begin, absl::Time now);
-  // Takes a live attempt off its worker and its chunk; returns the chunk.
-  InFlight* RevokeAttempt(Job& job, const AttemptKey& key, WorkerId worker);
-  void AttemptFailed(Job& job, const AttemptKey& key, WorkerId worker,
-                     const std::string& error, absl::Duration kernel_time,
+  void ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
+                      const AttemptRef& attempt, int64_t end,
+                      ChunkOutput output, absl::Duration kernel_time,
+                      absl::Time now);
+  // A revoked attempt failed: retry the chunk, or fail the job.
+  void AttemptFailed(ScheduledJob& job, ChunkInFlight& chunk,
+                     const AttemptRef& attempt, WorkerId worker,
+                     absl::string_view error, absl::Duration kernel_time,
                      absl::Time now);
-  void StartBackups(absl::Time now);
-  // Keeps a finished attempt for the status view (error empty on success).
-  void Record(Job& job, const AttemptKey& key, int64_t end, WorkerId worker,
-              absl::Duration kernel_time, const std::string& error);
-  // Validates parameters of a job submitted before any worker offered its
-  // kernel; fails the job when they are bad.
-  bool EnsureParams(Job& job, absl::Time now);
-  void Finish(Job& job, v1::JobState state, const std::string& error,
+  // A live attempt on the worker ended (finished, failed, cancelled,
+  // released, or its job ended).
+  void AttemptEnded(ConnectedWorker* worker);
+  void AttemptEnded(WorkerId worker);
+  // Keeps a finished attempt for the status view.
+  void Record(ScheduledJob& job, const AttemptRef& attempt, int64_t end,
+              WorkerId worker, absl::Duration kernel_time,
+              absl::string_view error);
+  void Finish(ScheduledJob& job, JobState state, std::string error,
               absl::Time now);
-  void MaybeSucceed(Job& job, absl::Time now);
+  void MaybeSucceed(ScheduledJob& job, absl::Time now);
   void ForgetOldJobs();
-  // Slots of the job's executor on workers that can run it (0: none can).
-  int64_t SlotsFor(const Job& job) const;
-  // Why no connected worker can run the job; empty when one can.
-  std::string Unrunnable(const v1::JobSpec& spec) const;
-  v1::Job Snapshot(const Job& job, bool with_recent_chunks) const;
-  std::string WaitingReason(const Job& job) const;
-  void Changed(const Job& job);
 
   SchedulerOptions options_;
+  WorkerRegistry workers_;
   JobId next_job_id_ = 1;
-  std::map<JobId, std::unique_ptr<Job>> jobs_;
+  std::map<JobId, std::unique_ptr<ScheduledJob>> jobs_;
   // Queued and running jobs, in submission order.
-  std::vector<Job*> active_;
-  std::deque<JobId> finished_;
-  absl::btree_map<WorkerId, std::unique_ptr<Worker>> workers_;
-  // Workers with credits left, not draining.
-  absl::btree_set<WorkerId> hungry_;
-  WorkerId last_served_ = 0;
-  // Kernels offered by connected workers: the first announcement, and how
-  // many workers and slots (of workers not draining) offer each.
-  struct KernelEntry {
-    v1::KernelInfo info;
-    int workers = 0;
-    // Per executor, indexed by ExecutorIndex.
-    std::array<int64_t, kExecutorKinds> slots{};
-  };
-  std::map<std::string, KernelEntry> kernels_;
-  // Command slots of connected workers not draining.
-  int64_t command_slots_ = 0;
+  std::vector<ScheduledJob*> active_;
+  // Active jobs still waiting for their definition.
+  int awaiting_definition_ = 0;
+  // Ended jobs, oldest first.
+  std::deque<JobId> ended_;
+  EventLog events_;
   Commands commands_;
+  Dispatcher dispatcher_{workers_, events_, commands_};
 };
 
 }  // namespace pfor::coordinator

@@ -1,18 +1,21 @@
 #include "coordinator_service.h"
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "job_result.h"
-#include "merging_stream.h"
+#include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire.h"
+#include "pfor/common/wire_job.h"
 
 namespace pfor::coordinator {
 namespace {
 
 constexpr absl::Duration kDefaultWatchInterval = absl::Milliseconds(200);
-constexpr int kDefaultListLimit = 100;
+constexpr absl::Duration kMaxWatchInterval = absl::Seconds(60);
 
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
                                 const absl::Status& status) {
@@ -21,210 +24,204 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-bool IsFinal(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
-
-// Streams one job's state: the newest state is held back until `interval`
-// has passed since the last write (the host's tick flushes it), except the
-// final state, which goes out at once and ends the stream.
-class JobStream final : public grpc::ServerWriteReactor<v1::Job>,
-                        public JobWatcher {
+// The session stream: submits and follows come in; answers and the events
+// of followed jobs go out, coalesced while a message is on its way.
+class SessionStream final
+    : public MergingStream<
+          grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvents>,
+          SessionOutbox::Batch, v1::SessionEvents>,
+      public SessionSink,
+      public std::enable_shared_from_this<SessionStream> {
  public:
-  JobStream(SchedulerHost* host, JobId job, absl::Duration interval)
-      : host_(host), job_(job), interval_(interval) {}
+  explicit SessionStream(SchedulerHost* host) : host_(host) {}
 
-  // Registers with the host; ends the stream when the job is unknown.
   void Start() {
-    absl::Status status = host_->AddWatcher(job_, this);
-    if (!status.ok()) {
-      absl::MutexLock lock(&mu_);
-      finished_ = true;
-      Finish(ToGrpcStatus(status));
-    }
-  }
-
-  void Update(const v1::Job& job) override {
-    absl::MutexLock lock(&mu_);
-    if (finished_ || final_sent_) return;
-    newest_ = job;
-    has_newest_ = true;
-    if (IsFinal(job.state()) || absl::Now() - last_write_ >= interval_)
-      WriteLocked();
-  }
-
-  void Flush(absl::Time now) override {
-    absl::MutexLock lock(&mu_);
-    if (has_newest_ && now - last_write_ >= interval_) WriteLocked();
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok || final_sent_) {
-      FinishLocked(ok ? grpc::Status::OK
-                      : grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                     "watch stream broke"));
-      return;
-    }
-    if (has_newest_ && IsFinal(newest_.state())) WriteLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    host_->RemoveWatcher(job_, this);
-    delete this;
-  }
-
- private:
-  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_ || final_sent_) return;
-    writing_message_ = std::move(newest_);
-    has_newest_ = false;
-    final_sent_ = IsFinal(writing_message_.state());
-    writing_ = true;
-    last_write_ = absl::Now();
-    StartWrite(&writing_message_);
-  }
-
-  void FinishLocked(const grpc::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_) return;
-    finished_ = true;
-    Finish(status);
-  }
-
-  SchedulerHost* const host_;
-  const JobId job_;
-  const absl::Duration interval_;
-  absl::Mutex mu_;
-  v1::Job newest_ ABSL_GUARDED_BY(mu_);
-  bool has_newest_ ABSL_GUARDED_BY(mu_) = false;
-  v1::Job writing_message_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool final_sent_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-};
-
-// Follows the jobs a client names over one stream: an event when a job's
-// state changes (RUNNING, then its final state with the result) and, for
-// batches, the task results of each chunk as it completes. Events queue while
-// a write is in flight and go out together in the next.
-class JobFollower final
-    : public MergingStream<v1::FollowJobsRequest, v1::JobEvents>,
-      public JobWatcher {
- public:
-  explicit JobFollower(SchedulerHost* host) : host_(host) {
+    self_ = shared_from_this();
+    host_->AddSession(self_);
     StartRead(&incoming_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      absl::MutexLock lock(&mu_);
-      FinishLocked(grpc::Status::OK);
+      // The client is done: what is queued still goes, then the call ends.
+      host_->EndSession(this);
+      CloseWrites();
       return;
     }
-    for (uint64_t job : incoming_.job_ids()) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (!followed_.insert(job).second) continue;
-      }
-      // Sends the job's current state through Update.
-      if (host_->AddWatcher(job, this).ok()) continue;
-      absl::MutexLock lock(&mu_);
-      followed_.erase(job);
-      if (v1::JobEvent* event = NewEventLocked(job)) {
-        event->set_missing(true);
-        WriteLocked();
-      }
+    for (const v1::SubmitCall& call : incoming_.submit()) Submit(call);
+    for (const v1::FollowCall& follow : incoming_.follow()) {
+      host_->Follow(this, follow.job_id(),
+                    follow.has_progress_interval()
+                        ? std::max(absl::ZeroDuration(),
+                                   FromProto(follow.progress_interval()))
+                        : absl::ZeroDuration());
     }
     StartRead(&incoming_);
   }
 
-  void Update(const v1::Job& job) override {
-    absl::MutexLock lock(&mu_);
-    v1::JobState& last = last_state_[job.id()];
-    if (last == job.state()) return;  // progress only
-    last = job.state();
-    v1::JobEvent* event = NewEventLocked(job.id());
-    if (event == nullptr) return;
-    *event->mutable_job() = job;
-    // The client has a batch's tasks; they would double a large event.
-    event->mutable_job()->mutable_spec()->clear_tasks();
-    WriteLocked();
-  }
-
-  void OnChunkDone(const ChunkDone& chunk) override {
-    if (!chunk.value.has_tasks()) return;
-    absl::MutexLock lock(&mu_);
-    v1::JobEvent* event = NewEventLocked(chunk.job);
-    if (event == nullptr) return;
-    v1::Value rounded = JobResult::Rounded(chunk.value);
-    for (v1::TaskResult& result : *rounded.mutable_tasks()->mutable_results()) {
-      *event->add_tasks() = std::move(result);
-    }
-    WriteLocked();
-  }
-
   void OnDone() override {
-    absl::flat_hash_set<uint64_t> followed;
+    host_->EndSession(this);
+    Abandon();
+    // The last reference may be a flush in flight; it ends this stream.
+    std::shared_ptr<SessionStream> self = std::move(self_);
+  }
+
+  // SessionSink
+  void Flush() override {
+    if (Queue(outbox().Take())) WriteQueued();
+  }
+  void Close(const absl::Status& status) override {
     {
-      absl::MutexLock lock(&mu_);
-      followed.swap(followed_);
+      std::lock_guard lock(mu_);
+      finish_status_ = status;
     }
-    for (uint64_t job : followed) host_->RemoveWatcher(job, this);
-    delete this;
+    CloseWrites();
   }
 
  private:
-  // A new event of `job` in the next message; null once finishing.
-  v1::JobEvent* NewEventLocked(uint64_t job)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    v1::JobEvents* pending = PendingLocked();
-    if (pending == nullptr) return nullptr;
-    v1::JobEvent* event = pending->add_events();
-    event->set_job_id(job);
-    return event;
+  void Submit(const v1::SubmitCall& call) {
+    absl::StatusOr<JobSpec> spec = FromProto(call.spec());
+    if (!spec.ok()) {
+      host_->Answer(this, call.call_id(), spec.status(), false);
+      return;
+    }
+    std::weak_ptr<SessionStream> self = shared_from_this();
+    host_->Submit(std::make_shared<const JobSpec>(*std::move(spec)),
+                  [host = host_, self, id = call.call_id(),
+                   follow = call.follow()](absl::StatusOr<JobStatus> job) {
+                    if (auto stream = self.lock()) {
+                      host->Answer(stream.get(), id, std::move(job), follow);
+                    }
+                  });
+  }
+
+  void Encode(SessionOutbox::Batch batch, v1::SessionEvents& out) override {
+    for (SessionOutbox::Answer& answer : batch.answers) {
+      v1::SubmitAnswer* encoded = out.add_submitted();
+      encoded->set_call_id(answer.call);
+      if (answer.job.ok()) {
+        *encoded->mutable_job() = ToProtoWithoutTasks(*answer.job);
+      } else {
+        encoded->set_error_code(static_cast<int>(answer.job.status().code()));
+        encoded->set_error_message(std::string(answer.job.status().message()));
+      }
+    }
+    for (const JobEvent& event : batch.events) {
+      *out.add_events() = ToProto(event);
+    }
+  }
+
+  void EndWrites() override {
+    std::lock_guard lock(mu_);
+    Finish(ToGrpcStatus(finish_status_));
   }
 
   SchedulerHost* const host_;
-  v1::FollowJobsRequest incoming_;
-  absl::flat_hash_set<uint64_t> followed_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint64_t, v1::JobState> last_state_ ABSL_GUARDED_BY(mu_);
+  v1::SessionRequest incoming_;
+  std::shared_ptr<SessionStream> self_;
+  std::mutex mu_;
+  absl::Status finish_status_;  // guarded by mu_
+};
+
+// WatchJob: one job's status, at most every interval, ending with its final
+// state (or NOT_FOUND).
+class WatchStream final
+    : public MergingStream<grpc::ServerWriteReactor<v1::Job>,
+                           SessionOutbox::Batch, v1::Job>,
+      public SessionSink,
+      public std::enable_shared_from_this<WatchStream> {
+ public:
+  WatchStream(SchedulerHost* host, uint64_t job, absl::Duration interval)
+      : host_(host), job_(job), interval_(interval) {}
+
+  void Start() {
+    self_ = shared_from_this();
+    host_->AddSession(self_);
+    host_->Follow(this, job_, interval_);
+  }
+
+  void OnDone() override {
+    host_->EndSession(this);
+    Abandon();
+    std::shared_ptr<WatchStream> self = std::move(self_);
+  }
+
+  // SessionSink
+  void Flush() override {
+    SessionOutbox::Batch batch = outbox().Take();
+    bool missing = false;
+    bool last = false;
+    for (const JobEvent& event : batch.events) {
+      missing = missing || event.missing;
+      last = last || IsFinal(event.state);
+    }
+    if (missing) {
+      Close(absl::NotFoundError(
+          absl::StrCat("job ", job_,
+                       " does not exist or is no longer kept; pfor jobs "
+                       "lists the jobs")));
+      return;
+    }
+    if (Queue(std::move(batch))) WriteQueued();
+    if (last) CloseWrites();
+  }
+  void Close(const absl::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      finish_status_ = status;
+    }
+    CloseWrites();
+  }
+
+ private:
+  // Only the writing thread encodes, so `status_` needs no lock.
+  void Encode(SessionOutbox::Batch batch, v1::Job& out) override {
+    for (JobEvent& event : batch.events) {
+      if (event.status != nullptr) status_ = *event.status;
+      status_.state = event.state;
+      status_.progress = event.progress;
+    }
+    out = ToProtoWithoutTasks(status_);
+  }
+
+  void EndWrites() override {
+    std::lock_guard lock(mu_);
+    Finish(ToGrpcStatus(finish_status_));
+  }
+
+  SchedulerHost* const host_;
+  const uint64_t job_;
+  const absl::Duration interval_;
+  std::shared_ptr<WatchStream> self_;
+  JobStatus status_;
+  std::mutex mu_;
+  absl::Status finish_status_;  // guarded by mu_
 };
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>*
-CoordinatorService::FollowJobs(grpc::CallbackServerContext*) {
-  return new JobFollower(host_);
-}
-
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(
     grpc::CallbackServerContext* context, const v1::SubmitJobRequest* request,
     v1::SubmitJobResponse* response) {
-  absl::StatusOr<v1::Job> job =
-      host_->Apply([&](Scheduler& scheduler, absl::Time now) {
-        return scheduler.SubmitJob(request->spec(), now);
-      });
-  if (job.ok()) *response->mutable_job() = *std::move(job);
-  return Reply(context, job.status());
+  absl::StatusOr<JobSpec> spec = FromProto(request->spec());
+  if (!spec.ok()) return Reply(context, spec.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  host_->Submit(std::make_shared<const JobSpec>(*std::move(spec)),
+                [reactor, response](absl::StatusOr<JobStatus> job) {
+                  if (job.ok()) {
+                    *response->mutable_job() = ToProtoWithoutTasks(*job);
+                  }
+                  reactor->Finish(ToGrpcStatus(job.status()));
+                });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(
     grpc::CallbackServerContext* context, const v1::GetJobRequest* request,
     v1::Job* response) {
-  absl::StatusOr<v1::Job> job =
-      host_->Apply([&](Scheduler& scheduler, absl::Time) {
-        return scheduler.GetJob(request->job_id(), /*with_recent_chunks=*/true);
-      });
-  if (job.ok()) *response = *std::move(job);
+  absl::StatusOr<JobStatus> job =
+      host_->Get(request->job_id(), /*with_recent_chunks=*/true);
+  if (job.ok()) *response = ToProto(*job);
   return Reply(context, job.status());
 }
 
@@ -232,64 +229,61 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
     grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
   absl::Duration interval = kDefaultWatchInterval;
   if (request->has_interval()) {
-    interval = std::clamp(FromProto(request->interval()), absl::ZeroDuration(),
-                          absl::Seconds(60));
+    // Zero asks for every change; the outbox passes progress only with a
+    // positive interval.
+    interval = std::clamp(FromProto(request->interval()), absl::Nanoseconds(1),
+                          kMaxWatchInterval);
   }
-  auto* stream = new JobStream(host_, request->job_id(), interval);
+  auto stream =
+      std::make_shared<WatchStream>(host_, request->job_id(), interval);
   stream->Start();
-  return stream;
+  return stream.get();
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
     grpc::CallbackServerContext* context, const v1::CancelJobRequest* request,
     v1::Job* response) {
-  absl::StatusOr<v1::Job> job =
-      host_->Apply([&](Scheduler& scheduler, absl::Time now) {
-        return scheduler.CancelJob(request->job_id(), now);
-      });
-  if (job.ok()) *response = *std::move(job);
+  absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id());
+  if (job.ok()) *response = ToProtoWithoutTasks(*job);
   return Reply(context, job.status());
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(
     grpc::CallbackServerContext* context, const v1::ListJobsRequest* request,
     v1::ListJobsResponse* response) {
-  if (request->limit() < 0) {
-    return Reply(context,
-                 absl::InvalidArgumentError("list limit must not be negative"));
+  absl::StatusOr<std::vector<JobStatus>> jobs =
+      host_->ListJobs(request->limit());
+  if (jobs.ok()) {
+    for (const JobStatus& job : *jobs) {
+      *response->add_jobs() = ToProtoWithoutTasks(job);
+    }
   }
-  const int limit =
-      request->limit() == 0 ? kDefaultListLimit : request->limit();
-  std::vector<v1::Job> jobs =
-      host_->Apply([&](Scheduler& scheduler, absl::Time) {
-        return scheduler.ListJobs(limit);
-      });
-  for (v1::Job& job : jobs) *response->add_jobs() = std::move(job);
-  return Reply(context, absl::OkStatus());
+  return Reply(context, jobs.status());
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListWorkers(
     grpc::CallbackServerContext* context, const v1::ListWorkersRequest*,
     v1::ListWorkersResponse* response) {
-  std::vector<v1::WorkerInfo> workers =
-      host_->Apply([&](Scheduler& scheduler, absl::Time now) {
-        return scheduler.ListWorkers(now);
-      });
-  for (v1::WorkerInfo& worker : workers)
-    *response->add_workers() = std::move(worker);
+  for (const WorkerStatus& worker : host_->ListWorkers()) {
+    *response->add_workers() = ToProto(worker);
+  }
   return Reply(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::ListKernels(
     grpc::CallbackServerContext* context, const v1::ListKernelsRequest*,
     v1::ListKernelsResponse* response) {
-  std::vector<v1::KernelInfo> kernels =
-      host_->Apply([&](Scheduler& scheduler, absl::Time) {
-        return scheduler.ListKernels();
-      });
-  for (v1::KernelInfo& kernel : kernels)
-    *response->add_kernels() = std::move(kernel);
+  for (const KernelInfo& kernel : host_->ListKernels()) {
+    *response->add_kernels() = ToProto(kernel);
+  }
   return Reply(context, absl::OkStatus());
+}
+
+grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvents>*
+CoordinatorService::Session(grpc::CallbackServerContext*) {
+  auto stream = std::make_shared<SessionStream>(host_);
+  stream->Start();
+  return stream.get();
 }
 
 }  // namespace pfor::coordinator

@@ -1,5 +1,6 @@
-// The client-facing Coordinator service: submit, inspect, watch and cancel
-// jobs; list workers and kernels.
+// The client-facing Coordinator service: submit, inspect and cancel jobs,
+// list workers and kernels (unary calls), follow one job (WatchJob), and
+// the session stream the SDK and the CLI use to submit and follow many.
 #ifndef PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
 #define PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
 
@@ -32,12 +33,12 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ListWorkersRequest* request,
       v1::ListWorkersResponse* response) override;
-  grpc::ServerBidiReactor<v1::FollowJobsRequest, v1::JobEvents>* FollowJobs(
-      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ListKernels(
       grpc::CallbackServerContext* context,
       const v1::ListKernelsRequest* request,
       v1::ListKernelsResponse* response) override;
+  grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvents>* Session(
+      grpc::CallbackServerContext* context) override;
 
  private:
   SchedulerHost* host_;

@@ -18,7 +18,12 @@ int main(int argc, char** argv) {
       "`pfor submit --coordinator HOST:PORT ...`.",
       "pfor-coordinator");
   pfor::coordinator::ServerOptions options;
-  std::string heartbeat_timeout = "5s";
+  pfor::coordinator::SchedulerOptions& scheduling = options.scheduling;
+  // Durations are flags as text (5s, 500ms); their defaults are the
+  // options' own.
+  std::string heartbeat_timeout =
+      absl::FormatDuration(scheduling.heartbeat_timeout);
+  std::string queue_timeout = absl::FormatDuration(scheduling.queue_timeout);
   app.add_option("--listen", options.listen,
                  "Address to serve on, HOST:PORT; port 0 picks a free port")
       ->capture_default_str();
@@ -26,7 +31,6 @@ int main(int argc, char** argv) {
          "--heartbeat-timeout", heartbeat_timeout,
          "Declare a silent worker lost after this long (e.g. 5s, 500ms)")
       ->capture_default_str();
-  std::string queue_timeout = "10m";
   app.add_option("--queue-timeout", queue_timeout,
                  "Fail a job no connected worker can run (its kernel or "
                  "executor is missing) after waiting this long")
@@ -35,30 +39,28 @@ int main(int argc, char** argv) {
                  "Directory of the journal (created if missing): jobs and "
                  "completed chunks "
                  "survive restarts. Without it nothing does");
-  app.add_option("--keep-jobs", options.max_finished_jobs,
+  app.add_option("--keep-jobs", scheduling.keep_jobs,
                  "Finished jobs kept for listings")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
 
-  if (!absl::ParseDuration(heartbeat_timeout, &options.heartbeat_timeout) ||
-      options.heartbeat_timeout <= absl::ZeroDuration()) {
+  if (!absl::ParseDuration(heartbeat_timeout, &scheduling.heartbeat_timeout) ||
+      scheduling.heartbeat_timeout <= absl::ZeroDuration()) {
     std::fprintf(stderr,
                  "pfor-coordinator: --heartbeat-timeout '%s' is not a "
                  "positive duration; write it like 5s or 500ms\n",
                  heartbeat_timeout.c_str());
     return 2;
   }
-  if (!absl::ParseDuration(queue_timeout, &options.unrunnable_timeout) ||
-      options.unrunnable_timeout <= absl::ZeroDuration()) {
+  if (!absl::ParseDuration(queue_timeout, &scheduling.queue_timeout) ||
+      scheduling.queue_timeout <= absl::ZeroDuration()) {
     std::fprintf(stderr,
                  "pfor-coordinator: --queue-timeout '%s' is not a positive "
                  "duration; write it like 10m or 30s\n",
                  queue_timeout.c_str());
     return 2;
   }
-  options.heartbeat_interval =
-      std::min(absl::Seconds(1), options.heartbeat_timeout / 4);
 
   options.log = [](const std::string& line) {
     std::fprintf(stderr, "pfor-coordinator: %s\n", line.c_str());

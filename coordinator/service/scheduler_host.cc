@@ -1,139 +1,342 @@
 #include "scheduler_host.h"
 
-#include "pfor/common/wire.h"
+#include <type_traits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace pfor::coordinator {
 
-int SchedulerHost::Restore(const std::vector<RecoveredJob>& jobs) {
-  absl::MutexLock lock(&mu_);
-  int unfinished = 0;
-  for (const RecoveredJob& job : jobs) {
-    scheduler_.RestoreJob(job, absl::Now());
-    unfinished += !job.final_state.has_value();
+class SchedulerHost::Touched {
+ public:
+  void Add(const std::shared_ptr<WorkerOutbox>& outbox) {
+    if (seen_.insert(outbox.get()).second) outboxes_.push_back(outbox);
   }
-  Deliver();
-  return unfinished;
-}
-
-absl::Status SchedulerHost::SyncJournal() {
-  return journal_ == nullptr ? absl::OkStatus() : journal_->Sync();
-}
-
-void SchedulerHost::AddWorker(WorkerId id, WorkerOutbox* outbox) {
-  absl::MutexLock lock(&mu_);
-  outboxes_[id] = outbox;
-}
-
-void SchedulerHost::RemoveWorker(WorkerId id, const std::string& reason) {
-  absl::MutexLock lock(&mu_);
-  outboxes_.erase(id);
-  scheduler_.WorkerLost(id, reason, absl::Now());
-  Deliver();
-}
-
-absl::Status SchedulerHost::AddWatcher(JobId job, JobWatcher* watcher) {
-  absl::MutexLock lock(&mu_);
-  absl::StatusOr<v1::Job> state = scheduler_.GetJob(job, false);
-  if (!state.ok()) return state.status();
-  watchers_[job].insert(watcher);
-  watcher->Update(*state);
-  return absl::OkStatus();
-}
-
-void SchedulerHost::RemoveWatcher(JobId job, JobWatcher* watcher) {
-  absl::MutexLock lock(&mu_);
-  auto it = watchers_.find(job);
-  if (it == watchers_.end()) return;
-  it->second.erase(watcher);
-  if (it->second.empty()) watchers_.erase(it);
-}
-
-void SchedulerHost::Tick() {
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
-  scheduler_.Tick(now);
-  Deliver();
-  for (auto& [job, watchers] : watchers_) {
-    for (JobWatcher* watcher : watchers) watcher->Flush(now);
+  void Add(const std::shared_ptr<SessionSink>& session) {
+    if (seen_.insert(session.get()).second) sessions_.push_back(session);
   }
-}
-
-void SchedulerHost::CloseAllWorkers(const std::string& reason) {
-  absl::MutexLock lock(&mu_);
-  for (auto& [id, outbox] : outboxes_) outbox->Close(reason);
-}
-
-v1::JobDefinition SchedulerHost::Definition(JobId job) const {
-  v1::JobDefinition definition;
-  definition.set_job_id(job);
-  const v1::JobSpec* spec = scheduler_.JobSpecFor(job);
-  const Params* params = scheduler_.ParamsFor(job);
-  definition.set_kernel(spec->kernel());
-  ToProto(params->values(), *definition.mutable_params());
-  definition.set_reduction(spec->reduction());
-  definition.set_executor(spec->executor());
-  definition.set_begin(spec->begin());
-  definition.set_end(spec->end());
-  *definition.mutable_command() = spec->command();
-  if (spec->retry().has_chunk_timeout()) {
-    *definition.mutable_chunk_timeout() = spec->retry().chunk_timeout();
+  // Outside the lock: each flush may call back into the host.
+  void Flush() {
+    for (const auto& outbox : outboxes_) outbox->Flush();
+    for (const auto& session : sessions_) session->Flush();
   }
-  return definition;
-}
 
-void SchedulerHost::Deliver() {
-  Commands commands = scheduler_.TakeCommands();
-  if (commands.empty()) return;
-  for (const JournalEntry& entry : commands.journal) {
-    const auto* done = std::get_if<ChunkDone>(&entry);
-    if (done == nullptr) continue;
-    auto it = watchers_.find(done->job);
-    if (it == watchers_.end()) continue;
-    for (JobWatcher* watcher : it->second) watcher->OnChunkDone(*done);
-  }
-  if (journal_ != nullptr) journal_->Append(std::move(commands.journal));
-  absl::flat_hash_map<WorkerId, v1::CoordinatorMessage> messages;
-  for (const Commands::Assign& assign : commands.assign) {
-    v1::CoordinatorMessage& message = messages[assign.worker];
-    if (assign.send_definition)
-      *message.add_jobs() = Definition(assign.key.job);
-    v1::ChunkAssignment* chunk = message.add_chunks();
-    chunk->mutable_chunk()->set_job_id(assign.key.job);
-    chunk->mutable_chunk()->set_begin(assign.key.begin);
-    chunk->mutable_chunk()->set_attempt(assign.key.attempt);
-    chunk->set_end(assign.end);
-    chunk->set_index(assign.index);
-    // A batch's chunk carries its tasks (a batch's range is [0, tasks)).
-    const v1::JobSpec& spec = *scheduler_.JobSpecFor(assign.key.job);
-    if (spec.tasks_size() > 0) {
-      for (int64_t task = assign.key.begin; task < assign.end; ++task) {
-        *chunk->add_tasks() = spec.tasks(static_cast<int>(task));
-      }
+ private:
+  absl::flat_hash_set<const void*> seen_;
+  std::vector<std::shared_ptr<WorkerOutbox>> outboxes_;
+  std::vector<std::shared_ptr<SessionSink>> sessions_;
+};
+
+SchedulerHost::SchedulerHost(const ServerOptions& options, Clock& clock,
+                             JournalWriter* journal)
+    : clock_(clock),
+      journal_(journal),
+      heartbeat_interval_(options.heartbeat_interval()),
+      scheduler_(options.scheduling) {}
+
+template <typename Event>
+auto SchedulerHost::Apply(Event&& event) {
+  Touched touched;
+  if constexpr (std::is_void_v<decltype(event(scheduler_, absl::Time()))>) {
+    {
+      std::lock_guard lock(mu_);
+      event(scheduler_, clock_.Now());
+      DeliverLocked(touched);
     }
+    touched.Flush();
+  } else {
+    auto result = [&] {
+      std::lock_guard lock(mu_);
+      auto r = event(scheduler_, clock_.Now());
+      DeliverLocked(touched);
+      return r;
+    }();
+    touched.Flush();
+    return result;
   }
-  for (const Commands::EndJob& end : commands.end_job) {
-    messages[end.worker].add_ended_jobs(end.job);
+}
+
+int SchedulerHost::Restore(const std::vector<RecoveredJob>& jobs) {
+  return Apply([&](Scheduler& scheduler, absl::Time now) {
+    int unfinished = 0;
+    for (const RecoveredJob& job : jobs) {
+      scheduler.RestoreJob(job, now);
+      unfinished += job.final_state == nullptr;
+    }
+    return unfinished;
+  });
+}
+
+uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
+  Commands commands = scheduler_.TakeCommands();
+  uint64_t written = 0;
+  if (journal_ != nullptr && !commands.journal.empty()) {
+    written = journal_->Append(std::move(commands.journal));
   }
-  for (const Commands::CancelAttempt& cancel : commands.cancel) {
-    v1::ChunkRef* ref = messages[cancel.worker].add_cancelled_chunks();
-    ref->set_job_id(cancel.key.job);
-    ref->set_begin(cancel.key.begin);
-    ref->set_attempt(cancel.key.attempt);
-  }
-  for (auto& [worker, message] : messages) {
-    auto it = outboxes_.find(worker);
-    if (it != outboxes_.end()) it->second->Send(std::move(message));
+  if (!commands.assign.empty() || !commands.end_job.empty() ||
+      !commands.cancel.empty()) {
+    absl::flat_hash_map<WorkerId, CoordinatorMessage> messages;
+    for (Commands::Assign& assign : commands.assign) {
+      CoordinatorMessage& message = messages[assign.worker];
+      if (assign.definition != nullptr) {
+        message.jobs.push_back(std::move(assign.definition));
+      }
+      message.chunks.push_back(std::move(assign.chunk));
+    }
+    for (const Commands::EndJob& end : commands.end_job) {
+      messages[end.worker].ended_jobs.push_back(end.job);
+    }
+    for (const Commands::CancelAttempt& cancel : commands.cancel) {
+      messages[cancel.worker].cancelled.push_back(cancel.attempt);
+    }
+    for (auto& [worker, message] : messages) {
+      auto it = outboxes_.find(worker);
+      if (it == outboxes_.end()) continue;
+      it->second->Queue(std::move(message));
+      touched.Add(it->second);
+    }
   }
   for (const Commands::Disconnect& disconnect : commands.disconnect) {
     auto it = outboxes_.find(disconnect.worker);
-    if (it != outboxes_.end()) it->second->Close(disconnect.reason);
+    if (it == outboxes_.end()) continue;
+    it->second->Close(disconnect.reason);
+    touched.Add(it->second);
+    outboxes_.erase(it);
   }
-  for (JobId job : commands.changed_jobs) {
-    auto it = watchers_.find(job);
-    if (it == watchers_.end()) continue;
-    absl::StatusOr<v1::Job> state = scheduler_.GetJob(job, false);
-    if (!state.ok()) continue;
-    for (JobWatcher* watcher : it->second) watcher->Update(*state);
+  if (!commands.events.empty() && !followers_.empty()) {
+    const absl::Time now = clock_.Now();
+    for (const JobEvent& event : commands.events) {
+      auto it = followers_.find(event.job);
+      if (it == followers_.end()) continue;
+      for (SessionSink* session : it->second) {
+        session->outbox().Add(event, now);
+        touched.Add(sessions_.at(session));
+      }
+      if (event.missing || IsFinal(event.state)) followers_.erase(it);
+    }
+  }
+  return written;
+}
+
+void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
+                           Accepted accepted) {
+  uint64_t written = 0;
+  absl::StatusOr<JobStatus> job;
+  {
+    Touched touched;
+    {
+      std::lock_guard lock(mu_);
+      job = scheduler_.SubmitJob(std::move(spec), clock_.Now());
+      written = DeliverLocked(touched);
+    }
+    touched.Flush();
+  }
+  if (!job.ok() || journal_ == nullptr || written == 0) {
+    accepted(std::move(job));
+    return;
+  }
+  // Acknowledged only once durable: a coordinator that restarts still has
+  // every job it said it accepted.
+  journal_->WhenWritten(
+      written, [this, job = *std::move(job), accepted = std::move(accepted)](
+                   const absl::Status& status) mutable {
+        if (status.ok()) {
+          accepted(std::move(job));
+          return;
+        }
+        Cancel(job.id).IgnoreError();
+        accepted(absl::UnavailableError(absl::StrCat(
+            "the coordinator cannot make jobs durable (", status.message(),
+            "); job ", job.id,
+            " was cancelled. Check the disk of --state-dir, then resubmit")));
+      });
+}
+
+absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job,
+                                             bool with_recent_chunks) {
+  std::lock_guard lock(mu_);
+  return scheduler_.GetJob(job, with_recent_chunks);
+}
+
+absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job) {
+  return Apply([&](Scheduler& scheduler, absl::Time now) {
+    return scheduler.CancelJob(job, now);
+  });
+}
+
+absl::StatusOr<std::vector<JobStatus>> SchedulerHost::ListJobs(int limit) {
+  constexpr int kDefaultListLimit = 100;
+  if (limit < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("list limit ", limit, " is negative; pass 0 for ",
+                     kDefaultListLimit, " or a positive number"));
+  }
+  std::lock_guard lock(mu_);
+  return scheduler_.ListJobs(limit == 0 ? kDefaultListLimit : limit);
+}
+
+std::vector<WorkerStatus> SchedulerHost::ListWorkers() {
+  std::lock_guard lock(mu_);
+  return scheduler_.ListWorkers(clock_.Now());
+}
+
+std::vector<KernelInfo> SchedulerHost::ListKernels() {
+  std::lock_guard lock(mu_);
+  return scheduler_.ListKernels();
+}
+
+void SchedulerHost::AddSession(std::shared_ptr<SessionSink> session) {
+  std::lock_guard lock(mu_);
+  SessionSink* key = session.get();
+  sessions_.emplace(key, std::move(session));
+}
+
+void SchedulerHost::FollowLocked(SessionSink* session, JobId job,
+                                 absl::Duration progress_interval,
+                                 Touched& touched) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;  // the session has ended
+  JobEvent first = scheduler_.FollowEvent(job);
+  const bool last = first.missing || IsFinal(first.state);
+  session->outbox().Follow(job, progress_interval, std::move(first),
+                           clock_.Now());
+  if (!last) followers_[job].insert(session);
+  touched.Add(it->second);
+}
+
+void SchedulerHost::Follow(SessionSink* session, JobId job,
+                           absl::Duration progress_interval) {
+  Touched touched;
+  {
+    std::lock_guard lock(mu_);
+    FollowLocked(session, job, progress_interval, touched);
+  }
+  touched.Flush();
+}
+
+void SchedulerHost::Answer(SessionSink* session, uint64_t call,
+                           absl::StatusOr<JobStatus> job, bool follow) {
+  Touched touched;
+  {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end()) return;
+    const JobId id = job.ok() ? job->id : 0;
+    session->outbox().AddAnswer(call, std::move(job));
+    touched.Add(it->second);
+    if (follow && id != 0) {
+      FollowLocked(session, id, absl::ZeroDuration(), touched);
+    }
+  }
+  touched.Flush();
+}
+
+void SchedulerHost::EndSession(SessionSink* session) {
+  std::shared_ptr<SessionSink> ended;
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  for (JobId job : session->outbox().FollowedJobs()) {
+    auto followers = followers_.find(job);
+    if (followers == followers_.end()) continue;
+    followers->second.erase(session);
+    if (followers->second.empty()) followers_.erase(followers);
+  }
+  // Released after the lock: the session may go with its last reference.
+  ended = std::move(it->second);
+  sessions_.erase(it);
+}
+
+absl::StatusOr<WorkerId> SchedulerHost::Join(
+    WorkerMessage first, std::string peer,
+    std::shared_ptr<WorkerOutbox> outbox) {
+  if (!first.hello) {
+    return absl::InvalidArgumentError(
+        "the first message on a worker link must be a hello");
+  }
+  Touched touched;
+  absl::StatusOr<WorkerId> joined;
+  {
+    std::lock_guard lock(mu_);
+    const absl::Time now = clock_.Now();
+    const WorkerId id = next_worker_id_++;
+    joined = id;
+    if (absl::Status status = scheduler_.WorkerJoined(
+            id, *std::move(first.hello), std::move(peer), now);
+        !status.ok()) {
+      joined = status;
+    } else {
+      CoordinatorMessage welcome;
+      welcome.welcome = Welcome{id, heartbeat_interval_};
+      // Queued before anything the credits below bring.
+      outbox->Queue(std::move(welcome));
+      touched.Add(outbox);
+      outboxes_[id] = std::move(outbox);
+      for (int kind = 0; kind < kExecutorKinds; ++kind) {
+        if (first.credits[kind] <= 0) continue;
+        scheduler_.CreditsGranted(id, static_cast<ExecutorKind>(kind),
+                                  first.credits[kind], now);
+      }
+    }
+    DeliverLocked(touched);
+  }
+  touched.Flush();
+  return joined;
+}
+
+void SchedulerHost::Report(WorkerId worker, WorkerMessage message) {
+  Apply([&](Scheduler& scheduler, absl::Time now) {
+    scheduler.WorkerSeen(worker, now);
+    for (ChunkResult& result : message.results) {
+      scheduler.ChunkFinished(worker, std::move(result), now);
+    }
+    for (const AttemptRef& released : message.released) {
+      scheduler.ChunkReleased(worker, released, now);
+    }
+    if (message.draining) scheduler.WorkerDraining(worker, now);
+    for (int kind = 0; kind < kExecutorKinds; ++kind) {
+      if (message.credits[kind] <= 0) continue;
+      scheduler.CreditsGranted(worker, static_cast<ExecutorKind>(kind),
+                               message.credits[kind], now);
+    }
+  });
+}
+
+void SchedulerHost::Leave(WorkerId worker, const std::string& reason) {
+  Apply([&](Scheduler& scheduler, absl::Time now) {
+    outboxes_.erase(worker);
+    scheduler.WorkerLost(worker, reason, now);
+  });
+}
+
+void SchedulerHost::Tick() {
+  Touched touched;
+  {
+    std::lock_guard lock(mu_);
+    const absl::Time now = clock_.Now();
+    scheduler_.Tick(now);
+    DeliverLocked(touched);
+    for (auto& [session, owner] : sessions_) {
+      if (session->outbox().Tick(now)) touched.Add(owner);
+    }
+  }
+  touched.Flush();
+}
+
+void SchedulerHost::CloseAll(const std::string& reason) {
+  std::vector<std::shared_ptr<SessionSink>> sessions;
+  Touched touched;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, outbox] : outboxes_) {
+      outbox->Close(reason);
+      touched.Add(outbox);
+    }
+    for (auto& [session, owner] : sessions_) sessions.push_back(owner);
+  }
+  touched.Flush();
+  for (const auto& session : sessions) {
+    session->Close(absl::UnavailableError(reason));
   }
 }
 

@@ -1,114 +1,152 @@
-// Runs the Scheduler for the gRPC services: serializes events under one
-// lock and delivers the commands they produce to worker sessions and job
-// watchers, in order, before the lock is released.
+// Runs the Scheduler for everything that talks to it: the gRPC services and
+// the in-process ends of the embedded cluster. Events are applied one at a
+// time under one lock, with the time read from a Clock (a FakeClock in
+// tests); the commands they produce are queued, still under the lock, to the
+// worker outboxes and client sessions they concern, in order, and flushed
+// (encoded, written, delivered) after the lock is released. So the lock is
+// held for the scheduler's microseconds only, and an outbox may call back
+// into the host while it flushes.
 //
-// Events are short (no I/O, no waiting), so the lock is held for
-// microseconds; delivering a command only appends to a session's outbox.
 // Thread-safe.
 #ifndef PFOR_COORDINATOR_SCHEDULER_HOST_H_
 #define PFOR_COORDINATOR_SCHEDULER_HOST_H_
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
+#include "absl/status/statusor.h"
 #include "journal_writer.h"
-#include "pfor/v1/worker_link.pb.h"
+#include "pfor/common/clock.h"
+#include "pfor/common/link.h"
+#include "pfor/coordinator/options.h"
 #include "scheduler.h"
+#include "session_outbox.h"
 
 namespace pfor::coordinator {
 
-// Where the host sends a worker's messages. Implemented by the stream.
+// The coordinator's end of one worker link.
 class WorkerOutbox {
  public:
   virtual ~WorkerOutbox() = default;
-  // Queues a message; the outbox merges what it cannot send yet.
-  virtual void Send(v1::CoordinatorMessage message) = 0;
-  // Ends the stream with `reason`; the worker will reconnect.
+  // Under the host's lock: only queues (never calls the worker, never
+  // blocks).
+  virtual void Queue(CoordinatorMessage message) = 0;
+  // Under the host's lock: the link ends with `reason` once what is queued
+  // has gone; the worker will reconnect.
   virtual void Close(const std::string& reason) = 0;
+  // After the host's lock: sends what is queued, and ends the link when
+  // asked to.
+  virtual void Flush() = 0;
 };
 
-// Where the host sends a watched job's state.
-class JobWatcher {
+// The coordinator's end of one client session.
+class SessionSink {
  public:
-  virtual ~JobWatcher() = default;
-  // The job's newest state. Called under the host's lock: must not block.
-  virtual void Update(const v1::Job& job) = 0;
-  // Time passed; lets a watcher send a state it has held back.
-  virtual void Flush(absl::Time /*now*/) {}
-  // A chunk of the job completed, with its value as the worker sent it.
-  // Called under the host's lock: must not block.
-  virtual void OnChunkDone(const ChunkDone& /*chunk*/) {}
+  virtual ~SessionSink() = default;
+  // Filled under the host's lock.
+  SessionOutbox& outbox() { return outbox_; }
+  // After the host's lock: sends what the outbox holds.
+  virtual void Flush() = 0;
+  // Ends the session with `status` (the coordinator is shutting down).
+  virtual void Close(const absl::Status& status) = 0;
+
+ private:
+  SessionOutbox outbox_;
 };
 
 class SchedulerHost {
  public:
-  // `journal` (may be null: nothing is kept) must outlive the host.
-  SchedulerHost(SchedulerOptions options, JournalWriter* journal)
-      : scheduler_(std::move(options)), journal_(journal) {}
+  // `clock` and `journal` (may be null: nothing is kept) must outlive the
+  // host.
+  SchedulerHost(const ServerOptions& options, Clock& clock,
+                JournalWriter* journal);
 
   // Puts back the jobs of a journal; call before serving. Returns how many
   // were unfinished.
   int Restore(const std::vector<RecoveredJob>& jobs);
 
-  // Blocks until the journal holds every event applied so far. UNAVAILABLE
-  // when it cannot be written.
-  absl::Status SyncJournal();
+  // --- Clients --------------------------------------------------------------
 
-  // Runs `event(scheduler, now)` under the lock, delivers the commands it
-  // produced, and returns what `event` returned.
-  template <typename Event>
-  auto Apply(Event&& event) {
-    absl::MutexLock lock(&mu_);
-    if constexpr (std::is_void_v<decltype(event(scheduler_, absl::Now()))>) {
-      event(scheduler_, absl::Now());
-      Deliver();
-    } else {
-      auto result = event(scheduler_, absl::Now());
-      Deliver();
-      return result;
-    }
-  }
+  using Accepted = std::function<void(absl::StatusOr<JobStatus>)>;
+  // Submits a job. `accepted` runs once, with the job or why it was
+  // refused: at once when the coordinator keeps no journal (on this thread,
+  // before Submit returns), else once the job is durable (on the journal's
+  // thread); when the journal cannot be written, the job is cancelled and
+  // `accepted` gets UNAVAILABLE.
+  void Submit(std::shared_ptr<const JobSpec> spec, Accepted accepted);
+  absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks);
+  absl::StatusOr<JobStatus> Cancel(JobId job);
+  // Newest first, `limit` of them (0: 100); INVALID_ARGUMENT when negative.
+  absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit);
+  std::vector<WorkerStatus> ListWorkers();
+  std::vector<KernelInfo> ListKernels();
 
-  WorkerId NextWorkerId() {
-    absl::MutexLock lock(&mu_);
-    return next_worker_id_++;
-  }
+  // A session opened; it hears nothing until it follows a job.
+  void AddSession(std::shared_ptr<SessionSink> session);
+  // The session follows `job`: its first event at once, then its changes.
+  void Follow(SessionSink* session, JobId job,
+              absl::Duration progress_interval);
+  // Queues the answer to a session's submit (and, with `follow`, follows
+  // the accepted job), then flushes the session.
+  void Answer(SessionSink* session, uint64_t call,
+              absl::StatusOr<JobStatus> job, bool follow);
+  // The session ended: forgets it and its follows.
+  void EndSession(SessionSink* session);
 
-  // Registers a joined worker's outbox; the outbox must stay valid until
-  // RemoveWorker returns.
-  void AddWorker(WorkerId id, WorkerOutbox* outbox);
-  // Unregisters the outbox and reports the worker lost (a no-op for a worker
-  // the scheduler already dropped).
-  void RemoveWorker(WorkerId id, const std::string& reason);
+  // --- Workers --------------------------------------------------------------
 
-  // Registers a watcher and sends it the job's current state. NOT_FOUND for
-  // an unknown job.
-  absl::Status AddWatcher(JobId job, JobWatcher* watcher);
-  void RemoveWatcher(JobId job, JobWatcher* watcher);
+  // A worker's first message (hello and credits) arrived on a link whose
+  // end is `outbox`: joins it, queues its welcome, hands it work.
+  // INVALID_ARGUMENT for a bad hello (nothing is queued then).
+  absl::StatusOr<WorkerId> Join(WorkerMessage first, std::string peer,
+                                std::shared_ptr<WorkerOutbox> outbox);
+  // Any later message of a joined worker.
+  void Report(WorkerId worker, WorkerMessage message);
+  // The worker's link ended; its chunks go back to the queue. A no-op for a
+  // worker already gone.
+  void Leave(WorkerId worker, const std::string& reason);
 
-  // Advances the scheduler's timers and lets watchers flush.
+  // --- Time and shutdown
+  // ------------------------------------------------------
+
+  // Advances the scheduler's timers and releases progress held back.
   void Tick();
-
-  // Ends every worker stream (on shutdown).
-  void CloseAllWorkers(const std::string& reason);
+  // Ends every worker link and session (on shutdown).
+  void CloseAll(const std::string& reason);
 
  private:
-  void Deliver() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::JobDefinition Definition(JobId job) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What one event touched: flushed after the lock is released.
+  class Touched;
 
-  absl::Mutex mu_;
-  Scheduler scheduler_ ABSL_GUARDED_BY(mu_);
+  // Runs `event(scheduler, now)` under the lock, hands out the commands it
+  // produced, flushes what they touched; returns what `event` returned.
+  template <typename Event>
+  auto Apply(Event&& event);
+  // Hands out the scheduler's commands; returns the journal's sequence
+  // number of the last entry (0 without a journal).
+  uint64_t DeliverLocked(Touched& touched);
+  void FollowLocked(SessionSink* session, JobId job,
+                    absl::Duration progress_interval, Touched& touched);
+
+  Clock& clock_;
   JournalWriter* const journal_;
-  WorkerId next_worker_id_ ABSL_GUARDED_BY(mu_) = 1;
-  absl::flat_hash_map<WorkerId, WorkerOutbox*> outboxes_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<JobId, absl::flat_hash_set<JobWatcher*>> watchers_
-      ABSL_GUARDED_BY(mu_);
+  const absl::Duration heartbeat_interval_;
+
+  std::mutex mu_;
+  Scheduler scheduler_;          // guarded by mu_
+  WorkerId next_worker_id_ = 1;  // guarded by mu_
+  absl::flat_hash_map<WorkerId, std::shared_ptr<WorkerOutbox>>
+      outboxes_;  // guarded by mu_
+  absl::flat_hash_map<SessionSink*, std::shared_ptr<SessionSink>>
+      sessions_;  // guarded by mu_
+  // The sessions following each job.
+  absl::flat_hash_map<JobId, absl::flat_hash_set<SessionSink*>>
+      followers_;  // guarded by mu_
 };
 
 }  // namespace pfor::coordinator

@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "journal_writer.h"
+#include "local_links.h"
 #include "scheduler_host.h"
 #include "sqlite_journal.h"
 #include "worker_link_service.h"
@@ -24,7 +25,8 @@ constexpr int kMaxMessageBytes = 64 << 20;
 
 struct CoordinatorServer::State {
   State(const ServerOptions& options, std::unique_ptr<Journal> opened)
-      : journal(std::move(opened)),
+      : clock(options.clock != nullptr ? *options.clock : Clock::Real()),
+        journal(std::move(opened)),
         writer(journal == nullptr
                    ? nullptr
                    : std::make_unique<JournalWriter>(
@@ -35,14 +37,13 @@ struct CoordinatorServer::State {
                                               status.message()));
                            }
                          })),
-        host(SchedulerOptions{.heartbeat_timeout = options.heartbeat_timeout,
-                              .max_finished_jobs = options.max_finished_jobs,
-                              .unrunnable_timeout = options.unrunnable_timeout},
-             writer.get()),
+        host(options, clock, writer.get()),
         coordinator(&host),
-        worker_link(&host, options.heartbeat_interval) {}
+        worker_link(&host) {}
 
-  // Declared first so they go last: the host appends until it is gone.
+  Clock& clock;
+  // Declared before the host so they go after it: it appends until it is
+  // gone.
   std::unique_ptr<Journal> journal;
   std::unique_ptr<JournalWriter> writer;
   SchedulerHost host;
@@ -64,7 +65,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   std::vector<RecoveredJob> recovered;
   if (!options.state_dir.empty()) {
     absl::StatusOr<std::unique_ptr<Journal>> opened =
-        OpenSqliteJournal(options.state_dir, options.max_finished_jobs);
+        OpenSqliteJournal(options.state_dir, options.scheduling.keep_jobs);
     if (!opened.ok()) return opened.status();
     absl::StatusOr<std::vector<RecoveredJob>> loaded = (*opened)->Load();
     if (!loaded.ok()) return loaded.status();
@@ -73,29 +74,29 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   auto state = std::make_unique<State>(options, std::move(journal));
   state->resumed_jobs = state->host.Restore(recovered);
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
   if (!options.listen.empty()) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                              &state->port);
-  }
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
-  builder.RegisterService(&state->coordinator);
-  builder.RegisterService(&state->worker_link);
-  state->server = builder.BuildAndStart();
-  if (state->server == nullptr ||
-      (!options.listen.empty() && state->port == 0)) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen,
-                     "; is another process using the port? Pass --listen "
-                     "HOST:PORT with a free port, or port 0"));
+    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    builder.SetMaxSendMessageSize(kMaxMessageBytes);
+    builder.RegisterService(&state->coordinator);
+    builder.RegisterService(&state->worker_link);
+    state->server = builder.BuildAndStart();
+    if (state->server == nullptr || state->port == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.listen,
+                       "; is another process using the port? Pass --listen "
+                       "HOST:PORT with a free port, or port 0"));
+    }
   }
   State* raw = state.get();
   state->ticker = std::thread([raw] {
-    while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval))
+    while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval)) {
       raw->host.Tick();
+    }
   });
   return std::unique_ptr<CoordinatorServer>(
       new CoordinatorServer(std::move(state)));
@@ -110,11 +111,12 @@ int CoordinatorServer::port() const { return state_->port; }
 
 int CoordinatorServer::resumed_jobs() const { return state_->resumed_jobs; }
 
-std::shared_ptr<grpc::Channel> CoordinatorServer::InProcessChannel() {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  arguments.SetMaxSendMessageSize(kMaxMessageBytes);
-  return state_->server->InProcessChannel(arguments);
+WorkerLinkOpener CoordinatorServer::LocalWorkerLinks() {
+  return coordinator::LocalWorkerLinks(&state_->host);
+}
+
+std::unique_ptr<CoordinatorCalls> CoordinatorServer::LocalCalls() {
+  return NewLocalCalls(&state_->host);
 }
 
 void CoordinatorServer::Shutdown(absl::Duration grace) {
@@ -128,14 +130,17 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
     state_->done.WaitForNotification();
     return;
   }
-  state_->host.CloseAllWorkers("coordinator shutting down");
-  state_->server->Shutdown(std::chrono::system_clock::now() +
-                           absl::ToChronoNanoseconds(grace));
-  state_->server->Wait();
+  state_->host.CloseAll("the coordinator is shutting down");
+  if (state_->server != nullptr) {
+    state_->server->Shutdown(std::chrono::system_clock::now() +
+                             absl::ToChronoNanoseconds(grace));
+    state_->server->Wait();
+  }
   state_->stop.Notify();
   state_->ticker.join();
   state_->done.Notify();
 }
 
 void CoordinatorServer::Wait() { state_->done.WaitForNotification(); }
+
 }  // namespace pfor::coordinator

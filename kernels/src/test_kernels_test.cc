@@ -36,10 +36,6 @@ TEST(NoopTest, FinishesTheWholeInt64RangeAtOnce) {
   EXPECT_EQ(std::get<int64_t>(*value), 0);
 }
 
-TEST(NoopTest, GivesTheSameResultForEveryChunking) {
-  ExpectSameForEveryCut(NoopKernel(), -100, 100, 30);
-}
-
 TEST(SleepTest, CountsEveryIndexOnce) {
   absl::StatusOr<Value> value =
       RunJob(SleepKernel(), -5, 1'000'000'000'000, Sleeping(0));

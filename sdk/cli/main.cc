@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
 }
 
 // The executor and, for commands, what to run.
-absl::Status AddExecutor(const JobFlags& flags, JobRequest& request) {
+absl::Status AddExecutor(const JobFlags& flags, JobSpec& request) {
   if (!flags.executor.empty()) {
     absl::StatusOr<ExecutorKind> executor = ParseExecutor(flags.executor);
     if (!executor.ok()) return executor.status();
@@ -151,8 +151,8 @@ absl::Status AddExecutor(const JobFlags& flags, JobRequest& request) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<JobRequest> BuildRequest(const JobFlags& flags, Client& client) {
-  JobRequest request;
+absl::StatusOr<JobSpec> BuildRequest(const JobFlags& flags, Client& client) {
+  JobSpec request;
   request.kernel = flags.kernel;
   if (absl::Status status = AddExecutor(flags, request); !status.ok()) {
     return status;
@@ -293,7 +293,7 @@ int RunJob(const GlobalFlags& global, const JobFlags& flags,
   absl::StatusOr<std::unique_ptr<Client>> client =
       Connect(global, flags.threads);
   if (!client.ok()) return Fail(client.status());
-  absl::StatusOr<JobRequest> request = BuildRequest(flags, **client);
+  absl::StatusOr<JobSpec> request = BuildRequest(flags, **client);
   if (!request.ok()) return Fail(request.status());
   absl::StatusOr<JobStatus> submitted = (*client)->Submit(*request);
   if (!submitted.ok()) return Fail(submitted.status());

@@ -10,6 +10,12 @@
 namespace pfor::cli {
 namespace {
 
+// The job's spec; an empty one when the coordinator left it out.
+const JobSpec& Spec(const JobStatus& job) {
+  static const JobSpec* const kNone = new JobSpec();
+  return job.spec != nullptr ? *job.spec : *kNone;
+}
+
 nlohmann::json ValueJson(const Value& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) return *i;
   const double d = ToDouble(value);
@@ -65,11 +71,11 @@ std::string ChunkPolicyText(const ChunkPolicy& policy) {
 
 // Chunks the job will have in all, when the policy says; 0 for auto.
 int64_t PlannedChunks(const JobStatus& job) {
-  const ChunkPolicy& policy = job.request.chunks;
+  const ChunkPolicy& policy = Spec(job).chunks;
   if (policy.kind == ChunkPolicy::Kind::kCount) return policy.value;
   if (policy.kind == ChunkPolicy::Kind::kFixed && policy.value > 0) {
-    return job.indices_total / policy.value +
-           (job.indices_total % policy.value != 0);
+    return job.progress.indices_total / policy.value +
+           (job.progress.indices_total % policy.value != 0);
   }
   return 0;
 }
@@ -81,50 +87,38 @@ std::string ElapsedText(const JobStatus& job) {
   return Seconds(end - job.start_time);
 }
 
-const char* ExecutorText(ExecutorKind executor) {
-  switch (executor) {
-    case ExecutorKind::kProcesses:
-      return "processes";
-    case ExecutorKind::kCommand:
-      return "command";
-    case ExecutorKind::kThreads:
-      break;
-  }
-  return "threads";
-}
-
 }  // namespace
 
 nlohmann::json ToJson(const JobStatus& job) {
   nlohmann::json params = nlohmann::json::object();
-  for (const auto& [name, value] : job.request.params)
+  for (const auto& [name, value] : Spec(job).params)
     params[name] = ParamJson(value);
   nlohmann::json out = {
       {"id", job.id},
-      {"name", job.request.name},
-      {"kernel", job.request.kernel},
-      {"begin", job.request.begin},
-      {"end", job.request.end},
+      {"name", Spec(job).name},
+      {"kernel", Spec(job).kernel},
+      {"begin", Spec(job).begin},
+      {"end", Spec(job).end},
       {"params", params},
-      {"chunks", ChunkPolicyText(job.request.chunks)},
-      {"reduce", ReductionName(job.request.reduction)},
-      {"executor", ExecutorText(job.request.executor)},
+      {"chunks", ChunkPolicyText(Spec(job).chunks)},
+      {"reduce", ReductionName(Spec(job).reduction)},
+      {"executor", ExecutorName(Spec(job).executor)},
       {"state", JobStateName(job.state)},
       {"progress",
-       {{"indices_total", job.indices_total},
-        {"indices_done", job.indices_done},
-        {"chunks_done", job.chunks_done},
-        {"chunks_in_flight", job.chunks_in_flight},
-        {"attempts_failed", job.attempts_failed},
-        {"chunks_requeued", job.chunks_requeued},
-        {"rate", job.rate}}},
+       {{"indices_total", job.progress.indices_total},
+        {"indices_done", job.progress.indices_done},
+        {"chunks_done", job.progress.chunks_done},
+        {"chunks_in_flight", job.progress.chunks_in_flight},
+        {"attempts_failed", job.progress.attempts_failed},
+        {"chunks_requeued", job.progress.chunks_requeued},
+        {"rate", job.progress.rate}}},
       {"submit_time", TimeText(job.submit_time)},
       {"start_time", TimeText(job.start_time)},
       {"end_time", TimeText(job.end_time)},
   };
-  if (job.request.executor == ExecutorKind::kCommand) {
-    out["command"] = {{"argv", job.request.command.argv},
-                      {"shell", job.request.command.shell}};
+  if (Spec(job).executor == ExecutorKind::kCommand) {
+    out["command"] = {{"argv", Spec(job).command.argv},
+                      {"shell", Spec(job).command.shell}};
   }
   if (job.value) out["result"] = ValueJson(*job.value);
   if (!job.chunk_values.empty()) {
@@ -171,7 +165,7 @@ nlohmann::json ToJson(const WorkerStatus& worker) {
   return {{"id", worker.id},
           {"name", worker.name},
           {"peer", worker.peer},
-          {"slots", worker.slots},
+          {"slots", worker.total_slots()},
           {"chunks_in_flight", worker.chunks_in_flight},
           {"chunks_done", worker.chunks_done},
           {"connected_time", TimeText(worker.connected_time)},
@@ -180,9 +174,9 @@ nlohmann::json ToJson(const WorkerStatus& worker) {
           {"kernels", worker.kernels},
           {"draining", worker.draining},
           {"executors",
-           {{"threads", worker.thread_slots},
-            {"processes", worker.process_slots},
-            {"command", worker.command_slots}}},
+           {{"threads", worker.slots[0]},
+            {"processes", worker.slots[1]},
+            {"command", worker.slots[2]}}},
           {"credits", worker.credits}};
 }
 
@@ -236,28 +230,29 @@ std::string FormatResult(const JobStatus& job) {
 std::string FormatStatus(const JobStatus& job) {
   std::string text =
       absl::StrCat("job ", job.id, ": ", JobStateName(job.state), "\n");
-  if (job.request.executor == ExecutorKind::kCommand) {
+  if (Spec(job).executor == ExecutorKind::kCommand) {
     absl::StrAppend(&text, "  command  ",
-                    absl::StrJoin(job.request.command.argv, " "), " over [",
-                    job.request.begin, ", ", job.request.end, ")");
-  } else if (!job.request.tasks.empty()) {
-    absl::StrAppend(&text, "  kernel   ", job.request.kernel, ", a batch of ",
-                    job.request.tasks.size(), " tasks");
+                    absl::StrJoin(Spec(job).command.argv, " "), " over [",
+                    Spec(job).begin, ", ", Spec(job).end, ")");
+  } else if (!Spec(job).tasks.empty()) {
+    absl::StrAppend(&text, "  kernel   ", Spec(job).kernel, ", a batch of ",
+                    Spec(job).tasks.size(), " tasks");
   } else {
-    absl::StrAppend(&text, "  kernel   ", job.request.kernel, " over [",
-                    job.request.begin, ", ", job.request.end, ")");
+    absl::StrAppend(&text, "  kernel   ", Spec(job).kernel, " over [",
+                    Spec(job).begin, ", ", Spec(job).end, ")");
   }
-  for (const auto& [name, value] : job.request.params) {
+  for (const auto& [name, value] : Spec(job).params) {
     absl::StrAppend(&text, " ", name, "=", FormatParamValue(value));
   }
-  absl::StrAppend(&text, "\n  chunks   ", ChunkPolicyText(job.request.chunks),
-                  ", reduce ", ReductionName(job.request.reduction),
-                  ", executor ", ExecutorText(job.request.executor), "\n");
-  absl::StrAppend(&text, "  progress ", job.indices_done, "/",
-                  job.indices_total, " indices, ", job.chunks_done,
-                  " chunks done, ", job.chunks_in_flight, " in flight, ",
-                  job.attempts_failed, " failed attempts, ",
-                  job.chunks_requeued, " requeued\n");
+  absl::StrAppend(&text, "\n  chunks   ", ChunkPolicyText(Spec(job).chunks),
+                  ", reduce ", ReductionName(Spec(job).reduction),
+                  ", executor ", ExecutorName(Spec(job).executor), "\n");
+  absl::StrAppend(&text, "  progress ", job.progress.indices_done, "/",
+                  job.progress.indices_total, " indices, ",
+                  job.progress.chunks_done, " chunks done, ",
+                  job.progress.chunks_in_flight, " in flight, ",
+                  job.progress.attempts_failed, " failed attempts, ",
+                  job.progress.chunks_requeued, " requeued\n");
   if (const std::string elapsed = ElapsedText(job); !elapsed.empty()) {
     absl::StrAppend(&text, "  elapsed  ", elapsed, "\n");
   }
@@ -297,28 +292,28 @@ std::string FormatJobLine(const JobStatus& job) {
   } else if (job.state == JobState::kSucceeded && !job.value) {
     result = absl::StrCat(job.chunk_values.size(), " chunk values");
   }
-  if (job.state == JobState::kRunning && job.indices_total > 0) {
-    result =
-        absl::StrFormat("%.0f%%", 100.0 * job.indices_done / job.indices_total);
+  if (job.state == JobState::kRunning && job.progress.indices_total > 0) {
+    result = absl::StrFormat("%.0f%%", 100.0 * job.progress.indices_done /
+                                           job.progress.indices_total);
   }
   if (job.state == JobState::kFailed || job.state == JobState::kCancelled)
     result = job.error;
   if (job.state == JobState::kQueued) result = job.waiting_reason;
   return absl::StrFormat(
       "%-6d %-10s %-20s [%d, %d)  %s", job.id, JobStateName(job.state),
-      !job.request.name.empty()                        ? job.request.name
-      : job.request.executor == ExecutorKind::kCommand ? std::string("command")
-                                                       : job.request.kernel,
-      job.request.begin, job.request.end, result);
+      !Spec(job).name.empty()                        ? Spec(job).name
+      : Spec(job).executor == ExecutorKind::kCommand ? std::string("command")
+                                                     : Spec(job).kernel,
+      Spec(job).begin, Spec(job).end, result);
 }
 
 std::string FormatWorkerLine(const WorkerStatus& worker) {
   return absl::StrFormat(
       "%-6d %-24s %-22s threads %-3d processes %-3d commands %-3d in flight "
       "%-4d done %-8d %s",
-      worker.id, worker.name, worker.peer, worker.thread_slots,
-      worker.process_slots, worker.command_slots, worker.chunks_in_flight,
-      worker.chunks_done, worker.draining ? "draining" : "");
+      worker.id, worker.name, worker.peer, worker.slots[0], worker.slots[1],
+      worker.slots[2], worker.chunks_in_flight, worker.chunks_done,
+      worker.draining ? "draining" : "");
 }
 
 std::string FormatKernel(const KernelInfo& kernel) {
@@ -345,18 +340,20 @@ std::string ProgressView::Line(const JobStatus& job) const {
   if (job.state == JobState::kQueued) {
     return absl::StrCat("job ", job.id, " queued: ", job.waiting_reason);
   }
-  const double fraction =
-      job.indices_total > 0
-          ? static_cast<double>(job.indices_done) / job.indices_total
-          : 0;
+  const double fraction = job.progress.indices_total > 0
+                              ? static_cast<double>(job.progress.indices_done) /
+                                    job.progress.indices_total
+                              : 0;
   const int64_t planned = PlannedChunks(job);
   std::string chunks =
-      absl::StrCat(job.chunks_done,
+      absl::StrCat(job.progress.chunks_done,
                    planned > 0 ? absl::StrCat("/", planned) : "", " chunks");
   std::string eta = "ETA --";
-  if (job.rate > 0 && job.indices_done < job.indices_total) {
-    eta = "ETA " + Seconds(absl::Seconds(
-                       (job.indices_total - job.indices_done) / job.rate));
+  if (job.progress.rate > 0 &&
+      job.progress.indices_done < job.progress.indices_total) {
+    eta = "ETA " + Seconds(absl::Seconds((job.progress.indices_total -
+                                          job.progress.indices_done) /
+                                         job.progress.rate));
   }
   std::string line = absl::StrFormat("%5.1f%%", 100 * fraction);
   if (terminal_) {
@@ -365,10 +362,11 @@ std::string ProgressView::Line(const JobStatus& job) const {
     line += " [" + std::string(filled, '#') +
             std::string(kWidth - filled, '.') + "]";
   }
-  absl::StrAppend(&line, " ", chunks, "  ", Compact(job.rate), " idx/s  ", eta,
-                  "  ", ElapsedText(job));
-  if (job.attempts_failed > 0)
-    absl::StrAppend(&line, "  ", job.attempts_failed, " failed attempts");
+  absl::StrAppend(&line, " ", chunks, "  ", Compact(job.progress.rate),
+                  " idx/s  ", eta, "  ", ElapsedText(job));
+  if (job.progress.attempts_failed > 0)
+    absl::StrAppend(&line, "  ", job.progress.attempts_failed,
+                    " failed attempts");
   return line;
 }
 

@@ -14,10 +14,12 @@ JobStatus Batch() {
   JobStatus job;
   job.id = 4;
   job.state = JobState::kSucceeded;
-  job.request.kernel = "fault";
-  job.request.begin = 0;
-  job.request.end = 3;
-  job.request.tasks = {{{0, 100}, {}}, {{100, 200}, {}}, {{200, 300}, {}}};
+  auto spec = std::make_shared<JobSpec>();
+  spec->kernel = "fault";
+  spec->begin = 0;
+  spec->end = 3;
+  spec->tasks = {{{0, 100}, {}}, {{100, 200}, {}}, {{200, 300}, {}}};
+  job.spec = std::move(spec);
   job.task_results = {Value(int64_t{100}), absl::UnknownError("boom"),
                       Value(2.5)};
   return job;

@@ -16,6 +16,23 @@ void BatchCore::Add(size_t index, absl::StatusOr<Value> value) {
   added_.notify_all();
 }
 
+void BatchCore::AddRun(const std::vector<size_t>& positions, int64_t first_task,
+                       const std::vector<absl::StatusOr<Value>>& results) {
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const size_t task = static_cast<size_t>(first_task) + i;
+      if (task >= positions.size()) break;
+      const size_t index = positions[task];
+      if (index >= results_.size() || results_[index].has_value()) continue;
+      results_[index] = results[i];
+      completion_order_.push_back(index);
+    }
+    if (progress_) progress_(completion_order_.size(), results_.size());
+  }
+  added_.notify_all();
+}
+
 void BatchCore::End(const absl::Status& error,
                     const std::vector<size_t>& positions) {
   {

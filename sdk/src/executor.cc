@@ -1,67 +1,56 @@
 #include "pfor/executor.h"
 
 #include "absl/strings/str_cat.h"
-#include "client_internal.h"
 #include "follower.h"
-#include "pfor/common/wire.h"
 
 namespace pfor {
 namespace {
 
-bool Ended(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
-
-// Records the task results an event of a batch carries: those of a chunk
-// that completed, or all of them in the final state.
+// Records the task results an event of a batch carries.
 template <typename Target>
-void AddTaskResults(const Target& batch, const v1::JobEvent& event) {
-  auto add = [&](const v1::TaskResult& result) {
-    const auto index = static_cast<size_t>(result.index());
-    if (index >= batch.positions.size()) return;
-    batch.results->Add(batch.positions[index], internal::TaskValue(result));
-  };
-  for (const v1::TaskResult& result : event.tasks()) add(result);
-  for (const v1::TaskResult& result : event.job().result().tasks().results()) {
-    add(result);
+void AddTaskResults(const Target& batch, const JobEvent& event) {
+  for (const TaskRun& run : event.tasks) {
+    batch.results->AddRun(batch.positions, run.first_task, *run.results);
   }
 }
 
 // Applies one event of the job behind `core` to it.
-void Apply(internal::FutureCore& core,
-           const absl::StatusOr<v1::JobEvent>& event) {
+void Apply(internal::FutureCore& core, const absl::StatusOr<JobEvent>& event) {
   if (!event.ok()) {
     core.Finish(event.status());
     return;
   }
-  if (event->missing()) {
-    core.Finish(absl::NotFoundError(absl::StrCat(
-        "job ", event->job_id(), " is not known to the coordinator")));
+  // Events may come before Submit has returned the job's id.
+  core.SetJob(event->job);
+  if (event->missing) {
+    core.Finish(absl::NotFoundError(
+        absl::StrCat("job ", event->job, " is not known to the coordinator")));
     return;
   }
-  if (!event->has_job()) return;
-  const v1::Job& job = event->job();
-  switch (job.state()) {
-    case v1::JOB_STATE_RUNNING:
+  switch (event->state) {
+    case JobState::kRunning:
       core.MarkRunning();
       break;
-    case v1::JOB_STATE_SUCCEEDED:
-      if (job.result().has_tasks()) {
-        core.Finish(static_cast<int64_t>(job.result().tasks().results_size()));
+    case JobState::kSucceeded:
+      // A batch's value is its number of tasks; its results went to the
+      // batch as they came.
+      if (event->status != nullptr && event->status->value.has_value()) {
+        core.Finish(*event->status->value);
       } else {
-        core.Finish(FromProto(job.result()));
+        core.Finish(event->progress.indices_total);
       }
       break;
-    case v1::JOB_STATE_FAILED:
+    case JobState::kFailed:
       core.Finish(absl::UnknownError(absl::StrCat(
-          "job ", job.id(), " (", core.name(), ") failed: ", job.error())));
+          "job ", event->job, " (", core.name(),
+          ") failed: ", event->status != nullptr ? event->status->error : "")));
       break;
-    case v1::JOB_STATE_CANCELLED:
-      core.MarkCancelled(absl::StrCat("job ", job.id(), " (", core.name(),
-                                      ") was cancelled: ", job.error()));
+    case JobState::kCancelled:
+      core.MarkCancelled(absl::StrCat(
+          "job ", event->job, " (", core.name(), ") was cancelled: ",
+          event->status != nullptr ? event->status->error : ""));
       break;
-    default:
+    case JobState::kQueued:
       break;
   }
 }
@@ -73,31 +62,36 @@ Executor::Executor(Client& client, ExecutorOptions options)
 
 Executor::~Executor() { shutdown(/*wait=*/true); }
 
-JobRequest Executor::Request(const std::string& kernel, Range range,
-                             std::map<std::string, ParamValue> params) const {
-  JobRequest request;
-  request.kernel = kernel;
-  request.begin = range.begin;
-  request.end = range.end;
-  request.params = std::move(params);
-  request.chunks = options_.chunks;
-  request.max_attempts = options_.max_attempts;
-  request.chunk_timeout = options_.chunk_timeout;
-  request.executor = options_.executor;
-  return request;
+JobSpec Executor::Spec(const std::string& kernel, Range range,
+                       std::map<std::string, ParamValue> params) const {
+  JobSpec spec;
+  spec.kernel = kernel;
+  spec.begin = range.begin;
+  spec.end = range.end;
+  spec.params = std::move(params);
+  spec.chunks = options_.chunks;
+  spec.max_attempts = options_.max_attempts;
+  spec.chunk_timeout = options_.chunk_timeout;
+  spec.executor = options_.executor;
+  return spec;
 }
 
 std::shared_ptr<internal::FutureCore> Executor::Submit(
-    JobRequest request, std::shared_ptr<const BatchTarget> batch) {
+    JobSpec spec, std::shared_ptr<const BatchTarget> batch) {
   const std::string name =
-      request.executor == ExecutorKind::kCommand ? "command" : request.kernel;
+      spec.executor == ExecutorKind::kCommand ? "command" : spec.kernel;
+  internal::Follower& follower = internal::FollowerOf(client_);
   auto core = std::make_shared<internal::FutureCore>(
-      name, [&client = client_](uint64_t job) {
+      name,
+      [&client = client_](uint64_t job) {
         absl::StatusOr<JobStatus> status = client.Cancel(job);
         if (!status.ok()) return status.status();
         return status->state == JobState::kCancelled
                    ? absl::OkStatus()
                    : absl::FailedPreconditionError("the job had ended");
+      },
+      [&follower](std::function<void()> callback) {
+        follower.Post(std::move(callback));
       });
   {
     std::lock_guard lock(pending_->mu);
@@ -109,7 +103,18 @@ std::shared_ptr<internal::FutureCore> Executor::Submit(
       return core;
     }
   }
-  absl::StatusOr<JobStatus> submitted = client_.Submit(request);
+  Track(core);
+  absl::StatusOr<JobStatus> submitted = follower.Submit(
+      std::make_shared<const JobSpec>(std::move(spec)),
+      [core, batch](const absl::StatusOr<JobEvent>& event) {
+        if (batch != nullptr && event.ok()) AddTaskResults(*batch, *event);
+        Apply(*core, event);
+        const bool ended =
+            !event.ok() || event->missing || IsFinal(event->state);
+        if (batch != nullptr && ended) {
+          batch->results->End(core->result().status(), batch->positions);
+        }
+      });
   if (!submitted.ok()) {
     core->Finish(submitted.status());
     if (batch != nullptr) {
@@ -118,17 +123,6 @@ std::shared_ptr<internal::FutureCore> Executor::Submit(
     return core;
   }
   core->SetJob(submitted->id);
-  Track(core);
-  internal::FollowerOf(client_).Follow(
-      submitted->id, [core, batch](const absl::StatusOr<v1::JobEvent>& event) {
-        if (batch != nullptr && event.ok()) AddTaskResults(*batch, *event);
-        Apply(*core, event);
-        const bool ended = !event.ok() || event->missing() ||
-                           (event->has_job() && Ended(event->job().state()));
-        if (batch != nullptr && ended) {
-          batch->results->End(core->result().status(), batch->positions);
-        }
-      });
   return core;
 }
 
@@ -155,11 +149,11 @@ std::shared_ptr<internal::FutureCore> Executor::SubmitBatchInto(
     core->Finish(int64_t{0});
     return core;
   }
-  JobRequest request = Request(kernel, {0, static_cast<int64_t>(tasks.size())},
-                               std::move(params));
-  request.tasks = std::move(tasks);
-  request.max_parallel = max_parallel;
-  return Submit(std::move(request),
+  JobSpec spec =
+      Spec(kernel, {0, static_cast<int64_t>(tasks.size())}, std::move(params));
+  spec.tasks = std::move(tasks);
+  spec.max_parallel = max_parallel;
+  return Submit(std::move(spec),
                 std::make_shared<const BatchTarget>(
                     BatchTarget{std::move(into), std::move(positions)}));
 }

@@ -1,262 +1,275 @@
 #include "follower.h"
 
-#include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/grpcpp.h"
 
 namespace pfor::internal {
 namespace {
 
-bool Ends(const v1::JobEvent& event) {
-  if (event.missing()) return true;
-  if (!event.has_job()) return false;
-  const v1::JobState state = event.job().state();
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
+
+bool IsLast(const JobEvent& event) {
+  return event.missing || IsFinal(event.state);
 }
 
 }  // namespace
 
-// The stream: one read in flight, job ids written in batches. The follower
-// owns it and destroys it on its own thread once OnDone has run: destroyed
-// on a gRPC thread, it could drop the channel's last reference there, and
-// gRPC 1.51 then frees its callback queue twice.
-class Follower::Stream final
-    : public grpc::ClientBidiReactor<v1::FollowJobsRequest, v1::JobEvents> {
- public:
-  static std::shared_ptr<Stream> Open(v1::Coordinator::Stub& stub,
-                                      Follower* follower) {
-    std::shared_ptr<Stream> stream(new Stream(follower));
-    stub.async()->FollowJobs(&stream->context_, stream.get());
-    stream->StartRead(&stream->incoming_);
-    // Ids are written from other threads at any time.
-    stream->AddHold();
-    stream->StartCall();
-    return stream;
-  }
+struct Follower::Answer {
+  std::mutex mu;
+  std::condition_variable ready;
+  std::optional<absl::StatusOr<JobStatus>> job;  // guarded by mu
 
-  void Add(uint64_t job) {
-    std::lock_guard lock(mu_);
-    if (reads_done_) return;
-    pending_.add_job_ids(job);
-    MaybeWriteLocked();
-  }
-
-  void Cancel() { context_.TryCancel(); }
-
-  void WaitDone() {
-    std::unique_lock lock(mu_);
-    done_changed_.wait(lock, [this] { return done_; });
-  }
-
-  void OnReadDone(bool ok) override {
-    if (ok) {
-      for (v1::JobEvent& event : *incoming_.mutable_events()) {
-        follower_->Post({std::move(event)});
-      }
-      StartRead(&incoming_);
-      return;
-    }
+  void Set(absl::StatusOr<JobStatus> value) {
     {
-      std::lock_guard lock(mu_);
-      reads_done_ = true;
+      std::lock_guard lock(mu);
+      if (job.has_value()) return;
+      job = std::move(value);
     }
-    RemoveHold();
+    ready.notify_all();
   }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    writing_ = false;
-    if (ok) MaybeWriteLocked();
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    follower_->Post({absl::UnavailableError(absl::StrCat(
-                         "lost the coordinator while following jobs (",
-                         status.error_message(),
-                         "); `pfor status JOB` tells a job's fate")),
-                     this});
-    // Notified under the lock: WaitDone returns, and the stream may be
-    // destroyed, only once this call no longer touches it.
-    std::lock_guard lock(mu_);
-    done_ = true;
-    done_changed_.notify_all();
-  }
-
- private:
-  explicit Stream(Follower* follower) : follower_(follower) {}
-
-  void MaybeWriteLocked() {
-    if (writing_ || reads_done_ || pending_.job_ids().empty()) return;
-    writing_message_ = std::move(pending_);
-    pending_.Clear();
-    writing_ = true;
-    StartWrite(&writing_message_);
-  }
-
-  Follower* const follower_;
-  grpc::ClientContext context_;
-  v1::JobEvents incoming_;
-  std::mutex mu_;
-  std::condition_variable done_changed_;
-  bool done_ = false;                      // guarded by mu_
-  v1::FollowJobsRequest pending_;          // guarded by mu_
-  v1::FollowJobsRequest writing_message_;  // guarded by mu_
-  bool writing_ = false;                   // guarded by mu_
-  bool reads_done_ = false;                // guarded by mu_
 };
 
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
-constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
-
-Follower::Follower(v1::Coordinator::Stub& stub,
-                   absl::Duration reconnect_timeout)
-    : stub_(stub),
+Follower::Follower(CoordinatorCalls& calls, absl::Duration reconnect_timeout,
+                   absl::Duration call_timeout)
+    : calls_(calls),
       reconnect_timeout_(reconnect_timeout),
-      backoff_(kFirstBackoff),
-      dispatcher_([this] { Dispatch(); }) {}
+      call_timeout_(call_timeout),
+      backoff_(kFirstBackoff, kMaxBackoff),
+      thread_([this] { Run(); }) {}
 
 Follower::~Follower() {
+  std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    session = std::move(session_);
   }
-  posted_.notify_all();
-  // The dispatcher fails the jobs still followed and opens no more streams.
-  dispatcher_.join();
-  std::vector<std::shared_ptr<Stream>> streams;
+  changed_.notify_all();
+  if (session != nullptr) session->Close();
+  thread_.join();
+  std::vector<std::shared_ptr<const Handler>> orphans;
+  std::vector<std::shared_ptr<Session>> ended;
   {
-    std::lock_guard lock(mu_);
-    open_ = nullptr;
-    streams.swap(streams_);
+    std::unique_lock lock(mu_);
+    // Every session's OnClosed has come before it goes.
+    changed_.wait(lock, [this] { return open_sessions_ == 0; });
+    FailAllLocked(
+        absl::CancelledError("the client closed before the job ended"),
+        orphans);
+    ended.swap(ended_);
   }
-  for (const std::shared_ptr<Stream>& stream : streams) {
-    stream->Cancel();
-    stream->WaitDone();
-  }
+  const absl::StatusOr<JobEvent> closing =
+      absl::CancelledError("the client closed before the job ended");
+  for (const auto& handler : orphans) (*handler)(closing);
 }
 
-void Follower::Follow(uint64_t job, Handler handler) {
-  std::shared_ptr<Stream> stream;
+std::shared_ptr<Session> Follower::SessionLocked() {
+  if (session_ == nullptr && !reconnect_pending_ && !stopping_) {
+    session_ = calls_.OpenSession(this);
+    open_sessions_ += 1;
+  }
+  return session_;
+}
+
+absl::StatusOr<JobStatus> Follower::Submit(std::shared_ptr<const JobSpec> spec,
+                                           Handler handler) {
+  auto answer = std::make_shared<Answer>();
+  uint64_t call;
+  std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mu_);
-    // Registered before the id goes out, so no event can miss it.
-    handlers_[job] = std::move(handler);
+    if (stopping_) return absl::CancelledError("the client is closing");
+    call = next_call_++;
+    session = SessionLocked();
+    calls_pending_[call] = {answer, spec, std::move(handler),
+                            session != nullptr};
+  }
+  // Without the lock: a session in this process answers at once, on this
+  // thread.
+  if (session != nullptr) session->Submit(call, std::move(spec), true);
+  std::unique_lock lock(answer->mu);
+  if (!answer->ready.wait_for(lock, absl::ToChronoNanoseconds(call_timeout_),
+                              [&] { return answer->job.has_value(); })) {
+    lock.unlock();
+    std::lock_guard follower_lock(mu_);
+    calls_pending_.erase(call);
+    return absl::DeadlineExceededError(
+        absl::StrCat("the coordinator did not answer a submit within ",
+                     absl::FormatDuration(call_timeout_),
+                     "; `pfor jobs` shows whether it accepted the job"));
+  }
+  return *std::move(answer->job);
+}
+
+void Follower::Follow(uint64_t job, Handler handler,
+                      absl::Duration progress_interval) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mu_);
     if (stopping_) {
-      queue_.push_back({absl::CancelledError("the client is closing")});
-      posted_.notify_all();
+      handler(absl::CancelledError("the client is closing"));
       return;
     }
-    // While reconnecting, the new stream will follow every registered job.
-    if (reconnecting_) return;
-    if (open_ == nullptr) {
-      open_ = Stream::Open(stub_, this);
-      streams_.push_back(open_);
-    }
-    stream = open_;
+    jobs_[job] = {std::make_shared<const Handler>(std::move(handler)),
+                  progress_interval};
+    session = SessionLocked();
   }
-  // A stream past its end ignores Add; its end follows the job again.
-  stream->Add(job);
+  // While a reconnect waits, the new session will follow the job.
+  if (session != nullptr) session->Follow(job, progress_interval);
 }
 
-void Follower::Post(Item item) {
+void Follower::Post(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back(std::move(item));
+    tasks_.push_back(std::move(task));
   }
-  posted_.notify_all();
+  changed_.notify_all();
 }
 
-std::vector<Follower::Handler> Follower::Reconnect(
-    std::unique_lock<std::mutex>& lock, const Stream* ended) {
-  // Waits for the stream's last reaction, then drops it, here.
-  auto it = std::find_if(streams_.begin(), streams_.end(),
-                         [&](const auto& s) { return s.get() == ended; });
-  if (it != streams_.end()) {
-    std::shared_ptr<Stream> stream = std::move(*it);
-    streams_.erase(it);
-    lock.unlock();
-    stream->WaitDone();
-    stream.reset();
-    lock.lock();
+void Follower::OnSubmitted(uint64_t call, absl::StatusOr<JobStatus> job) {
+  std::shared_ptr<Answer> answer;
+  {
+    std::lock_guard lock(mu_);
+    lost_since_ = absl::InfiniteFuture();
+    backoff_.Reset();
+    auto it = calls_pending_.find(call);
+    if (it == calls_pending_.end()) return;  // the caller gave up waiting
+    answer = std::move(it->second.answer);
+    // Registered before this returns: the session delivers the job's events
+    // only after its answer.
+    if (job.ok()) {
+      jobs_[job->id] = {
+          std::make_shared<const Handler>(std::move(it->second.handler)),
+          absl::ZeroDuration()};
+    }
+    calls_pending_.erase(it);
   }
-  if (open_.get() == ended) open_ = nullptr;
-  if (open_ != nullptr || stopping_) return {};
-  std::vector<Handler> failed;
-  if (handlers_.empty()) return failed;  // the next Follow opens a stream
+  answer->Set(std::move(job));
+}
+
+void Follower::OnEvents(std::vector<JobEvent> events) {
+  for (const JobEvent& event : events) {
+    std::shared_ptr<const Handler> handler;
+    {
+      std::lock_guard lock(mu_);
+      lost_since_ = absl::InfiniteFuture();
+      auto it = jobs_.find(event.job);
+      if (it == jobs_.end()) continue;
+      handler = it->second.handler;
+      if (IsLast(event)) jobs_.erase(it);
+    }
+    (*handler)(event);
+  }
+}
+
+void Follower::OnClosed(const absl::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    open_sessions_ -= 1;
+    // Dropped on this follower's thread, never here.
+    if (session_ != nullptr) {
+      ended_.push_back(std::move(session_));
+    }
+    if (!stopping_) {
+      reconnect_pending_ = true;
+      last_error_ = status;
+    }
+  }
+  changed_.notify_all();
+}
+
+void Follower::FailAllLocked(
+    const absl::Status& error,
+    std::vector<std::shared_ptr<const Handler>>& failed) {
+  for (auto& [job, followed] : jobs_) failed.push_back(followed.handler);
+  jobs_.clear();
+  for (auto& [call, pending] : calls_pending_) pending.answer->Set(error);
+  calls_pending_.clear();
+}
+
+void Follower::Reconnect(std::unique_lock<std::mutex>& lock) {
+  if (jobs_.empty() && calls_pending_.empty()) {
+    // Nothing to follow: the next Submit or Follow opens a session.
+    reconnect_pending_ = false;
+    lost_since_ = absl::InfiniteFuture();
+    return;
+  }
   const absl::Time now = absl::Now();
   if (lost_since_ == absl::InfiniteFuture()) lost_since_ = now;
   if (now - lost_since_ >= reconnect_timeout_) {
-    for (auto& [job, handler] : handlers_) failed.push_back(std::move(handler));
-    handlers_.clear();
+    const absl::Status error = absl::UnavailableError(absl::StrCat(
+        "lost the coordinator while following jobs (", last_error_.message(),
+        "); no coordinator for ", absl::FormatDuration(reconnect_timeout_),
+        "; `pfor status JOB` tells a job's fate"));
+    std::vector<std::shared_ptr<const Handler>> failed;
+    FailAllLocked(error, failed);
+    reconnect_pending_ = false;
     lost_since_ = absl::InfiniteFuture();
-    backoff_ = kFirstBackoff;
-    return failed;
+    backoff_.Reset();
+    lock.unlock();
+    for (const auto& handler : failed) (*handler)(error);
+    lock.lock();
+    return;
   }
-  reconnecting_ = true;
-  const absl::Time retry = now + backoff_;
-  backoff_ = std::min(2 * backoff_, kMaxBackoff);
-  posted_.wait_until(lock, absl::ToChronoTime(retry),
-                     [this] { return stopping_; });
-  reconnecting_ = false;
-  if (stopping_) return failed;
-  open_ = Stream::Open(stub_, this);
-  streams_.push_back(open_);
-  for (const auto& [job, handler] : handlers_) open_->Add(job);
-  return failed;
+  const absl::Time retry = now + backoff_.Next();
+  changed_.wait_until(lock, absl::ToChronoTime(retry),
+                      [this] { return stopping_; });
+  if (stopping_) return;
+  // Submits sent on the lost session may or may not have been accepted:
+  // they fail, saying how to find out. Those not sent yet go now.
+  std::vector<std::pair<uint64_t, std::shared_ptr<const JobSpec>>> resend;
+  for (auto it = calls_pending_.begin(); it != calls_pending_.end();) {
+    if (it->second.sent) {
+      it->second.answer->Set(absl::UnavailableError(
+          absl::StrCat("lost the coordinator before it answered a submit (",
+                       last_error_.message(),
+                       "); `pfor jobs` shows whether it accepted the job")));
+      calls_pending_.erase(it++);
+    } else {
+      it->second.sent = true;
+      resend.emplace_back(it->first, it->second.spec);
+      ++it;
+    }
+  }
+  std::vector<std::pair<uint64_t, absl::Duration>> follows;
+  for (const auto& [job, followed] : jobs_) {
+    follows.emplace_back(job, followed.progress_interval);
+  }
+  reconnect_pending_ = false;
+  std::shared_ptr<Session> session = SessionLocked();
+  lock.unlock();
+  for (auto& [call, spec] : resend) session->Submit(call, spec, true);
+  for (const auto& [job, interval] : follows) session->Follow(job, interval);
+  lock.lock();
 }
 
-void Follower::Dispatch() {
+void Follower::Run() {
+  std::unique_lock lock(mu_);
   while (true) {
-    Item item;
-    std::vector<Handler> failed;
-    Handler handler;
-    {
-      std::unique_lock lock(mu_);
-      posted_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) {
-        // Stopping with nothing left to deliver: the rest never ends.
-        for (auto& [job, orphan] : handlers_)
-          failed.push_back(std::move(orphan));
-        handlers_.clear();
-        lock.unlock();
-        for (Handler& orphan : failed) {
-          orphan(
-              absl::CancelledError("the client closed before the job ended"));
-        }
-        return;
-      }
-      item = std::move(queue_.front());
-      queue_.pop_front();
-      if (!item.event.ok()) {
-        if (item.ended != nullptr) {
-          failed = Reconnect(lock, item.ended);
-          if (!failed.empty()) {
-            item.event = absl::UnavailableError(absl::StrCat(
-                item.event.status().message(), "; no coordinator for ",
-                absl::FormatDuration(reconnect_timeout_)));
-          }
-        } else {  // Follow after the client began closing
-          for (auto& [job, orphan] : handlers_)
-            failed.push_back(std::move(orphan));
-          handlers_.clear();
-        }
-      } else {
-        lost_since_ = absl::InfiniteFuture();
-        backoff_ = kFirstBackoff;
-        auto it = handlers_.find(item.event->job_id());
-        if (it == handlers_.end()) continue;
-        if (Ends(*item.event)) {
-          handler = std::move(it->second);
-          handlers_.erase(it);
-        } else {
-          handler = it->second;
-        }
-      }
+    changed_.wait(lock, [this] {
+      return stopping_ || !tasks_.empty() || !ended_.empty() ||
+             reconnect_pending_;
+    });
+    if (!ended_.empty()) {
+      std::vector<std::shared_ptr<Session>> ended;
+      ended.swap(ended_);
+      lock.unlock();
+      ended.clear();
+      lock.lock();
+      continue;
     }
-    for (Handler& orphan : failed) orphan(item.event.status());
-    if (handler) handler(item.event);
+    if (!tasks_.empty()) {
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
+    if (reconnect_pending_) Reconnect(lock);
   }
 }
 

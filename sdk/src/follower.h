@@ -1,5 +1,12 @@
-// One FollowJobs stream per client: the executors' way to learn that jobs
-// started, ended, or finished some of their tasks, without a stream per job.
+// The SDK's one way to follow jobs: one session per client (a gRPC stream,
+// or calls within the process for the embedded cluster) that submits jobs,
+// routes each job's events to its handler, and outlives outages. Executor,
+// Parallel, Client::Wait and the CLI all follow jobs through it.
+//
+// When the session ends (the coordinator restarts, the network drops), a new
+// one follows every job again after a backoff, for up to the reconnect
+// timeout; a coordinator with a journal still knows the jobs and sends their
+// state, results included. Past the timeout the jobs fail with UNAVAILABLE.
 #ifndef PFOR_SDK_FOLLOWER_H_
 #define PFOR_SDK_FOLLOWER_H_
 
@@ -9,73 +16,100 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "pfor/v1/coordinator.grpc.pb.h"
+#include "pfor/common/backoff.h"
+#include "pfor/common/session.h"
 
 namespace pfor::internal {
 
-// Thread-safe. Handlers run on the follower's own thread, one at a time, in
-// the order the events arrived: never on a gRPC thread, so they may block
-// briefly or call back into the client.
-//
-// When the stream breaks (the coordinator restarts, the network drops), the
-// follower opens a new one and follows every job again, with backoff, for
-// up to `reconnect_timeout`; a coordinator with a journal still knows the
-// jobs and sends their state, results included.
-class Follower {
+// Thread-safe.
+class Follower final : public SessionHandler {
  public:
-  // Receives each event of one job, then nothing more once the job has ended
-  // (an event with a final state, or `missing`). When the coordinator stays
-  // out of reach for the reconnect timeout, receives that error instead, as
-  // its last call.
-  using Handler = std::function<void(const absl::StatusOr<v1::JobEvent>&)>;
+  // Receives each event of one job in order, then nothing more after the
+  // job's last (a final state, or missing). When the coordinator stays out
+  // of reach for the reconnect timeout, or the client closes, receives that
+  // error instead, as its last call. Called on the thread that delivers the
+  // session's events (a gRPC thread, or a worker thread of the embedded
+  // cluster): it must be quick and must not block.
+  using Handler = std::function<void(const absl::StatusOr<JobEvent>&)>;
 
-  // `stub` must outlive the follower.
-  Follower(v1::Coordinator::Stub& stub, absl::Duration reconnect_timeout);
-  // Ends the stream; jobs still followed get CANCELLED.
-  ~Follower();
+  // `calls` must outlive the follower.
+  Follower(CoordinatorCalls& calls, absl::Duration reconnect_timeout,
+           absl::Duration call_timeout);
+  // Ends the session; jobs still followed get CANCELLED.
+  ~Follower() override;
 
-  void Follow(uint64_t job, Handler handler);
+  // Submits `spec` and follows the job from its acceptance on; blocks until
+  // the coordinator answers (at most the call timeout). The job as
+  // accepted, or why not.
+  absl::StatusOr<JobStatus> Submit(std::shared_ptr<const JobSpec> spec,
+                                   Handler handler);
+  // Follows an existing job: its current state (a batch's task results so
+  // far) first. With a progress interval, progress comes too.
+  void Follow(uint64_t job, Handler handler,
+              absl::Duration progress_interval = absl::ZeroDuration());
+  // Runs `task` on the follower's own thread, after the tasks posted
+  // before it: where user callbacks run, so that they may block or call
+  // back into the client.
+  void Post(std::function<void()> task);
+
+  // SessionHandler
+  void OnSubmitted(uint64_t call, absl::StatusOr<JobStatus> job) override;
+  void OnEvents(std::vector<JobEvent> events) override;
+  void OnClosed(const absl::Status& status) override;
 
  private:
-  class Stream;
-  struct Item {
-    // An event, or the end of `ended` with why.
-    absl::StatusOr<v1::JobEvent> event;
-    const Stream* ended = nullptr;
+  struct Answer;
+  struct PendingCall {
+    std::shared_ptr<Answer> answer;
+    std::shared_ptr<const JobSpec> spec;
+    Handler handler;
+    // Sent on the session that is now open (else: waits for the next one).
+    bool sent = false;
+  };
+  struct FollowedJob {
+    std::shared_ptr<const Handler> handler;
+    absl::Duration progress_interval;
   };
 
-  void Post(Item item);
-  void Dispatch();
-  // The stream `ended` is over: drops it, then follows every job over a new
-  // stream after a backoff; past the reconnect timeout, returns the handlers
-  // to fail instead. Called with `lock` held.
-  std::vector<Handler> Reconnect(std::unique_lock<std::mutex>& lock,
-                                 const Stream* ended);
+  // The open session, opened if there is none (and no reconnect waits).
+  std::shared_ptr<Session> SessionLocked();
+  void Run();
+  // After a session ended: a new one after a backoff, or, past the
+  // reconnect timeout, every job and call fails.
+  void Reconnect(std::unique_lock<std::mutex>& lock);
+  void FailAllLocked(const absl::Status& error,
+                     std::vector<std::shared_ptr<const Handler>>& failed);
 
-  v1::Coordinator::Stub& stub_;
+  CoordinatorCalls& calls_;
   const absl::Duration reconnect_timeout_;
+  const absl::Duration call_timeout_;
+
   std::mutex mu_;
-  std::condition_variable posted_;
-  absl::flat_hash_map<uint64_t, Handler> handlers_;  // guarded by mu_
-  std::deque<Item> queue_;                           // guarded by mu_
-  // The streams not yet over (the open one, and those ending), destroyed on
-  // this follower's threads, never on gRPC's.
-  std::vector<std::shared_ptr<Stream>> streams_;  // guarded by mu_
-  // The open stream; null before the first Follow and while reconnecting.
-  std::shared_ptr<Stream> open_;  // guarded by mu_
-  bool reconnecting_ = false;     // guarded by mu_
-  // Since when the coordinator has been out of reach (InfiniteFuture: it
-  // is not), and the next backoff.
-  absl::Time lost_since_ = absl::InfiniteFuture();  // guarded by mu_
-  absl::Duration backoff_;                          // guarded by mu_
-  bool stopping_ = false;                           // guarded by mu_
-  std::thread dispatcher_;
+  std::condition_variable changed_;
+  std::shared_ptr<Session> session_;  // guarded by mu_
+  // Sessions whose OnClosed has come, to be dropped on this thread (never
+  // on a gRPC thread: gRPC 1.51 does not survive dropping a channel's last
+  // reference there), and how many are still open.
+  std::vector<std::shared_ptr<Session>> ended_;  // guarded by mu_
+  int open_sessions_ = 0;                        // guarded by mu_
+  bool reconnect_pending_ = false;               // guarded by mu_
+  // Why the last session ended.
+  absl::Status last_error_;                                   // guarded by mu_
+  absl::Time lost_since_ = absl::InfiniteFuture();            // guarded by mu_
+  Backoff backoff_;                                           // guarded by mu_
+  uint64_t next_call_ = 1;                                    // guarded by mu_
+  absl::flat_hash_map<uint64_t, PendingCall> calls_pending_;  // by mu_
+  absl::flat_hash_map<uint64_t, FollowedJob> jobs_;           // by mu_
+  std::deque<std::function<void()>> tasks_;                   // by mu_
+  bool stopping_ = false;                                     // by mu_
+  std::thread thread_;
 };
 
 }  // namespace pfor::internal

@@ -3,8 +3,11 @@
 namespace pfor::internal {
 
 FutureCore::FutureCore(std::string name,
-                       std::function<absl::Status(uint64_t)> cancel)
-    : name_(std::move(name)), cancel_(std::move(cancel)) {}
+                       std::function<absl::Status(uint64_t)> cancel,
+                       Poster post)
+    : name_(std::move(name)),
+      cancel_(std::move(cancel)),
+      post_(std::move(post)) {}
 
 void FutureCore::SetJob(uint64_t job) {
   std::lock_guard lock(mu_);
@@ -36,17 +39,26 @@ void FutureCore::MarkCancelled(const std::string& why) {
 
 void FutureCore::Done(absl::StatusOr<Value> result, State state) {
   std::vector<Callback> callbacks;
+  std::vector<Callback> user_callbacks;
   {
     std::lock_guard lock(mu_);
     if (state_ == State::kFinished || state_ == State::kCancelled) return;
     state_ = state;
     result_ = std::move(result);
     callbacks.swap(callbacks_);
+    user_callbacks.swap(user_callbacks_);
   }
   done_.notify_all();
-  if (callbacks.empty()) return;
+  if (callbacks.empty() && user_callbacks.empty()) return;
   const std::shared_ptr<FutureCore> self = shared_from_this();
   for (Callback& callback : callbacks) callback(self);
+  for (Callback& callback : user_callbacks) {
+    if (post_) {
+      post_([self, callback = std::move(callback)] { callback(self); });
+    } else {
+      callback(self);
+    }
+  }
 }
 
 bool FutureCore::Wait(absl::Duration timeout) const {
@@ -82,6 +94,17 @@ void FutureCore::AddCallback(Callback callback) {
     std::lock_guard lock(mu_);
     if (state_ != State::kFinished && state_ != State::kCancelled) {
       callbacks_.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback(shared_from_this());
+}
+
+void FutureCore::AddUserCallback(Callback callback) {
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != State::kFinished && state_ != State::kCancelled) {
+      user_callbacks_.push_back(std::move(callback));
       return;
     }
   }

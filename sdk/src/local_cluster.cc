@@ -1,40 +1,20 @@
 #include "local_cluster.h"
 
-#include <mutex>
-
-#include "grpcpp/grpcpp.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "pfor/builtin_kernels.h"
-#include "pfor/v1/coordinator.grpc.pb.h"
 
 namespace pfor {
 namespace {
 
 constexpr absl::Duration kJoinTimeout = absl::Seconds(10);
 
-// The worker has joined once the coordinator lists its kernels.
-absl::Status AwaitWorker(grpc::Channel& channel) {
-  auto stub = v1::Coordinator::NewStub(
-      std::shared_ptr<grpc::Channel>(&channel, [](auto*) {}));
-  const absl::Time deadline = absl::Now() + kJoinTimeout;
-  while (absl::Now() < deadline) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(deadline));
-    v1::ListKernelsResponse response;
-    if (stub->ListKernels(&context, v1::ListKernelsRequest(), &response).ok() &&
-        response.kernels_size() > 0) {
-      return absl::OkStatus();
-    }
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return absl::DeadlineExceededError(
-      "the embedded worker did not join within 10s");
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
-  if (absl::Status status = RegisterBuiltinKernelsOnce(); !status.ok())
+  if (absl::Status status = RegisterBuiltinKernelsOnce(); !status.ok()) {
     return status;
+  }
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
   coordinator::ServerOptions server_options;
   server_options.listen = "";
@@ -42,10 +22,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
       coordinator::CoordinatorServer::Start(server_options);
   if (!server.ok()) return server.status();
   cluster->coordinator_ = *std::move(server);
-  cluster->channel_ = cluster->coordinator_->InProcessChannel();
 
   worker::WorkerOptions worker_options;
-  worker_options.channel = cluster->coordinator_->InProcessChannel();
+  worker_options.link = cluster->coordinator_->LocalWorkerLinks();
   worker_options.threads = threads;
   worker_options.name = "embedded";
   // Kernels this program registers itself are not in pfor-helper.
@@ -54,8 +33,16 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
       worker::Worker::Start(std::move(worker_options));
   if (!worker.ok()) return worker.status();
   cluster->worker_ = *std::move(worker);
-  if (absl::Status status = AwaitWorker(*cluster->channel_); !status.ok())
-    return status;
+  // An in-process link joins at once; waiting covers a slow start anyway.
+  const absl::Time deadline = absl::Now() + kJoinTimeout;
+  while (!cluster->worker_->connected()) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the embedded worker did not join within ",
+                       absl::FormatDuration(kJoinTimeout)));
+    }
+    absl::SleepFor(absl::Microseconds(100));
+  }
   return cluster;
 }
 

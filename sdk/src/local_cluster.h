@@ -1,11 +1,12 @@
 // The embedded cluster: the real coordinator and worker libraries started
-// in this process, talking over an in-process channel.
+// in this process, joined by plain calls (no gRPC, no serialisation).
 #ifndef PFOR_SDK_LOCAL_CLUSTER_H_
 #define PFOR_SDK_LOCAL_CLUSTER_H_
 
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "pfor/common/session.h"
 #include "pfor/coordinator/server.h"
 #include "pfor/worker/worker.h"
 
@@ -20,14 +21,16 @@ class LocalCluster {
   // Stops the worker, then the coordinator.
   ~LocalCluster();
 
-  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  // Calls to the coordinator; they must go before the cluster does.
+  std::unique_ptr<CoordinatorCalls> Calls() {
+    return coordinator_->LocalCalls();
+  }
 
  private:
   LocalCluster() = default;
 
   std::unique_ptr<coordinator::CoordinatorServer> coordinator_;
   std::unique_ptr<worker::Worker> worker_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
 
 }  // namespace pfor

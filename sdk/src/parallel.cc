@@ -70,8 +70,10 @@ ParallelResults Parallel::operator()(const std::vector<DelayedCall>& calls) {
             client_.ListWorkers();
         workers.ok()) {
       for (const WorkerStatus& worker : *workers) {
-        slots += options_.backend == Backend::kProcesses ? worker.process_slots
-                                                         : worker.thread_slots;
+        const ExecutorKind executor = options_.backend == Backend::kProcesses
+                                          ? ExecutorKind::kProcesses
+                                          : ExecutorKind::kThreads;
+        slots += worker.slots[static_cast<int>(executor)];
       }
     }
     max_parallel = std::max(1, slots + 1 + options_.n_jobs);

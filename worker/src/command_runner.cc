@@ -1,21 +1,17 @@
 #include "command_runner.h"
 
-#include <poll.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
-#include "pfor/common/wire.h"
 #include "subprocess.h"
 
 namespace pfor::worker {
@@ -25,8 +21,6 @@ namespace {
 constexpr size_t kMaxStdout = 1 << 20;
 // The end of standard error is kept for the error message.
 constexpr size_t kStderrTail = 2048;
-// How often a running command checks for cancellation.
-constexpr int kPollMillis = 10;
 
 std::string Quote(const std::string& text) {
   constexpr size_t kShown = 80;
@@ -44,72 +38,67 @@ std::string Tail(const std::string& text) {
 
 class CommandRunner final : public ChunkRunner {
  public:
-  absl::StatusOr<v1::Value> Run(int, const ChunkTask& task,
-                                const std::atomic<bool>& cancel) override {
-    const v1::CommandSpec& command = task.job->definition.command();
-    if (command.argv().empty()) {
+  absl::StatusOr<ChunkOutput> Run(int, const ChunkTask& task,
+                                  const std::atomic<bool>& cancel) override {
+    const Command& command = task.job->definition->command;
+    if (command.argv.empty()) {
       return absl::InvalidArgumentError("the job has no command to run");
     }
     const std::string begin = absl::StrCat(task.begin);
     const std::string end = absl::StrCat(task.end);
     const std::string chunk = absl::StrCat(task.index);
     SpawnOptions spawn;
-    for (const std::string& arg : command.argv()) {
+    for (const std::string& arg : command.argv) {
       spawn.argv.push_back(absl::StrReplaceAll(
           arg, {{"{begin}", begin}, {"{end}", end}, {"{chunk}", chunk}}));
     }
-    if (command.shell()) spawn.argv = {"/bin/sh", "-c", spawn.argv[0]};
+    if (command.shell) spawn.argv = {"/bin/sh", "-c", spawn.argv[0]};
     spawn.environment = {"PFOR_BEGIN=" + begin, "PFOR_END=" + end,
                          "PFOR_CHUNK=" + chunk,
-                         absl::StrCat("PFOR_JOB=", task.job->id)};
+                         absl::StrCat("PFOR_JOB=", task.job->id())};
     absl::StatusOr<Subprocess> child = Subprocess::Spawn(spawn);
     if (!child.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("command ", child.status().message()));
     }
+    const absl::Duration timeout = task.job->chunk_timeout();
     std::string out;
     std::string err;
-    const absl::Time deadline =
-        task.job->chunk_timeout == absl::InfiniteDuration()
-            ? absl::InfiniteFuture()
-            : absl::Now() + task.job->chunk_timeout;
-    // Negative descriptors are ignored by poll: a closed pipe becomes -1.
-    pollfd fds[2] = {{child->stdout_fd(), POLLIN, 0},
-                     {child->stderr_fd(), POLLIN, 0}};
-    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-      if (cancel.load(std::memory_order_relaxed)) {
+    PumpOptions pump;
+    // More than a value's worth of output ends the exchange early.
+    pump.on_stdout = [&out](std::string_view data) {
+      out.append(data);
+      return out.size() > kMaxStdout;
+    };
+    pump.on_stderr = [&err](std::string_view data) {
+      err.append(data);
+      if (err.size() > 2 * kStderrTail) err.erase(0, err.size() - kStderrTail);
+    };
+    pump.cancel = &cancel;
+    pump.deadline = timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                        : absl::Now() + timeout;
+    absl::StatusOr<PumpResult> pumped = Pump(*child, pump);
+    // Once its output ends, the command may still write errors and run.
+    if (pumped.ok() && pumped->end == PumpEnd::kClosed) {
+      pump.on_stdout = nullptr;
+      pumped = Pump(*child, pump);
+    }
+    if (!pumped.ok()) return pumped.status();
+    switch (pumped->end) {
+      case PumpEnd::kCancelled:
         child->Kill();
         return absl::CancelledError("the chunk was cancelled");
-      }
-      if (absl::Now() >= deadline) {
+      case PumpEnd::kTimedOut:
         child->Kill();
-        return absl::DeadlineExceededError(
-            absl::StrCat("command timed out after ",
-                         absl::FormatDuration(task.job->chunk_timeout)));
-      }
-      if (poll(fds, 2, kPollMillis) < 0 && errno != EINTR) {
-        return absl::InternalError(
-            absl::StrCat("poll failed: ", std::strerror(errno)));
-      }
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        char buffer[8192];
-        const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
-        if (n > 0) {
-          std::string& sink = i == 0 ? out : err;
-          sink.append(buffer, static_cast<size_t>(n));
-          if (i == 1 && err.size() > 2 * kStderrTail)
-            err.erase(0, err.size() - kStderrTail);
-        } else if (n == 0 || errno != EINTR) {
-          fds[i].fd = -1;
-        }
-      }
-      if (out.size() > kMaxStdout) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "command timed out after ", absl::FormatDuration(timeout)));
+      case PumpEnd::kComplete:
         child->Kill();
         return absl::ResourceExhaustedError(
             absl::StrCat("command printed more than ", kMaxStdout / 1024,
                          " KiB; it should print only the chunk's value"));
-      }
+      case PumpEnd::kClosed:
+        break;
     }
     const int status = child->Wait();
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
@@ -118,34 +107,34 @@ class CommandRunner final : public ChunkRunner {
           absl::StrCat("command ", DescribeExit(status),
                        tail.empty() ? "" : "; stderr: ", tail));
     }
-    absl::StatusOr<Value> value = ParseCommandOutput(out, command.output());
+    absl::StatusOr<Value> value = ParseCommandOutput(out, command.output);
     if (!value.ok()) return value.status();
-    return ToProto(*value);
+    return ChunkOutput(std::in_place_type<Value>, *std::move(value));
   }
 };
 
 }  // namespace
 
 absl::StatusOr<Value> ParseCommandOutput(const std::string& text,
-                                         v1::CommandSpec::Output output) {
+                                         Command::Output output) {
   const std::string trimmed(absl::StripAsciiWhitespace(text));
   auto bad = [&](const char* expected) {
     return absl::InvalidArgumentError(absl::StrCat(
         "command printed ", trimmed.empty() ? "nothing" : Quote(trimmed),
         ", which is not ", expected, "; print only the chunk's value"));
   };
-  if (output == v1::CommandSpec::OUTPUT_JSON) {
+  if (output == Command::Output::kJson) {
     const nlohmann::json json = nlohmann::json::parse(trimmed, nullptr, false);
     if (json.is_number_integer()) return json.get<int64_t>();
     if (json.is_number_float()) return json.get<double>();
     return bad("a JSON number");
   }
   int64_t integer;
-  if (output != v1::CommandSpec::OUTPUT_FLOAT &&
+  if (output != Command::Output::kFloat &&
       absl::SimpleAtoi(trimmed, &integer)) {
     return integer;
   }
-  if (output == v1::CommandSpec::OUTPUT_INTEGER) return bad("an integer");
+  if (output == Command::Output::kInteger) return bad("an integer");
   double number;
   if (absl::SimpleAtod(trimmed, &number)) return number;
   return bad("a number");

@@ -1,6 +1,6 @@
 // The command executor: an external program per chunk, any language.
 //
-// The job's CommandSpec gives the program and its arguments; {begin}, {end}
+// The job's Command gives the program and its arguments; {begin}, {end}
 // and {chunk} are replaced in each, and PFOR_BEGIN, PFOR_END, PFOR_CHUNK and
 // PFOR_JOB are set in its environment. No shell runs unless the job asks for
 // one. Standard output is the chunk's value (an integer, a float or a JSON
@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "pfor/v1/job.pb.h"
+#include "pfor/job.h"
 #include "pfor/value.h"
 #include "slot_pool.h"
 
@@ -24,7 +24,7 @@ std::unique_ptr<ChunkRunner> NewCommandRunner();
 // Reads a command's standard output as the chunk value. INVALID_ARGUMENT
 // quotes (the start of) the text and says what was expected.
 absl::StatusOr<Value> ParseCommandOutput(const std::string& text,
-                                         v1::CommandSpec::Output output);
+                                         Command::Output output);
 
 }  // namespace pfor::worker
 

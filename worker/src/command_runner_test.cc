@@ -4,7 +4,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {
@@ -13,20 +12,22 @@ using ::testing::HasSubstr;
 
 ChunkTask Task(std::vector<std::string> argv, bool shell = false,
                absl::Duration timeout = absl::InfiniteDuration()) {
+  auto definition = std::make_shared<JobDefinition>();
+  definition->job = 42;
+  definition->executor = ExecutorKind::kCommand;
+  definition->command.argv = std::move(argv);
+  definition->command.shell = shell;
+  definition->chunk_timeout = timeout;
   auto job = std::make_shared<JobContext>();
-  job->id = 42;
-  v1::CommandSpec* command = job->definition.mutable_command();
-  for (std::string& arg : argv) command->add_argv(std::move(arg));
-  command->set_shell(shell);
-  job->chunk_timeout = timeout;
+  job->definition = std::move(definition);
   return {job, 100, 250, 1, 7};
 }
 
 absl::StatusOr<Value> RunCommand(const ChunkTask& task) {
   std::atomic<bool> cancel{false};
-  absl::StatusOr<v1::Value> wire = NewCommandRunner()->Run(0, task, cancel);
-  if (!wire.ok()) return wire.status();
-  return FromProto(*wire);
+  absl::StatusOr<ChunkOutput> output = NewCommandRunner()->Run(0, task, cancel);
+  if (!output.ok()) return output.status();
+  return std::get<Value>(*output);
 }
 
 std::string Message(const absl::StatusOr<Value>& value) {
@@ -93,30 +94,30 @@ TEST(CommandRunnerTest, StopsWhenCancelled) {
     cancel = true;
   });
   // The shell's child sleeps too: the whole process group goes.
-  const absl::StatusOr<v1::Value> value =
+  const absl::StatusOr<ChunkOutput> value =
       NewCommandRunner()->Run(0, Task({"sleep 30; echo 1"}, true), cancel);
   canceller.join();
   EXPECT_EQ(value.status().code(), absl::StatusCode::kCancelled);
 }
 
+TEST(CommandRunnerTest, ReadsStandardErrorUntilTheCommandEnds) {
+  // Standard output closes first; the exit status and the error come after.
+  const absl::StatusOr<Value> value = RunCommand(
+      Task({"exec >/dev/null; sleep 0.1; echo late >&2; exit 4"}, true));
+  EXPECT_THAT(Message(value),
+              HasSubstr("command exited with status 4; stderr: late"));
+}
+
 TEST(ParseCommandOutputTest, ReadsEachOutputKind) {
-  EXPECT_EQ(std::get<int64_t>(*ParseCommandOutput(
-                " 12\n", v1::CommandSpec::OUTPUT_UNSPECIFIED)),
-            12);
-  EXPECT_EQ(std::get<double>(*ParseCommandOutput(
-                "0.5", v1::CommandSpec::OUTPUT_UNSPECIFIED)),
-            0.5);
-  EXPECT_EQ(std::get<double>(
-                *ParseCommandOutput("12", v1::CommandSpec::OUTPUT_FLOAT)),
-            12.0);
-  EXPECT_FALSE(ParseCommandOutput("0.5", v1::CommandSpec::OUTPUT_INTEGER).ok());
-  EXPECT_EQ(
-      std::get<int64_t>(*ParseCommandOutput("7", v1::CommandSpec::OUTPUT_JSON)),
-      7);
-  EXPECT_EQ(std::get<double>(
-                *ParseCommandOutput("2.5e1", v1::CommandSpec::OUTPUT_JSON)),
+  using Output = Command::Output;
+  EXPECT_EQ(std::get<int64_t>(*ParseCommandOutput(" 12\n", Output::kAuto)), 12);
+  EXPECT_EQ(std::get<double>(*ParseCommandOutput("0.5", Output::kAuto)), 0.5);
+  EXPECT_EQ(std::get<double>(*ParseCommandOutput("12", Output::kFloat)), 12.0);
+  EXPECT_FALSE(ParseCommandOutput("0.5", Output::kInteger).ok());
+  EXPECT_EQ(std::get<int64_t>(*ParseCommandOutput("7", Output::kJson)), 7);
+  EXPECT_EQ(std::get<double>(*ParseCommandOutput("2.5e1", Output::kJson)),
             25.0);
-  EXPECT_FALSE(ParseCommandOutput("[1]", v1::CommandSpec::OUTPUT_JSON).ok());
+  EXPECT_FALSE(ParseCommandOutput("[1]", Output::kJson).ok());
 }
 
 }  // namespace

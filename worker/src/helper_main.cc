@@ -31,7 +31,8 @@
 #include "helper_protocol.h"
 #include "kernel_call.h"
 #include "pfor/builtin_kernels.h"
-#include "pfor/common/wire.h"
+#include "pfor/common/wire_job.h"
+#include "pfor/common/wire_link.h"
 #include "pfor/kernel.h"
 #include "pfor/v1/helper.pb.h"
 #include "plugin_loader.h"
@@ -86,36 +87,29 @@ bool WriteAll(int fd, const std::string& data) {
 
 // A job as the worker's JobContext would hold it, or why it cannot run.
 struct HelperJob {
-  std::shared_ptr<JobContext> context;
+  std::shared_ptr<const JobContext> context;
   absl::Status error;
 };
 
-HelperJob MakeJob(const v1::JobDefinition& definition,
+HelperJob MakeJob(const v1::JobDefinition& wire,
                   const KernelRegistry& registry) {
   HelperJob job;
-  job.context = std::make_shared<JobContext>();
-  JobContext& context = *job.context;
-  context.id = definition.job_id();
-  context.definition = definition;
-  context.kernel_name = definition.kernel();
-  context.kernel = registry.Find(definition.kernel());
-  context.reduction = FromProto(definition.reduction());
-  context.begin = definition.begin();
-  context.end = definition.end();
-  if (definition.has_chunk_timeout())
-    context.chunk_timeout = FromProto(definition.chunk_timeout());
-  absl::StatusOr<std::map<std::string, ParamValue>> params =
-      FromProto(definition.params());
-  if (!params.ok()) {
+  absl::StatusOr<JobDefinition> definition = FromProto(wire);
+  if (!definition.ok()) {
+    // Still a context, so that the job's chunks fail with the reason.
+    auto unreadable = std::make_shared<JobDefinition>();
+    unreadable->job = wire.job_id();
+    job.context = MakeJobContext(std::move(unreadable), registry);
     job.error = absl::InvalidArgumentError(
-        absl::StrCat("job ", definition.job_id(),
-                     ": bad parameters: ", params.status().message()));
-  } else {
-    context.params = Params(*std::move(params));
+        absl::StrCat("job ", wire.job_id(),
+                     ": bad definition: ", definition.status().message()));
+    return job;
   }
-  if (context.kernel == nullptr) {
+  job.context = MakeJobContext(
+      std::make_shared<const JobDefinition>(*std::move(definition)), registry);
+  if (job.context->kernel == nullptr) {
     job.error = absl::FailedPreconditionError(absl::StrCat(
-        "pfor-helper has no kernel named ", definition.kernel(),
+        "pfor-helper has no kernel named ", wire.kernel(),
         "; the processes executor runs built-in kernels and those of plugins "
         "(pfor-worker --plugin), not kernels a program registers for itself"));
   }
@@ -129,13 +123,13 @@ class Server {
 
   v1::HelperResponse Handle(const v1::HelperRequest& request) {
     if (request.has_job()) job_ = MakeJob(request.job(), registry_);
-    absl::StatusOr<v1::Value> value = Run(request);
+    absl::StatusOr<ChunkOutput> output = Run(request);
     v1::HelperResponse response;
-    if (value.ok()) {
-      *response.mutable_value() = *std::move(value);
+    if (output.ok()) {
+      *response.mutable_value() = ToProto(*output, request.begin());
     } else {
-      response.set_code(static_cast<int32_t>(value.status().code()));
-      std::string error(value.status().message());
+      response.set_code(static_cast<int32_t>(output.status().code()));
+      std::string error(output.status().message());
       if (allocation_failed && memory_limit_ > 0) {
         absl::StrAppend(&error, " (memory limit ", FormatBytes(memory_limit_),
                         " exceeded; pfor-worker --memory-limit sets it)");
@@ -146,17 +140,30 @@ class Server {
   }
 
  private:
-  absl::StatusOr<v1::Value> Run(const v1::HelperRequest& request) {
-    if (job_.context == nullptr || job_.context->id != request.job_id()) {
+  absl::StatusOr<ChunkOutput> Run(const v1::HelperRequest& request) {
+    if (job_.context == nullptr || job_.context->id() != request.job_id()) {
       return absl::InternalError(
           absl::StrCat("pfor-helper was sent a chunk of job ", request.job_id(),
                        " without its definition"));
     }
     if (!job_.error.ok()) return job_.error;
-    const ChunkTask task{
-        job_.context,    request.begin(),
-        request.end(),   request.attempt(),
-        request.index(), {request.tasks().begin(), request.tasks().end()}};
+    ChunkTask task{job_.context, request.begin(), request.end(),
+                   request.attempt(), request.index()};
+    if (request.tasks_size() > 0) {
+      auto tasks = std::make_shared<std::vector<Task>>();
+      tasks->reserve(static_cast<size_t>(request.tasks_size()));
+      for (const v1::Task& wire : request.tasks()) {
+        absl::StatusOr<Task> decoded = FromProto(wire);
+        if (!decoded.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "job ", request.job_id(), ": task ",
+              request.begin() + static_cast<int64_t>(tasks->size()), ": ",
+              decoded.status().message()));
+        }
+        tasks->push_back(*std::move(decoded));
+      }
+      task.tasks = std::move(tasks);
+    }
     // Cancellation kills the helper: the kernel never sees the flag raised.
     static const std::atomic<bool> kNeverCancelled{false};
     allocation_failed = false;

@@ -1,5 +1,5 @@
 // Calling a kernel: the one place where exceptions from user code are caught.
-// Used by the in-process runner and by the helper processes.
+// Used by the threads executor and by the helper processes.
 #ifndef PFOR_WORKER_KERNEL_CALL_H_
 #define PFOR_WORKER_KERNEL_CALL_H_
 
@@ -7,20 +7,30 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "pfor/common/link.h"
 #include "pfor/kernel.h"
-#include "pfor/v1/job.pb.h"
 #include "slot_pool.h"
 
 namespace pfor::worker {
 
-// Runs `task`'s kernel over its chunk and returns the chunk's value in its
-// wire form. For a batch job, runs each of the chunk's tasks in turn with its
-// own range and parameters: a task that fails is a failed TaskResult, not a
-// failed chunk. FAILED_PRECONDITION when this worker lacks the kernel;
-// INTERNAL with the what() text when the kernel throws; CANCELLED when
-// `cancel` turned true.
-absl::StatusOr<v1::Value> RunChunk(const ChunkTask& task,
-                                   const std::atomic<bool>& cancel);
+// What the chunks of the job `definition` share: its kernel found in
+// `kernels` (nullptr when missing) and, for a batch, the job's parameters
+// checked once against the kernel's (see JobContext::batch_params). `link`
+// is the engine's link count. Never fails: what cannot run fails its chunks.
+std::shared_ptr<const JobContext> MakeJobContext(
+    std::shared_ptr<const JobDefinition> definition,
+    const KernelRegistry& kernels, uint64_t link = 0);
+
+// Runs `task`'s kernel over its chunk and returns the chunk's value. For a
+// batch job, runs each of the chunk's tasks in turn with its own range and
+// parameters and returns one result per task: a task that fails is a failed
+// TaskResult ("task 1 over [100, 200) failed (chunk of tasks [1, 2),
+// attempt 1): ..."), not a failed chunk, and a float sum comes rounded to a
+// double, as clients see it. FAILED_PRECONDITION when this process lacks the
+// kernel; INTERNAL with the what() text when the kernel throws; CANCELLED
+// when `cancel` turned true.
+absl::StatusOr<ChunkOutput> RunChunk(const ChunkTask& task,
+                                     const std::atomic<bool>& cancel);
 
 // The threads executor: kernels run on the slot's own thread.
 std::unique_ptr<ChunkRunner> NewInProcessRunner();

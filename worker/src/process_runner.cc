@@ -4,15 +4,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
-#include <poll.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <mutex>
 #include <optional>
 
@@ -21,7 +16,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "helper_protocol.h"
-#include "pfor/common/wire.h"
+#include "pfor/common/wire_job.h"
+#include "pfor/common/wire_link.h"
 #include "pfor/v1/helper.pb.h"
 #include "subprocess.h"
 
@@ -30,8 +26,6 @@ namespace {
 
 // The end of a helper's standard error is kept for error messages.
 constexpr size_t kStderrTail = 2048;
-// How often a waiting slot checks for cancellation and its deadline.
-constexpr int kPollMillis = 10;
 // Once a helper's standard output ends, how long its standard error may take
 // to end too (something it started could hold it open).
 constexpr absl::Duration kStderrGrace = absl::Milliseconds(200);
@@ -49,27 +43,6 @@ void SetNonBlocking(int fd) {
   if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-// write() that turns the SIGPIPE of a pipe whose reader is gone into EPIPE
-// alone, whatever the process does with SIGPIPE: the signal is blocked in
-// this thread for the call, and consumed if the write raised it.
-ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t size) {
-  sigset_t pipe_signal, old_mask;
-  sigemptyset(&pipe_signal);
-  sigaddset(&pipe_signal, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
-  const ssize_t n = write(fd, data, size);
-  const int error = errno;
-  if (n < 0 && error == EPIPE) {
-    const timespec no_wait{0, 0};
-    while (sigtimedwait(&pipe_signal, nullptr, &no_wait) < 0 &&
-           errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  errno = error;
-  return n;
-}
-
 // One slot's helper. Used by the slot's thread only, except `pid`.
 struct SlotHelper {
   std::optional<Subprocess> process;
@@ -79,6 +52,17 @@ struct SlotHelper {
   std::shared_ptr<const JobContext> job;
   FrameReader responses;
   std::string stderr_text;
+  // Reused from chunk to chunk.
+  v1::HelperRequest request;
+  v1::HelperResponse response;
+  std::string frame;
+
+  void AddStderr(std::string_view data) {
+    stderr_text.append(data);
+    if (stderr_text.size() > 2 * kStderrTail) {
+      stderr_text.erase(0, stderr_text.size() - kStderrTail);
+    }
+  }
 };
 
 class ProcessRunnerImpl final : public ProcessRunner {
@@ -101,8 +85,8 @@ class ProcessRunnerImpl final : public ProcessRunner {
     }
   }
 
-  absl::StatusOr<v1::Value> Run(int slot, const ChunkTask& task,
-                                const std::atomic<bool>& cancel) override {
+  absl::StatusOr<ChunkOutput> Run(int slot, const ChunkTask& task,
+                                  const std::atomic<bool>& cancel) override {
     // Cancelled before it started: no reason to lose a warm helper.
     if (cancel.load(std::memory_order_relaxed)) {
       return absl::CancelledError("the chunk was cancelled");
@@ -119,21 +103,30 @@ class ProcessRunnerImpl final : public ProcessRunner {
     ReadStderr(helper);
     helper.stderr_text.clear();
 
-    v1::HelperRequest request;
+    v1::HelperRequest& request = helper.request;
+    request.Clear();
     if (helper.job != task.job) {
-      *request.mutable_job() = task.job->definition;
+      *request.mutable_job() = ToProto(*task.job->definition);
       helper.job = task.job;
     }
-    request.set_job_id(task.job->id);
+    request.set_job_id(task.job->id());
     request.set_begin(task.begin);
     request.set_end(task.end);
     request.set_attempt(task.attempt);
     request.set_index(task.index);
-    for (const v1::Task& batch_task : task.tasks)
-      *request.add_tasks() = batch_task;
-    std::string frame;
-    AppendFrame(request, frame);
-    return Exchange(helper, frame, task.job->chunk_timeout, cancel);
+    if (task.tasks != nullptr) {
+      // The chunk's tasks, as many as there are: the helper fails a chunk
+      // that lacks some.
+      const std::vector<Task>& tasks = *task.tasks;
+      for (int64_t i = 0; i < task.end - task.begin; ++i) {
+        const size_t at = task.first_task + static_cast<size_t>(i);
+        if (at >= tasks.size()) break;
+        *request.add_tasks() = ToProto(tasks[at]);
+      }
+    }
+    helper.frame.clear();
+    AppendFrame(request, helper.frame);
+    return Exchange(helper, task, cancel);
   }
 
   pid_t HelperPid(int slot) const override {
@@ -185,91 +178,72 @@ class ProcessRunnerImpl final : public ProcessRunner {
     helper.responses.Clear();
   }
 
-  // Sends `frame` and waits for the response, the helper's death, the
-  // deadline or cancellation.
-  absl::StatusOr<v1::Value> Exchange(SlotHelper& helper,
-                                     const std::string& frame,
-                                     absl::Duration timeout,
-                                     const std::atomic<bool>& cancel) {
-    const absl::Time deadline = timeout == absl::InfiniteDuration()
-                                    ? absl::InfiniteFuture()
-                                    : absl::Now() + timeout;
-    Subprocess& process = *helper.process;
-    size_t written = 0;
-    // Negative descriptors are ignored by poll.
-    pollfd fds[3] = {{process.stdin_fd(), POLLOUT, 0},
-                     {process.stdout_fd(), POLLIN, 0},
-                     {process.stderr_fd(), POLLIN, 0}};
-    while (true) {
-      if (cancel.load(std::memory_order_relaxed)) {
+  // Sends the request framed in `helper.frame` and waits for the response,
+  // the helper's death, the deadline or cancellation.
+  absl::StatusOr<ChunkOutput> Exchange(SlotHelper& helper,
+                                       const ChunkTask& task,
+                                       const std::atomic<bool>& cancel) {
+    const absl::Duration timeout = task.job->chunk_timeout();
+    absl::Status unreadable;
+    PumpOptions pump;
+    pump.input = helper.frame;
+    pump.on_stdout = [&helper, &unreadable](std::string_view data) {
+      helper.responses.Append(data.data(), data.size());
+      absl::StatusOr<bool> parsed = helper.responses.Next(helper.response);
+      if (!parsed.ok()) unreadable = parsed.status();
+      return !parsed.ok() || *parsed;
+    };
+    pump.on_stderr = [&helper](std::string_view data) {
+      helper.AddStderr(data);
+    };
+    pump.cancel = &cancel;
+    pump.deadline = timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                        : absl::Now() + timeout;
+    absl::StatusOr<PumpResult> pumped = Pump(*helper.process, pump);
+    if (!pumped.ok()) {
+      Retire(helper);
+      return pumped.status();
+    }
+    switch (pumped->end) {
+      case PumpEnd::kCancelled:
         Retire(helper);
         return absl::CancelledError(
             "the chunk was cancelled; its helper was killed");
-      }
-      if (absl::Now() >= deadline) {
+      case PumpEnd::kTimedOut:
         Retire(helper);
         return absl::DeadlineExceededError(absl::StrCat(
             "chunk timed out after ", absl::FormatDuration(timeout),
             "; its helper was killed"));
-      }
-      fds[0].fd = written < frame.size() ? process.stdin_fd() : -1;
-      if (poll(fds, 3, kPollMillis) < 0 && errno != EINTR) {
-        const std::string reason = std::strerror(errno);
-        Retire(helper);
-        return absl::InternalError(absl::StrCat("poll failed: ", reason));
-      }
-      if (fds[0].fd >= 0 && fds[0].revents != 0) {
-        const ssize_t n = WriteWithoutSigpipe(fds[0].fd, frame.data() + written,
-                                              frame.size() - written);
-        if (n > 0) {
-          written += static_cast<size_t>(n);
-        } else if (errno != EAGAIN && errno != EINTR) {
-          // The helper's end is closed: it is dying, and its output is about
-          // to end. Make sure it does.
-          written = frame.size();
-          process.Kill();
-        }
-      }
-      if (fds[2].fd >= 0 && fds[2].revents != 0 && !ReadStderr(helper))
-        fds[2].fd = -1;
-      if (fds[1].revents == 0) continue;
-      char buffer[8192];
-      const ssize_t n = read(fds[1].fd, buffer, sizeof(buffer));
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) return Died(helper);
-      helper.responses.Append(buffer, static_cast<size_t>(n));
-      v1::HelperResponse response;
-      absl::StatusOr<bool> parsed = helper.responses.Next(response);
-      if (!parsed.ok()) {
-        Retire(helper);
-        return absl::InternalError(
-            absl::StrCat("the helper's response is unreadable: ",
-                         parsed.status().message()));
-      }
-      if (!*parsed) continue;
-      // Anything beyond the one response breaks the protocol: start afresh.
-      if (helper.responses.buffered() > 0 || written < frame.size())
-        Retire(helper);
-      return FromResponse(response);
+      case PumpEnd::kClosed:
+        return Died(helper);
+      case PumpEnd::kComplete:
+        break;
     }
+    if (!unreadable.ok()) {
+      Retire(helper);
+      return absl::InternalError(absl::StrCat(
+          "the helper's response is unreadable: ", unreadable.message()));
+    }
+    // Anything beyond the one response breaks the protocol: start afresh.
+    if (helper.responses.buffered() > 0 ||
+        pumped->written < helper.frame.size()) {
+      Retire(helper);
+    }
+    return FromResponse(helper.response, task.begin);
   }
 
   // Reads what the helper's standard error holds now, keeping its end.
-  // Returns false once it has ended.
-  bool ReadStderr(SlotHelper& helper) {
+  void ReadStderr(SlotHelper& helper) {
     const int fd = helper.process->stderr_fd();
     char buffer[8192];
     while (true) {
       const ssize_t n = read(fd, buffer, sizeof(buffer));
       if (n > 0) {
-        helper.stderr_text.append(buffer, static_cast<size_t>(n));
-        if (helper.stderr_text.size() > 2 * kStderrTail) {
-          helper.stderr_text.erase(0, helper.stderr_text.size() - kStderrTail);
-        }
+        helper.AddStderr(std::string_view(buffer, static_cast<size_t>(n)));
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      return n < 0 && errno == EAGAIN;
+      return;
     }
   }
 
@@ -279,11 +253,14 @@ class ProcessRunnerImpl final : public ProcessRunner {
     Subprocess& process = *helper.process;
     // Whatever it left running goes with it.
     process.Kill();
-    const absl::Time until = absl::Now() + kStderrGrace;
-    pollfd err = {process.stderr_fd(), POLLIN, 0};
-    while (absl::Now() < until && poll(&err, 1, kPollMillis) >= 0) {
-      if (err.revents != 0 && !ReadStderr(helper)) break;
-    }
+    PumpOptions rest;
+    rest.on_stderr = [&helper](std::string_view data) {
+      helper.AddStderr(data);
+    };
+    rest.deadline = absl::Now() + kStderrGrace;
+    // Whatever it wrote last is what explains its death; a failed poll only
+    // loses that.
+    (void)Pump(process, rest);
     const int status = process.Wait();
     const std::string tail = Tail(helper.stderr_text);
     Retire(helper);
@@ -292,8 +269,8 @@ class ProcessRunnerImpl final : public ProcessRunner {
         tail.empty() ? "" : "; stderr: ", tail));
   }
 
-  static absl::StatusOr<v1::Value> FromResponse(
-      const v1::HelperResponse& response) {
+  static absl::StatusOr<ChunkOutput> FromResponse(
+      const v1::HelperResponse& response, int64_t first_task) {
     if (response.code() != 0) {
       const bool known = response.code() > 0 && response.code() <= 16;
       return absl::Status(known ? static_cast<absl::StatusCode>(response.code())
@@ -304,7 +281,13 @@ class ProcessRunnerImpl final : public ProcessRunner {
       return absl::InternalError(
           "the helper answered with neither a value nor an error");
     }
-    return response.value();
+    absl::StatusOr<ChunkOutput> output =
+        ChunkOutputFromProto(response.value(), first_task);
+    if (!output.ok()) {
+      return absl::InternalError(absl::StrCat(
+          "the helper's response is unreadable: ", output.status().message()));
+    }
+    return output;
   }
 
   const ProcessOptions options_;

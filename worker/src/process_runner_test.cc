@@ -17,7 +17,6 @@
 #include "gtest/gtest.h"
 #include "kernel_call.h"
 #include "pfor/builtin_kernels.h"
-#include "pfor/common/wire.h"
 
 namespace pfor::worker {
 namespace {
@@ -49,35 +48,30 @@ struct JobOptions {
   std::map<std::string, ParamValue> params = {};
   absl::Duration chunk_timeout = absl::InfiniteDuration();
   uint64_t id = 1;
+  bool batch = false;
 };
 
 // A job as the worker builds it from the coordinator's definition, with
-// parameters validated and defaults filled in as the coordinator does.
+// parameters validated and defaults filled in as the coordinator does (a
+// batch's as given).
 std::shared_ptr<const JobContext> Job(const JobOptions& options) {
-  auto job = std::make_shared<JobContext>();
-  job->id = options.id;
-  job->kernel_name = options.kernel;
-  job->kernel = Kernels().Find(options.kernel);
-  job->begin = options.begin;
-  job->end = options.end;
-  job->chunk_timeout = options.chunk_timeout;
-  v1::JobDefinition& definition = job->definition;
-  definition.set_job_id(options.id);
-  definition.set_kernel(options.kernel);
-  definition.set_begin(options.begin);
-  definition.set_end(options.end);
-  definition.set_executor(v1::EXECUTOR_KIND_PROCESSES);
-  if (options.chunk_timeout != absl::InfiniteDuration()) {
-    *definition.mutable_chunk_timeout() = ToProto(options.chunk_timeout);
-  }
-  if (job->kernel != nullptr) {
+  auto definition = std::make_shared<JobDefinition>();
+  definition->job = options.id;
+  definition->kernel = options.kernel;
+  definition->range = {options.begin, options.end};
+  definition->executor = ExecutorKind::kProcesses;
+  definition->chunk_timeout = options.chunk_timeout;
+  definition->batch = options.batch;
+  const KernelDef* kernel = Kernels().Find(options.kernel);
+  if (kernel != nullptr && !options.batch) {
     absl::StatusOr<Params> params =
-        ValidateParams(options.kernel, job->kernel->params, options.params);
+        ValidateParams(options.kernel, kernel->params, options.params);
     EXPECT_TRUE(params.ok()) << params.status();
-    if (params.ok()) job->params = *params;
+    if (params.ok()) definition->params = *params;
+  } else {
+    definition->params = Params(options.params);
   }
-  ToProto(job->params.values(), *definition.mutable_params());
-  return job;
+  return MakeJobContext(std::move(definition), Kernels());
 }
 
 std::shared_ptr<const JobContext> FaultJob(
@@ -100,10 +94,10 @@ std::unique_ptr<ProcessRunner> Runner(int64_t memory_limit_bytes = 0) {
                            .memory_limit_bytes = memory_limit_bytes});
 }
 
-// The chunk's value read back from its wire form.
-absl::StatusOr<Value> Read(const absl::StatusOr<v1::Value>& wire) {
-  if (!wire.ok()) return wire.status();
-  return FromProto(*wire);
+// The chunk's value, for a chunk that is not a batch's.
+absl::StatusOr<Value> Read(const absl::StatusOr<ChunkOutput>& output) {
+  if (!output.ok()) return output.status();
+  return std::get<Value>(*output);
 }
 
 absl::StatusOr<Value> RunOn(ProcessRunner& runner, int slot,
@@ -418,6 +412,42 @@ TEST(ProcessRunnerTest, ReportsHowTheHelperDiedWithTheTailOfItsStderr) {
                               "chunk; stderr: ..."),
                     EndsWith("something broke")));
   EXPECT_LT(Message(value).size(), 2300u);
+}
+
+TEST(ProcessRunnerTest, RunsABatchsTasksInTheHelperAsTheThreadsExecutorDoes) {
+  auto runner = Runner();
+  auto tasks = std::make_shared<const std::vector<Task>>(std::vector<Task>{
+      {{0, 100}},
+      {{100, 200}, {{"mode", std::string("error")}}},
+      {{0, 1'000'000}, {{"a", 0.0}}},
+  });
+  // The job's parameters are checked on the worker, once: those of the
+  // fault kernel, with the mode each task may change.
+  auto job =
+      Job({.kernel = "fault",
+           .begin = 0,
+           .end = 3,
+           .params = {{"mode", std::string("none")}, {"at", int64_t{150}}},
+           .batch = true});
+  const ChunkTask chunk{job, 4, 6, 2, 1, tasks, 0};
+  const std::atomic<bool> cancel{false};
+  absl::StatusOr<ChunkOutput> in_helper = runner->Run(0, chunk, cancel);
+  absl::StatusOr<ChunkOutput> in_process = RunChunk(chunk, cancel);
+  ASSERT_TRUE(in_helper.ok()) << in_helper.status();
+  ASSERT_TRUE(in_process.ok()) << in_process.status();
+  const auto& helper_results = std::get<std::vector<TaskResult>>(*in_helper);
+  const auto& process_results = std::get<std::vector<TaskResult>>(*in_process);
+  ASSERT_EQ(helper_results.size(), 2u);
+  ASSERT_EQ(process_results.size(), 2u);
+  ASSERT_TRUE(helper_results[0].ok()) << helper_results[0].status();
+  EXPECT_EQ(std::get<int64_t>(*helper_results[0]), 100);
+  EXPECT_EQ(std::get<int64_t>(*process_results[0]), 100);
+  EXPECT_THAT(std::string(helper_results[1].status().message()),
+              HasSubstr("task 5 over [100, 200) failed (chunk of tasks [4, "
+                        "6), attempt 2): kernel fault: mode error at index "
+                        "150"));
+  EXPECT_EQ(helper_results[1].status().message(),
+            process_results[1].status().message());
 }
 
 TEST(ProcessRunnerTest, FindsTheHelper) {

@@ -1,12 +1,14 @@
 #include "slot_pool.h"
 
-#include <exception>
+#include <iterator>
 
 namespace pfor::worker {
 
 SlotPool::SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
-                   std::function<void(ChunkOutcome)> on_outcome)
-    : runner_(std::move(runner)), on_outcome_(std::move(on_outcome)) {
+                   ResultCallback on_result, Clock& clock)
+    : runner_(std::move(runner)),
+      on_result_(std::move(on_result)),
+      clock_(clock) {
   for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
   for (int i = 0; i < slots; ++i) threads_.emplace_back([this, i] { Loop(i); });
 }
@@ -30,37 +32,57 @@ void SlotPool::Submit(ChunkTask task) {
   work_.notify_one();
 }
 
+void SlotPool::Submit(std::vector<ChunkTask>& tasks) {
+  if (tasks.empty()) return;
+  const size_t count = tasks.size();
+  {
+    std::lock_guard lock(mu_);
+    queue_.insert(queue_.end(), std::make_move_iterator(tasks.begin()),
+                  std::make_move_iterator(tasks.end()));
+  }
+  tasks.clear();
+  if (count == 1) {
+    work_.notify_one();
+  } else {
+    work_.notify_all();
+  }
+}
+
 int SlotPool::CancelJob(uint64_t job) {
   std::lock_guard lock(mu_);
   const size_t before = queue_.size();
   std::erase_if(queue_,
-                [&](const ChunkTask& task) { return task.job->id == job; });
+                [&](const ChunkTask& task) { return task.job->id() == job; });
   for (auto& slot : slots_) {
-    if (slot->task && slot->task->job->id == job) slot->cancel = true;
+    if (slot->task != nullptr && slot->task->job->id() == job) {
+      slot->cancel = true;
+    }
   }
   return static_cast<int>(before - queue_.size());
 }
 
-int SlotPool::CancelAttempt(uint64_t job, int64_t begin, int32_t attempt) {
+int SlotPool::CancelAttempt(const AttemptRef& attempt) {
   auto matches = [&](const ChunkTask& task) {
-    return task.job->id == job && task.begin == begin &&
-           task.attempt == attempt;
+    return task.job->id() == attempt.job && task.begin == attempt.begin &&
+           task.attempt == attempt.attempt;
   };
   std::lock_guard lock(mu_);
   const size_t before = queue_.size();
   std::erase_if(queue_, matches);
   for (auto& slot : slots_) {
-    if (slot->task && matches(*slot->task)) slot->cancel = true;
+    if (slot->task != nullptr && matches(*slot->task)) slot->cancel = true;
   }
   return static_cast<int>(before - queue_.size());
 }
 
-void SlotPool::CancelAll() {
+int SlotPool::CancelAll() {
   std::lock_guard lock(mu_);
+  const int dropped = static_cast<int>(queue_.size());
   queue_.clear();
   for (auto& slot : slots_) {
-    if (slot->task) slot->cancel = true;
+    if (slot->task != nullptr) slot->cancel = true;
   }
+  return dropped;
 }
 
 std::vector<ChunkTask> SlotPool::TakeQueued() {
@@ -86,40 +108,49 @@ int SlotPool::Running() const {
   return running_;
 }
 
+bool SlotPool::AwaitReported(absl::Time deadline) {
+  std::unique_lock lock(mu_);
+  auto done = [&] { return unreported_ == 0; };
+  if (deadline == absl::InfiniteFuture()) {
+    reported_.wait(lock, done);
+    return true;
+  }
+  return reported_.wait_until(lock, absl::ToChronoTime(deadline), done);
+}
+
 void SlotPool::Loop(int index) {
   Slot& slot = *slots_[index];
+  bool reported = false;
   while (true) {
+    // Declared here so that the finished chunk (the last holder of a job's
+    // context or a batch's tasks, maybe) goes outside the lock.
+    ChunkTask task;
     {
       std::unique_lock lock(mu_);
+      if (reported && --unreported_ == 0) reported_.notify_all();
+      // A busy slot finds its next chunk queued and never waits here.
       work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      slot.task = std::move(queue_.front());
+      task = std::move(queue_.front());
       queue_.pop_front();
+      slot.task = &task;
       slot.cancel = false;
       running_ += 1;
       unreported_ += 1;
     }
-    ChunkOutcome outcome = Run(index);
+    const absl::Time start = clock_.Now();
+    absl::StatusOr<ChunkOutput> output = runner_->Run(index, task, slot.cancel);
+    ChunkResult result{task.ref(), std::move(output), clock_.Now() - start};
     {
-      // The slot is free before the outcome is reported, so the report can
+      // The slot is free before the result is reported, so the report can
       // ask for the next chunk.
       std::lock_guard lock(mu_);
-      slot.task.reset();
+      slot.task = nullptr;
       running_ -= 1;
     }
-    on_outcome_(std::move(outcome));
-    std::lock_guard lock(mu_);
-    unreported_ -= 1;
+    on_result_(task, std::move(result));
+    reported = true;
   }
-}
-
-ChunkOutcome SlotPool::Run(int index) {
-  Slot& slot = *slots_[index];
-  const ChunkTask& task = *slot.task;
-  const absl::Time start = absl::Now();
-  absl::StatusOr<v1::Value> value = runner_->Run(index, task, slot.cancel);
-  return {task.job->id, task.begin, task.attempt, std::move(value),
-          absl::Now() - start};
 }
 
 }  // namespace pfor::worker

@@ -2,10 +2,12 @@
 // that hands each chunk to the executor's ChunkRunner (a kernel call in this
 // process, a helper process, an external command).
 //
-// Cancelling a job drops its queued chunks and raises the cancel flag of its
-// running ones; runners poll the flag. Each chunk that runs produces exactly
-// one outcome; dropped chunks produce none. Thread-safe. Uses std::mutex,
-// which ThreadSanitizer sees (Debian's Abseil is not instrumented).
+// A slot that finishes a chunk takes the next queued one at once, without
+// sleeping. Cancelling a job drops its queued chunks and raises the cancel
+// flag of its running ones; runners poll the flag. Each chunk that runs
+// produces exactly one result; dropped chunks produce none. Thread-safe.
+// Uses std::mutex, which ThreadSanitizer sees (Debian's Abseil is not
+// instrumented).
 #ifndef PFOR_WORKER_SLOT_POOL_H_
 #define PFOR_WORKER_SLOT_POOL_H_
 
@@ -22,26 +24,32 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pfor/common/clock.h"
+#include "pfor/common/link.h"
 #include "pfor/kernel.h"
-#include "pfor/v1/worker_link.pb.h"
 
 namespace pfor::worker {
 
-// What every chunk of one job shares.
+// What every chunk of one job shares, built once per job from its
+// definition (MakeJobContext in kernel_call.h). Immutable.
 struct JobContext {
-  uint64_t id = 0;
   // The definition as the coordinator sent it (kernel, parameters,
-  // reduction, range, command, timeout).
-  v1::JobDefinition definition;
-  // nullptr when this worker lacks the kernel: its chunks fail.
+  // reduction, range, command, timeout); shared, never copied.
+  std::shared_ptr<const JobDefinition> definition;
+  // nullptr when this process lacks the kernel: its chunks fail.
   const KernelDef* kernel = nullptr;
-  std::string kernel_name;
-  Params params;
-  Reduction reduction = Reduction::kSum;
-  int64_t begin = 0;
-  int64_t end = 0;
-  // An attempt running longer is stopped; infinite when the job sets none.
-  absl::Duration chunk_timeout = absl::InfiniteDuration();
+  // A batch's parameters: the job's, checked against the kernel's and with
+  // defaults filled in, once for all its tasks; or why they failed (tasks
+  // with parameters of their own are checked again with those laid over).
+  // Unset for other jobs, whose parameters the coordinator checked.
+  std::optional<absl::StatusOr<Params>> batch_params;
+  // Which link of the worker the job came on (the engine's count; 0
+  // elsewhere): results of an older link's chunks are not sent on a newer.
+  uint64_t link = 0;
+
+  uint64_t id() const { return definition->job; }
+  const std::string& kernel_name() const { return definition->kernel; }
+  absl::Duration chunk_timeout() const { return definition->chunk_timeout; }
 };
 
 struct ChunkTask {
@@ -51,18 +59,13 @@ struct ChunkTask {
   int32_t attempt = 0;
   // The chunk's number in the job, from 0.
   int64_t index = 0;
-  // For a batch job: the chunk's tasks, the calls of the kernel it makes
-  // (begin and end are then task numbers).
-  std::vector<v1::Task> tasks = {};
-};
+  // For a batch job: the chunk's tasks are (*tasks)[first_task + i] for i in
+  // [0, end - begin) (begin and end are task numbers). Shared with the
+  // assignment (and in process with the job's spec), never copied.
+  std::shared_ptr<const std::vector<Task>> tasks = nullptr;
+  size_t first_task = 0;
 
-struct ChunkOutcome {
-  uint64_t job = 0;
-  int64_t begin = 0;
-  int32_t attempt = 0;
-  // The chunk's value as it goes on the wire.
-  absl::StatusOr<v1::Value> value;
-  absl::Duration kernel_time;
+  AttemptRef ref() const { return {job->id(), begin, attempt}; }
 };
 
 // Runs one chunk. Called on the slot's own thread, `slot` in [0, slots), one
@@ -70,58 +73,70 @@ struct ChunkOutcome {
 class ChunkRunner {
  public:
   virtual ~ChunkRunner() = default;
-  // Returns the chunk's value or why it failed; polls `cancel` and returns
-  // CANCELLED soon after it turns true.
-  virtual absl::StatusOr<v1::Value> Run(int slot, const ChunkTask& task,
-                                        const std::atomic<bool>& cancel) = 0;
+  // Returns the chunk's output (a value, or a batch's task results) or why
+  // it failed; polls `cancel` and returns CANCELLED soon after it turns
+  // true.
+  virtual absl::StatusOr<ChunkOutput> Run(int slot, const ChunkTask& task,
+                                          const std::atomic<bool>& cancel) = 0;
 };
 
 class SlotPool {
  public:
-  // Starts `slots` threads running chunks with `runner`. `on_outcome` is
-  // called on a slot thread after each chunk that ran, once its slot is
-  // free; it may call the pool but should not block for long.
+  // Called on a slot thread after each chunk that ran, once its slot is
+  // free (so that the call can ask for the next chunk), with the chunk and
+  // its result. It may call the pool but should not block for long.
+  using ResultCallback = std::function<void(const ChunkTask&, ChunkResult)>;
+
+  // Starts `slots` threads running chunks with `runner`. Kernel time is read
+  // from `clock`, which must outlive the pool.
   SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
-           std::function<void(ChunkOutcome)> on_outcome);
+           ResultCallback on_result, Clock& clock = Clock::Real());
   // Cancels everything and joins the threads (the runner goes after them).
   ~SlotPool();
 
   void Submit(ChunkTask task);
+  // Queues every task of `tasks` at once (one wake-up), leaving it empty.
+  void Submit(std::vector<ChunkTask>& tasks);
   // Drops the job's queued chunks and cancels its running ones. Returns how
   // many queued chunks were dropped.
   int CancelJob(uint64_t job);
   // Drops or cancels one attempt. Returns 1 when it was queued (dropped).
-  int CancelAttempt(uint64_t job, int64_t begin, int32_t attempt);
+  int CancelAttempt(const AttemptRef& attempt);
   // Drops every queued chunk and cancels every running one (the link to the
-  // coordinator broke: all of it was requeued there).
-  void CancelAll();
+  // coordinator broke: all of it was requeued there). Returns how many
+  // queued chunks were dropped.
+  int CancelAll();
   // Removes and returns the queued chunks (the worker is draining).
   std::vector<ChunkTask> TakeQueued();
 
   // Chunks queued or running.
   int Load() const;
   int Running() const;
-  // Chunks running, or finished with their outcome not reported yet: zero
+  // Chunks running, or finished with their result not reported yet: zero
   // once every started chunk has been reported.
   int Unreported() const;
+  // Blocks until Unreported() is zero or `deadline` passes; true when it is
+  // zero.
+  bool AwaitReported(absl::Time deadline);
   int slots() const { return static_cast<int>(threads_.size()); }
 
  private:
   struct Slot {
-    std::optional<ChunkTask> task;  // guarded by mu_
+    const ChunkTask* task = nullptr;  // guarded by mu_
     std::atomic<bool> cancel{false};
   };
 
   void Loop(int index);
-  ChunkOutcome Run(int index);
 
   std::unique_ptr<ChunkRunner> runner_;
-  std::function<void(ChunkOutcome)> on_outcome_;
+  ResultCallback on_result_;
+  Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable work_;
+  std::condition_variable reported_;
   std::deque<ChunkTask> queue_;  // guarded by mu_
   int running_ = 0;              // guarded by mu_
-  // Chunks started whose outcome has not been reported yet.
+  // Chunks started whose result has not been reported yet.
   int unreported_ = 0;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   std::vector<std::unique_ptr<Slot>> slots_;

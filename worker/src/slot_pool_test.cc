@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernel_call.h"
@@ -15,38 +16,72 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Collects outcomes from the pool threads.
-class Outcomes {
+constexpr auto kPatience = std::chrono::seconds(10);
+
+// Collects results from the pool threads.
+class Results {
  public:
-  void Add(ChunkOutcome outcome) {
+  void Add(ChunkResult result) {
     {
       std::lock_guard lock(mu_);
-      outcomes_.push_back(std::move(outcome));
+      results_.push_back(std::move(result));
     }
     added_.notify_all();
   }
-  // Waits (up to 10 s) until there are `count` outcomes.
-  std::vector<ChunkOutcome> Await(size_t count) {
+  // Waits (up to 10 s) until there are `count` results.
+  std::vector<ChunkResult> Await(size_t count) {
     std::unique_lock lock(mu_);
-    added_.wait_for(lock, std::chrono::seconds(10),
-                    [&] { return outcomes_.size() >= count; });
-    return outcomes_;
+    added_.wait_for(lock, kPatience, [&] { return results_.size() >= count; });
+    return results_;
+  }
+  std::vector<ChunkResult> Now() {
+    std::lock_guard lock(mu_);
+    return results_;
   }
 
  private:
   std::mutex mu_;
   std::condition_variable added_;
-  std::vector<ChunkOutcome> outcomes_;  // guarded by mu_
+  std::vector<ChunkResult> results_;  // guarded by mu_
 };
 
-std::shared_ptr<JobContext> Job(uint64_t id, const KernelDef* kernel) {
+// Counts kernel calls that have started, for tests to wait on.
+class Started {
+ public:
+  void Add() {
+    {
+      std::lock_guard lock(mu_);
+      ++count_;
+    }
+    changed_.notify_all();
+  }
+  // Waits (up to 10 s) until `count` calls have started.
+  bool Await(int count) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, kPatience, [&] { return count_ >= count; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int count_ = 0;  // guarded by mu_
+};
+
+std::shared_ptr<const JobContext> Job(uint64_t id, const KernelDef* kernel) {
+  auto definition = std::make_shared<JobDefinition>();
+  definition->job = id;
+  definition->kernel = kernel != nullptr ? kernel->name : "missing";
+  definition->range = {0, 1'000'000};
   auto job = std::make_shared<JobContext>();
-  job->id = id;
+  job->definition = std::move(definition);
   job->kernel = kernel;
-  job->kernel_name = kernel != nullptr ? kernel->name : "missing";
-  job->begin = 0;
-  job->end = 1'000'000;
   return job;
+}
+
+SlotPool::ResultCallback Into(Results& results) {
+  return [&results](const ChunkTask&, ChunkResult result) {
+    results.Add(std::move(result));
+  };
 }
 
 const KernelDef kLength = {
@@ -55,71 +90,96 @@ const KernelDef kLength = {
       return chunk.end - chunk.begin;
     }};
 
-// Runs until cancelled.
-const KernelDef kSpin = {
-    .name = "spin",
-    .run = [](const ChunkContext& chunk) -> absl::StatusOr<Value> {
-      while (!chunk.cancelled()) absl::SleepFor(absl::Microseconds(100));
-      return absl::CancelledError("cancelled");
-    }};
+// Runs until cancelled, telling `started` when it starts.
+KernelDef Spin(Started& started) {
+  return {
+      .name = "spin",
+      .run = [&started](const ChunkContext& chunk) -> absl::StatusOr<Value> {
+        started.Add();
+        while (!chunk.cancelled()) absl::SleepFor(absl::Microseconds(100));
+        return absl::CancelledError("cancelled");
+      }};
+}
+
+int64_t IntOf(const ChunkResult& result) {
+  return std::get<int64_t>(std::get<Value>(*result.output));
+}
 
 TEST(SlotPoolTest, RunsEveryChunkOnce) {
-  Outcomes outcomes;
-  SlotPool executor(4, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
+  Results results;
+  SlotPool pool(4, NewInProcessRunner(), Into(results));
   auto job = Job(1, &kLength);
-  for (int64_t i = 0; i < 1000; ++i)
-    executor.Submit({job, i * 10, i * 10 + i % 7 + 1, 1});
-  std::vector<ChunkOutcome> done = outcomes.Await(1000);
+  for (int64_t i = 0; i < 1000; ++i) {
+    pool.Submit({job, i * 10, i * 10 + i % 7 + 1, 1});
+  }
+  std::vector<ChunkResult> done = results.Await(1000);
   ASSERT_EQ(done.size(), 1000u);
   std::set<int64_t> begins;
   int64_t total = 0;
-  for (const ChunkOutcome& o : done) {
-    ASSERT_TRUE(o.value.ok());
-    begins.insert(o.begin);
-    total += o.value->int_value();
+  for (const ChunkResult& result : done) {
+    ASSERT_TRUE(result.output.ok()) << result.output.status();
+    EXPECT_EQ(result.attempt.job, 1u);
+    begins.insert(result.attempt.begin);
+    total += IntOf(result);
   }
   EXPECT_EQ(begins.size(), 1000u);
   int64_t expected = 0;
   for (int64_t i = 0; i < 1000; ++i) expected += i % 7 + 1;
   EXPECT_EQ(total, expected);
-  EXPECT_EQ(executor.Load(), 0);
+  EXPECT_TRUE(pool.AwaitReported(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(pool.Load(), 0);
+}
+
+TEST(SlotPoolTest, SubmitsManyChunksAtOnce) {
+  Results results;
+  SlotPool pool(3, NewInProcessRunner(), Into(results));
+  auto job = Job(1, &kLength);
+  std::vector<ChunkTask> tasks;
+  for (int64_t i = 0; i < 30; ++i) tasks.push_back({job, i, i + 2, 1});
+  pool.Submit(tasks);
+  EXPECT_TRUE(tasks.empty());
+  EXPECT_EQ(results.Await(30).size(), 30u);
 }
 
 TEST(SlotPoolTest, CancelJobDropsQueuedChunksAndStopsRunningOnes) {
-  Outcomes outcomes;
-  SlotPool executor(2, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
-  auto spin = Job(7, &kSpin);
-  for (int64_t i = 0; i < 5; ++i) executor.Submit({spin, i, i + 1, 1});
-  while (executor.Running() < 2) absl::SleepFor(absl::Milliseconds(1));
-  EXPECT_EQ(executor.Load(), 5);
-  EXPECT_EQ(executor.CancelJob(7), 3);
-  std::vector<ChunkOutcome> done = outcomes.Await(2);
+  Results results;
+  Started started;
+  const KernelDef spin_kernel = Spin(started);
+  auto pool =
+      std::make_unique<SlotPool>(2, NewInProcessRunner(), Into(results));
+  auto spin = Job(7, &spin_kernel);
+  for (int64_t i = 0; i < 5; ++i) pool->Submit({spin, i, i + 1, 1});
+  ASSERT_TRUE(started.Await(2));
+  EXPECT_EQ(pool->Load(), 5);
+  EXPECT_EQ(pool->CancelJob(7), 3);
+  std::vector<ChunkResult> done = results.Await(2);
   ASSERT_EQ(done.size(), 2u);
-  for (const ChunkOutcome& o : done)
-    EXPECT_EQ(o.value.status().code(), absl::StatusCode::kCancelled);
-  // Only the two running chunks produced outcomes.
-  absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_EQ(outcomes.Await(2).size(), 2u);
-  EXPECT_EQ(executor.Load(), 0);
+  for (const ChunkResult& result : done) {
+    EXPECT_EQ(result.output.status().code(), absl::StatusCode::kCancelled);
+  }
+  EXPECT_TRUE(pool->AwaitReported(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(pool->Load(), 0);
+  // The slots are joined: any result the dropped chunks made is in by now.
+  pool.reset();
+  EXPECT_EQ(results.Now().size(), 2u);
 }
 
 TEST(SlotPoolTest, CancelAttemptLeavesOtherChunksRunning) {
-  Outcomes outcomes;
-  SlotPool executor(2, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
-  auto spin = Job(3, &kSpin);
-  executor.Submit({spin, 0, 1, 1});
-  executor.Submit({spin, 1, 2, 1});
-  while (executor.Running() < 2) absl::SleepFor(absl::Milliseconds(1));
-  EXPECT_EQ(executor.CancelAttempt(3, 1, 1), 0);
-  std::vector<ChunkOutcome> done = outcomes.Await(1);
+  Results results;
+  Started started;
+  const KernelDef spin_kernel = Spin(started);
+  SlotPool pool(2, NewInProcessRunner(), Into(results));
+  auto spin = Job(3, &spin_kernel);
+  pool.Submit({spin, 0, 1, 1});
+  pool.Submit({spin, 1, 2, 1});
+  ASSERT_TRUE(started.Await(2));
+  EXPECT_EQ(pool.CancelAttempt({3, 1, 1}), 0);
+  std::vector<ChunkResult> done = results.Await(1);
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].begin, 1);
-  EXPECT_EQ(executor.Running(), 1);
-  executor.CancelAll();
-  EXPECT_EQ(outcomes.Await(2).size(), 2u);
+  EXPECT_EQ(done[0].attempt.begin, 1);
+  EXPECT_EQ(pool.Running(), 1);
+  EXPECT_EQ(pool.CancelAll(), 0);
+  EXPECT_EQ(results.Await(2).size(), 2u);
 }
 
 TEST(SlotPoolTest, TurnsExceptionsIntoFailedChunks) {
@@ -128,41 +188,78 @@ TEST(SlotPoolTest, TurnsExceptionsIntoFailedChunks) {
       .run = [](const ChunkContext&) -> absl::StatusOr<Value> {
         throw std::runtime_error("disk on fire");
       }};
-  Outcomes outcomes;
-  SlotPool executor(1, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
-  executor.Submit({Job(1, &throws), 0, 1, 2});
-  std::vector<ChunkOutcome> done = outcomes.Await(1);
+  Results results;
+  SlotPool pool(1, NewInProcessRunner(), Into(results));
+  pool.Submit({Job(1, &throws), 0, 1, 2});
+  std::vector<ChunkResult> done = results.Await(1);
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_EQ(done[0].attempt, 2);
-  EXPECT_THAT(std::string(done[0].value.status().message()),
+  EXPECT_EQ(done[0].attempt.attempt, 2);
+  EXPECT_THAT(std::string(done[0].output.status().message()),
               HasSubstr("kernel throws threw: disk on fire"));
 }
 
 TEST(SlotPoolTest, FailsChunksOfAMissingKernel) {
-  Outcomes outcomes;
-  SlotPool executor(1, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
-  executor.Submit({Job(1, nullptr), 0, 1, 1});
-  std::vector<ChunkOutcome> done = outcomes.Await(1);
+  Results results;
+  SlotPool pool(1, NewInProcessRunner(), Into(results));
+  pool.Submit({Job(1, nullptr), 0, 1, 1});
+  std::vector<ChunkResult> done = results.Await(1);
   ASSERT_EQ(done.size(), 1u);
-  EXPECT_THAT(std::string(done[0].value.status().message()),
+  EXPECT_THAT(std::string(done[0].output.status().message()),
               HasSubstr("no kernel named missing"));
 }
 
 TEST(SlotPoolTest, TakeQueuedReturnsOnlyUnstartedChunks) {
-  Outcomes outcomes;
-  SlotPool executor(1, NewInProcessRunner(),
-                    [&](ChunkOutcome o) { outcomes.Add(std::move(o)); });
-  auto spin = Job(1, &kSpin);
-  for (int64_t i = 0; i < 4; ++i) executor.Submit({spin, i, i + 1, 1});
-  while (executor.Running() < 1) absl::SleepFor(absl::Milliseconds(1));
-  std::vector<ChunkTask> queued = executor.TakeQueued();
+  Results results;
+  Started started;
+  const KernelDef spin_kernel = Spin(started);
+  SlotPool pool(1, NewInProcessRunner(), Into(results));
+  auto spin = Job(1, &spin_kernel);
+  for (int64_t i = 0; i < 4; ++i) pool.Submit({spin, i, i + 1, 1});
+  ASSERT_TRUE(started.Await(1));
+  std::vector<ChunkTask> queued = pool.TakeQueued();
   ASSERT_EQ(queued.size(), 3u);
   EXPECT_EQ(queued[0].begin, 1);
-  EXPECT_EQ(executor.Load(), 1);
-  executor.CancelAll();
-  EXPECT_EQ(outcomes.Await(1).size(), 1u);
+  EXPECT_EQ(pool.Load(), 1);
+  EXPECT_EQ(pool.Unreported(), 1);
+  pool.CancelAll();
+  EXPECT_EQ(results.Await(1).size(), 1u);
+  EXPECT_TRUE(pool.AwaitReported(absl::Now() + absl::Seconds(10)));
+}
+
+TEST(SlotPoolTest, AwaitReportedGivesUpAtTheDeadline) {
+  Results results;
+  Started started;
+  const KernelDef spin_kernel = Spin(started);
+  SlotPool pool(1, NewInProcessRunner(), Into(results));
+  pool.Submit({Job(1, &spin_kernel), 0, 1, 1});
+  ASSERT_TRUE(started.Await(1));
+  EXPECT_FALSE(pool.AwaitReported(absl::Now() + absl::Milliseconds(20)));
+  pool.CancelAll();
+  EXPECT_TRUE(pool.AwaitReported(absl::Now() + absl::Seconds(10)));
+}
+
+// A runner that moves a fake clock instead of taking time.
+class ClockRunner final : public ChunkRunner {
+ public:
+  explicit ClockRunner(FakeClock& clock) : clock_(clock) {}
+  absl::StatusOr<ChunkOutput> Run(int, const ChunkTask& task,
+                                  const std::atomic<bool>&) override {
+    clock_.Advance(absl::Milliseconds(task.end - task.begin));
+    return ChunkOutput(Value(int64_t{0}));
+  }
+
+ private:
+  FakeClock& clock_;
+};
+
+TEST(SlotPoolTest, TimesChunksWithItsClock) {
+  FakeClock clock;
+  Results results;
+  SlotPool pool(1, std::make_unique<ClockRunner>(clock), Into(results), clock);
+  pool.Submit({Job(1, &kLength), 0, 250, 1});
+  std::vector<ChunkResult> done = results.Await(1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].kernel_time, absl::Milliseconds(250));
 }
 
 }  // namespace

@@ -1,16 +1,21 @@
 #include "subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -47,6 +52,39 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   for (std::string& s : strings) pointers.push_back(s.data());
   pointers.push_back(nullptr);
   return pointers;
+}
+
+// How often a pump checks for cancellation.
+constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+// write() that turns the SIGPIPE of a pipe whose reader is gone into EPIPE
+// alone, whatever the process does with SIGPIPE: the signal is blocked in
+// this thread for the call, and consumed if the write raised it.
+ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t size) {
+  sigset_t pipe_signal, old_mask;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
+  const ssize_t n = write(fd, data, size);
+  const int error = errno;
+  if (n < 0 && error == EPIPE) {
+    const timespec no_wait{0, 0};
+    while (sigtimedwait(&pipe_signal, nullptr, &no_wait) < 0 &&
+           errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = error;
+  return n;
+}
+
+// Milliseconds to wait in poll: the poll interval, or less before the
+// deadline (rounded up, so that the deadline has passed on waking).
+int PollTimeout(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left >= kPollInterval) return absl::ToInt64Milliseconds(kPollInterval);
+  return static_cast<int>(std::max<int64_t>(
+      0, absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)))));
 }
 
 }  // namespace
@@ -174,6 +212,73 @@ std::optional<int> Subprocess::TryWait() {
     return status_;
   }
   return std::nullopt;
+}
+
+absl::StatusOr<PumpResult> Pump(Subprocess& child, const PumpOptions& options) {
+  PumpResult result;
+  // Negative descriptors are ignored by poll: a pipe that ended, or that is
+  // not read or written, is -1.
+  pollfd fds[3] = {{options.input.empty() ? -1 : child.stdin_fd(), POLLOUT, 0},
+                   {options.on_stdout ? child.stdout_fd() : -1, POLLIN, 0},
+                   {options.on_stderr ? child.stderr_fd() : -1, POLLIN, 0}};
+  // The stream whose end ends the exchange.
+  const int primary = options.on_stdout ? 1 : 2;
+  if (fds[primary].fd < 0) return result;
+  while (true) {
+    if (options.cancel != nullptr &&
+        options.cancel->load(std::memory_order_relaxed)) {
+      result.end = PumpEnd::kCancelled;
+      return result;
+    }
+    if (absl::Now() >= options.deadline) {
+      result.end = PumpEnd::kTimedOut;
+      return result;
+    }
+    if (poll(fds, 3, PollTimeout(options.deadline)) < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(
+          absl::StrCat("poll failed: ", std::strerror(errno)));
+    }
+    if (fds[0].fd >= 0 && fds[0].revents != 0) {
+      const ssize_t n =
+          WriteWithoutSigpipe(fds[0].fd, options.input.data() + result.written,
+                              options.input.size() - result.written);
+      if (n > 0) {
+        result.written += static_cast<size_t>(n);
+        if (result.written == options.input.size()) fds[0].fd = -1;
+      } else if (errno != EAGAIN && errno != EINTR) {
+        // The child closed its end: it is dying, and its output is about to
+        // end. Make sure it does.
+        fds[0].fd = -1;
+        child.Kill();
+      }
+    }
+    char buffer[8192];
+    if (fds[2].fd >= 0 && fds[2].revents != 0) {
+      const ssize_t n = read(fds[2].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        options.on_stderr(std::string_view(buffer, static_cast<size_t>(n)));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        fds[2].fd = -1;
+      }
+    }
+    if (fds[1].fd >= 0 && fds[1].revents != 0) {
+      const ssize_t n = read(fds[1].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        if (options.on_stdout(
+                std::string_view(buffer, static_cast<size_t>(n)))) {
+          result.end = PumpEnd::kComplete;
+          return result;
+        }
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        fds[1].fd = -1;
+      }
+    }
+    if (fds[primary].fd < 0) {
+      result.end = PumpEnd::kClosed;
+      return result;
+    }
+  }
 }
 
 std::string DescribeExit(int wait_status) {

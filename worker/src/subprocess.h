@@ -1,15 +1,22 @@
 // Child processes for the executors that run code outside the daemon: spawn
-// and exec (never fork of the multi-threaded daemon), pipes, kill, reap.
+// and exec (never fork of the multi-threaded daemon), pipes, the one pump
+// that moves bytes to and from a child until done, cancelled or deadline,
+// kill, reap.
 #ifndef PFOR_WORKER_SUBPROCESS_H_
 #define PFOR_WORKER_SUBPROCESS_H_
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace pfor::worker {
 
@@ -60,6 +67,44 @@ class Subprocess {
   bool reaped_ = true;
   int status_ = 0;
 };
+
+// One exchange with a child: what to write to it, where its output goes and
+// when to give up.
+struct PumpOptions {
+  // Written to the child's standard input (a pipe: SpawnOptions::pipe_stdin,
+  // non-blocking if the input may not fit in the pipe at once).
+  std::string_view input = {};
+  // Called with each piece of standard output as it arrives; returns true
+  // once the exchange is complete. Null: standard output is not read.
+  std::function<bool(std::string_view)> on_stdout = nullptr;
+  // Called with each piece of standard error. Null: it is not read.
+  std::function<void(std::string_view)> on_stderr = nullptr;
+  // Checked every few milliseconds; null means never.
+  const std::atomic<bool>* cancel = nullptr;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+enum class PumpEnd {
+  kComplete,   // on_stdout returned true
+  kClosed,     // standard output ended (standard error, when it alone is read)
+  kCancelled,  // *cancel turned true
+  kTimedOut,   // the deadline passed
+};
+
+struct PumpResult {
+  PumpEnd end = PumpEnd::kClosed;
+  // Bytes of the input written.
+  size_t written = 0;
+};
+
+// Moves bytes between `child` and the callbacks until the exchange is
+// complete, the child's output ends, `cancel` turns true or the deadline
+// passes: the processes executor's request and response, a command's whole
+// run. Blocks; wakes every 10 ms to check `cancel`. Neither kills nor reaps
+// the child on the way out, except one that closes its standard input
+// before taking all of the input: that one is killed, so that its output
+// ends. INTERNAL when poll fails. Not thread-safe (one caller per child).
+absl::StatusOr<PumpResult> Pump(Subprocess& child, const PumpOptions& options);
 
 // "exited with status 3", "was killed by SIGSEGV (segmentation fault)".
 std::string DescribeExit(int wait_status);

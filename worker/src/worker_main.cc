@@ -54,8 +54,9 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
   app.add_option("--prefetch", options.prefetch,
-                 "Chunks queued beyond each executor's free slots; -1 means "
-                 "as many as its slots")
+                 "Chunks queued beyond each executor's slots; -1 adapts to "
+                 "the measured time per chunk (about 2 ms of work, at least "
+                 "its slots, at most 256 per slot)")
       ->capture_default_str()
       ->check(CLI::Range(-1, 4096));
   std::vector<std::string> plugins;

@@ -7,13 +7,19 @@
 // the number of workers, the arrival order or the retries, the same terms
 // give the same bits.
 //
+// ExactSum is small (one pointer): its limbs live out of line, allocated
+// on the first term that is not zero, so a zero sum costs nothing and a
+// Value holding one stays small. Copies are deep, moves are cheap.
+//
 // Thread safety: none; one ExactSum per thread, combined with Add(ExactSum).
+// Const methods may be called from many threads at once.
 #ifndef PFOR_EXACT_SUM_H_
 #define PFOR_EXACT_SUM_H_
 
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,7 +44,15 @@ class ExactSum {
     int64_t neg_inf_count = 0;
   };
 
-  ExactSum() { limbs_.fill(0); }
+  // Zero; allocates nothing.
+  ExactSum() = default;
+  // Deep copies (an allocation, unless `other` never held a term).
+  ExactSum(const ExactSum& other);
+  ExactSum& operator=(const ExactSum& other);
+  // Moves take the limbs and leave `other` zero.
+  ExactSum(ExactSum&& other) noexcept = default;
+  ExactSum& operator=(ExactSum&& other) noexcept = default;
+  ~ExactSum() = default;
 
   // Adds one term exactly. Infinities and NaNs are counted apart and make
   // Round() return inf or NaN as IEEE addition would.
@@ -56,28 +70,30 @@ class ExactSum {
       bit = exponent - 1;
     }
     if (mantissa == 0) return;
+    State& state = Allocated();
     const unsigned __int128 shifted = static_cast<unsigned __int128>(mantissa)
                                       << (bit & 31);
     const int limb = bit >> 5;
     const int64_t p0 = static_cast<int64_t>(shifted & 0xffffffffu);
     const int64_t p1 = static_cast<int64_t>((shifted >> 32) & 0xffffffffu);
     const int64_t p2 = static_cast<int64_t>(shifted >> 64);
+    int64_t* limbs = state.limbs.data();
     if (bits >> 63) {
-      limbs_[limb] -= p0;
-      limbs_[limb + 1] -= p1;
-      limbs_[limb + 2] -= p2;
+      limbs[limb] -= p0;
+      limbs[limb + 1] -= p1;
+      limbs[limb + 2] -= p2;
     } else {
-      limbs_[limb] += p0;
-      limbs_[limb + 1] += p1;
-      limbs_[limb + 2] += p2;
+      limbs[limb] += p0;
+      limbs[limb + 1] += p1;
+      limbs[limb + 2] += p2;
     }
-    if (++pending_ >= kNormalizeEvery) Normalize();
+    if (++state.pending >= kNormalizeEvery) Normalize(state);
   }
 
   // Adds an integer exactly (used when integer and float results meet).
   void AddInteger(int64_t x);
 
-  // Adds another exact sum.
+  // Adds another exact sum (`other` may be this one).
   void Add(const ExactSum& other);
 
   // The sum correctly rounded to the nearest double (ties to even); +-inf when
@@ -89,24 +105,46 @@ class ExactSum {
   // hostile message), naming what is wrong.
   static absl::StatusOr<ExactSum> FromParts(const Parts& parts);
 
+  // Whether the sum holds its limbs out of line: false until the first term
+  // that is not zero, and after a move from it.
+  bool allocated() const { return state_ != nullptr; }
+
   friend bool operator==(const ExactSum& a, const ExactSum& b);
 
  private:
+  using Limbs = std::array<int64_t, kLimbs>;
+
+  // Everything but the pointer, out of line.
+  struct State {
+    Limbs limbs{};
+    // Adds since the last normalization.
+    int64_t pending = 0;
+    int64_t nan_count = 0;
+    int64_t pos_inf_count = 0;
+    int64_t neg_inf_count = 0;
+  };
+
   // Each Add moves a limb by less than 2^32, so limbs stay far from int64
   // overflow while fewer than 2^29 adds are pending.
   static constexpr int64_t kNormalizeEvery = int64_t{1} << 29;
 
+  State& Allocated() {
+    if (state_ == nullptr) [[unlikely]] {
+      Allocate();
+    }
+    return *state_;
+  }
+  void Allocate();
   void AddNonFinite(double x);
   // Propagates carries so limbs 0..kLimbs-2 are in [0, 2^32).
-  void Normalize();
-  // A normalized copy of |sum| (finite part), and whether the sum is negative.
-  ExactSum Magnitude(bool& negative) const;
+  static void Carry(Limbs& limbs);
+  // Carries, and restarts the count of pending adds.
+  static void Normalize(State& state);
+  // The normalized |sum| of the finite terms into `magnitude`, and whether
+  // the sum is negative (never for zero).
+  void Magnitude(Limbs& magnitude, bool& negative) const;
 
-  std::array<int64_t, kLimbs> limbs_;
-  int64_t pending_ = 0;
-  int64_t nan_count_ = 0;
-  int64_t pos_inf_count_ = 0;
-  int64_t neg_inf_count_ = 0;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace pfor

@@ -50,7 +50,7 @@ namespace pfor {
 // The version of the kernel API: of the types a plugin hands to the worker
 // that loads it (KernelDef and everything it holds). A plugin built against
 // another version is refused. Bump it whenever one of those types changes.
-inline constexpr int kKernelAbiVersion = 1;
+inline constexpr int kKernelAbiVersion = 2;
 
 // What a kernel sees of one chunk. begin < end always holds.
 struct ChunkContext {

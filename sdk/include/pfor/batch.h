@@ -42,6 +42,10 @@ class BatchCore {
 
   // Records one task's result (the first one for a task wins).
   void Add(size_t index, absl::StatusOr<Value> value);
+  // Records consecutive results of a job's tasks: the job's task
+  // `first_task + i` is position `positions[first_task + i]` here.
+  void AddRun(const std::vector<size_t>& positions, int64_t first_task,
+              const std::vector<absl::StatusOr<Value>>& results);
   // A job feeding the tasks at `positions` ended: those without a result
   // get `error` (or, when it is OK, an INTERNAL "no result" error).
   void End(const absl::Status& error, const std::vector<size_t>& positions);

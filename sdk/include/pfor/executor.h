@@ -52,12 +52,12 @@ class Executor {
   template <typename T = Value>
   Future<T> submit(const std::string& kernel, Range range,
                    std::map<std::string, ParamValue> params = {}) {
-    return Future<T>(Submit(Request(kernel, range, std::move(params))));
+    return Future<T>(Submit(Spec(kernel, range, std::move(params))));
   }
-  // The same for a request spelled out in full (reduction, name, ...).
+  // The same for a job spelled out in full (reduction, name, ...).
   template <typename T = Value>
-  Future<T> submit(JobRequest request) {
-    return Future<T>(Submit(std::move(request)));
+  Future<T> submit(JobSpec spec) {
+    return Future<T>(Submit(std::move(spec)));
   }
 
   // Calls `kernel` once per input range, with `params`, as one batch job.
@@ -103,8 +103,8 @@ class Executor {
   void shutdown(bool wait = true, bool cancel_futures = false);
 
  private:
-  JobRequest Request(const std::string& kernel, Range range,
-                     std::map<std::string, ParamValue> params) const;
+  JobSpec Spec(const std::string& kernel, Range range,
+               std::map<std::string, ParamValue> params) const;
   // Where a batch job's task results go: task i of the job is position
   // positions[i] of `results`.
   struct BatchTarget {
@@ -113,7 +113,7 @@ class Executor {
   };
   // With `batch`, also feeds the batch's task results.
   std::shared_ptr<internal::FutureCore> Submit(
-      JobRequest request, std::shared_ptr<const BatchTarget> batch = nullptr);
+      JobSpec spec, std::shared_ptr<const BatchTarget> batch = nullptr);
   // Done when the job is; forgotten then.
   void Track(std::shared_ptr<internal::FutureCore> core);
 

@@ -32,12 +32,18 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
  public:
   enum class State { kPending, kRunning, kFinished, kCancelled };
 
+  // Runs a user callback elsewhere (on the client's callback thread).
+  using Poster = std::function<void(std::function<void()>)>;
+
   // `cancel(job)` asks the coordinator to cancel the job; `name` names the
-  // work in error messages (a kernel, "command").
-  FutureCore(std::string name, std::function<absl::Status(uint64_t)> cancel);
+  // work in error messages (a kernel, "command"); `post` runs the user's
+  // done-callbacks (nullptr: on the thread that completes the future).
+  FutureCore(std::string name, std::function<absl::Status(uint64_t)> cancel,
+             Poster post = nullptr);
 
   // --- For the executor. Each transition happens once; later ones are
-  // ignored. Finishing runs the callbacks on the calling thread.
+  // ignored. Finishing runs the observers (AddCallback) on the calling
+  // thread and posts the user's callbacks (AddUserCallback).
   void SetJob(uint64_t job);
   void MarkRunning();
   void Finish(absl::StatusOr<Value> result);
@@ -52,23 +58,31 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   // The result once done: the value, the job's error, or CANCELLED.
   absl::StatusOr<Value> result() const;
   bool Cancel();
-  // Runs `callback(this future)` once the future is done: at once, on this
-  // thread, when it already is. (The callback gets the future rather than
-  // capturing it: a future that never completes must not own itself.)
+  // Runs `callback(this future)` once the future is done: on the thread
+  // that completes it, or at once, on this thread, when it already is. For
+  // the SDK's own observers (waiters, executors): quick, never blocking.
+  // (The callback gets the future rather than capturing it: a future that
+  // never completes must not own itself.)
   using Callback = std::function<void(const std::shared_ptr<FutureCore>&)>;
   void AddCallback(Callback callback);
+  // The same for a user's callback, which may block or call back into the
+  // client: it runs on the client's callback thread (or at once, on this
+  // thread, when the future is already done, as in Python).
+  void AddUserCallback(Callback callback);
 
  private:
   void Done(absl::StatusOr<Value> result, State state);
 
   const std::string name_;
   const std::function<absl::Status(uint64_t)> cancel_;
+  const Poster post_;
   mutable std::mutex mu_;
   mutable std::condition_variable done_;
   uint64_t job_ = 0;               // guarded by mu_
   State state_ = State::kPending;  // guarded by mu_
   absl::StatusOr<Value> result_ = absl::UnknownError("not done");  // by mu_
-  std::vector<Callback> callbacks_;  // guarded by mu_
+  std::vector<Callback> callbacks_;       // guarded by mu_
+  std::vector<Callback> user_callbacks_;  // guarded by mu_
 };
 
 // The value as a T: an int64_t, a double, or the Value itself.
@@ -131,13 +145,15 @@ class Future {
   // Cancels the job, queued or running (unlike Python, a running job can be
   // cancelled: its chunks stop). False when it had already finished.
   bool cancel() const { return core_->Cancel(); }
-  // Calls `callback(future)` once the future is done, on the thread that
-  // completes it (or at once, when it is already done).
+  // Calls `callback(future)` once the future is done, on the client's
+  // callback thread, one callback at a time (or at once, on this thread,
+  // when the future is already done).
   void add_done_callback(std::function<void(const Future<T>&)> callback) const {
-    core_->AddCallback([callback = std::move(callback)](
-                           const std::shared_ptr<internal::FutureCore>& core) {
-      callback(Future<T>(core));
-    });
+    core_->AddUserCallback(
+        [callback = std::move(callback)](
+            const std::shared_ptr<internal::FutureCore>& core) {
+          callback(Future<T>(core));
+        });
   }
   // The job behind the future (0 until submitted).
   uint64_t job_id() const { return core_->job(); }

@@ -26,14 +26,14 @@ absl::StatusOr<T> parallel_reduce(Client& client, const std::string& kernel,
                                   std::map<std::string, ParamValue> params = {},
                                   Reduction reduction = Reduction::kSum,
                                   ChunkPolicy chunks = {}) {
-  JobRequest request;
-  request.kernel = kernel;
-  request.begin = range.begin;
-  request.end = range.end;
-  request.params = std::move(params);
-  request.reduction = reduction;
-  request.chunks = chunks;
-  absl::StatusOr<JobStatus> done = client.Run(request);
+  JobSpec spec;
+  spec.kernel = kernel;
+  spec.begin = range.begin;
+  spec.end = range.end;
+  spec.params = std::move(params);
+  spec.reduction = reduction;
+  spec.chunks = chunks;
+  absl::StatusOr<JobStatus> done = client.Run(spec);
   if (!done.ok()) return done.status();
   if (done->state == JobState::kCancelled) {
     return absl::CancelledError(

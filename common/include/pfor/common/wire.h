@@ -1,6 +1,11 @@
-// Conversions between pfor's C++ types and their wire (protobuf) form. Used
-// at the edges of every part; nothing here blocks or keeps state, and
-// nothing here needs gRPC (pfor/common/rpc.h holds what does).
+// Conversions between pfor's C++ vocabulary and its wire (protobuf) form:
+// values, parameters, enums, times. Jobs are in wire_job.h, the worker link
+// in wire_link.h. Used at the edges of every part; nothing here blocks or
+// keeps state, and nothing here needs gRPC (pfor/common/rpc.h holds what
+// does).
+//
+// Decoding never trusts its input: what a peer may get wrong comes back as
+// INVALID_ARGUMENT naming the field, never as a crash.
 #ifndef PFOR_COMMON_WIRE_H_
 #define PFOR_COMMON_WIRE_H_
 
@@ -12,6 +17,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "pfor/job.h"
 #include "pfor/params.h"
 #include "pfor/v1/job.pb.h"
 #include "pfor/v1/kernel.pb.h"
@@ -19,17 +25,19 @@
 
 namespace pfor {
 
-// Executors, numbered for per-executor arrays: threads 0, processes 1,
-// command 2. EXECUTOR_KIND_UNSPECIFIED means threads.
-inline constexpr int kExecutorKinds = 3;
-int ExecutorIndex(v1::ExecutorKind kind);
-v1::ExecutorKind ExecutorAt(int index);
-// "threads", "processes" or "command".
-const char* ExecutorName(v1::ExecutorKind kind);
+// Executors: EXECUTOR_KIND_UNSPECIFIED means threads; a number no kind has
+// is INVALID_ARGUMENT.
+v1::ExecutorKind ToProto(ExecutorKind executor);
+absl::StatusOr<ExecutorKind> FromProto(v1::ExecutorKind executor);
 
-// Reductions: REDUCTION_UNSPECIFIED means sum.
-Reduction FromProto(v1::Reduction reduction);
+// Reductions: REDUCTION_UNSPECIFIED means sum; a number no reduction has is
+// INVALID_ARGUMENT.
 v1::Reduction ToProto(Reduction reduction);
+absl::StatusOr<Reduction> FromProto(v1::Reduction reduction);
+
+// Job states: JOB_STATE_UNSPECIFIED (and unknown numbers) mean queued.
+v1::JobState ToProto(JobState state);
+JobState FromProto(v1::JobState state);
 
 v1::Value ToProto(const Value& value);
 // INVALID_ARGUMENT for an empty value, a chunk list, or a malformed exact sum.

@@ -1,12 +1,13 @@
 // The worker daemon as a library: the pfor-worker binary and the SDK's
 // embedded cluster both start it through this header.
 //
-// A worker dials the coordinator, announces its executors (slots of threads,
-// helper processes, commands) and kernels, and runs the chunks it is sent.
-// It asks each executor's worth of chunks: free slots plus a prefetch, so a
-// slot never waits on a round trip. When the coordinator goes away it
-// cancels what it holds (the coordinator requeues it) and redials with
-// exponential backoff.
+// A worker opens a link to the coordinator (a gRPC stream to its address, or
+// the coordinator's in-process links), announces its executors (slots of
+// threads, helper processes, commands) and kernels, and runs the chunks it
+// is sent. It asks each executor's worth of chunks: free slots plus a
+// prefetch that covers a round trip at the measured time per chunk, so a
+// slot never waits on one. When the coordinator goes away it cancels what it
+// holds (the coordinator requeues it) and redials with exponential backoff.
 #ifndef PFOR_WORKER_WORKER_H_
 #define PFOR_WORKER_WORKER_H_
 
@@ -17,19 +18,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pfor/common/link.h"
 #include "pfor/kernel.h"
-
-namespace grpc {
-class Channel;
-}  // namespace grpc
 
 namespace pfor::worker {
 
 struct WorkerOptions {
-  // host:port of the coordinator...
+  // host:port of the coordinator, reached over gRPC...
   std::string coordinator;
-  // ...or a channel to it (the embedded cluster's in-process channel).
-  std::shared_ptr<grpc::Channel> channel;
+  // ...or links opened within this process (the embedded cluster:
+  // CoordinatorServer::LocalWorkerLinks()). Exactly one of the two.
+  WorkerLinkOpener link;
   // Slots of the threads executor (kernels run in the daemon); 0 means one
   // per core.
   int threads = 0;
@@ -39,9 +38,12 @@ struct WorkerOptions {
   // Slots of the command executor; 0 (the default) means none: commands run
   // only on workers started with --allow-commands.
   int commands = 0;
-  // Chunks asked for beyond each executor's free slots; -1 means as many as
-  // its slots.
+  // Chunks asked for beyond each executor's slots. -1 (the default) adapts:
+  // enough to keep every slot busy for `prefetch_target` at the measured
+  // time per chunk, at least the executor's slots (so long chunks do not
+  // pile up on one worker) and at most 256 per slot.
   int prefetch = -1;
+  absl::Duration prefetch_target = absl::Milliseconds(2);
   // The pfor-helper binary for the processes executor; empty means found
   // beside this program or where the build put it.
   std::string helper_path;
@@ -86,7 +88,7 @@ class Worker {
 
   // Slots of all executors.
   int slots() const;
-  // True while a stream to the coordinator is up and welcomed.
+  // True while a link to the coordinator is up and welcomed.
   bool connected() const;
 
  private:

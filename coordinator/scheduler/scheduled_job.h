@@ -1,0 +1,92 @@
+// A job as the scheduler keeps it: its spec and definition, its chunks
+// (ChunkLedger), its result so far (JobResult), its state and what the views
+// need. Plain data that the scheduler's parts share; the scheduler owns every
+// ScheduledJob and keeps it until it forgets the job.
+#ifndef PFOR_COORDINATOR_SCHEDULED_JOB_H_
+#define PFOR_COORDINATOR_SCHEDULED_JOB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "chunk_ledger.h"
+#include "chunk_sizer.h"
+#include "job_result.h"
+#include "job_views.h"
+#include "journal.h"
+#include "pfor/common/link.h"
+#include "pfor/job.h"
+#include "pfor/params.h"
+
+namespace pfor::coordinator {
+
+inline constexpr int kDefaultMaxAttempts = 3;
+
+struct ScheduledJob {
+  ScheduledJob(JobId id, std::shared_ptr<const JobSpec> job_spec,
+               ChunkSizer sizer, absl::Time submitted)
+      : id(id),
+        spec(std::move(job_spec)),
+        max_attempts(spec->max_attempts > 0 ? spec->max_attempts
+                                            : kDefaultMaxAttempts),
+        ledger(spec->begin, spec->end, std::move(sizer)),
+        result(spec->reduction, static_cast<int64_t>(spec->tasks.size())),
+        submit_time(submitted) {}
+
+  bool ended() const { return IsFinal(state); }
+
+  // The parameters are checked: builds the definition workers get, with
+  // the kernel's number.
+  void Define(Params params, uint32_t kernel_id);
+  // After a restart, a job that had ended, as it ended.
+  void RestoreEnded(std::shared_ptr<const JobStatus> final_state);
+  // After a restart, an unfinished job's completed work: counted, its
+  // result folded in, the holes between completed chunks queued again.
+  void RestoreProgress(const RecoveredJob& recovered);
+
+  const JobId id;
+  const std::shared_ptr<const JobSpec> spec;
+  const int32_t max_attempts;
+  ChunkLedger ledger;
+  // Emptied when the job ends (final_status holds the result then).
+  JobResult result;
+
+  // Set once the parameters are checked against the kernel's declaration;
+  // sent to each worker before its first chunk of the job.
+  std::shared_ptr<const JobDefinition> definition;
+  // The kernel's number (WorkerRegistry::KernelIdOf), with the definition.
+  uint32_t kernel = 0;
+  // A batch: the spec's tasks, shared with every chunk assignment.
+  std::shared_ptr<const std::vector<Task>> tasks;
+  // Workers sent the definition, in that order (they hear when the job
+  // ends).
+  std::vector<uint64_t> known_by;
+
+  JobState state = JobState::kQueued;
+  std::string error;
+  absl::Time submit_time;
+  absl::Time start_time = absl::InfinitePast();
+  absl::Time end_time = absl::InfinitePast();
+  // Since when no connected worker could run the job's remaining work.
+  absl::Time unrunnable_since = absl::InfiniteFuture();
+
+  RateMeter rate;
+  RecentAttempts recent;
+
+  // Once the job ended: its status as it ended (a batch's task results
+  // included), and the same without them.
+  std::shared_ptr<const JobStatus> final_status;
+  std::shared_ptr<const JobStatus> final_view;
+
+  // EventLog's: this job's event in the current batch, if event_batch is
+  // the current one; whether its state changed since the last Settle.
+  uint64_t event_batch = 0;
+  size_t event_index = 0;
+  bool state_changed = false;
+};
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_SCHEDULED_JOB_H_

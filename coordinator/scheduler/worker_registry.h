@@ -1,0 +1,176 @@
+// The workers connected to the coordinator, as the scheduler sees them: what
+// each announced (slots per executor, kernels), the credits it granted, the
+// attempts it runs, and the counts dispatch needs (slots per kernel and
+// executor, the workers with credits left).
+//
+// Pure bookkeeping: no clock, no I/O. Not thread-safe.
+#ifndef PFOR_COORDINATOR_WORKER_REGISTRY_H_
+#define PFOR_COORDINATOR_WORKER_REGISTRY_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "journal.h"
+#include "pfor/cluster.h"
+#include "pfor/common/link.h"
+#include "pfor/job.h"
+
+namespace pfor::coordinator {
+
+using WorkerId = uint64_t;
+
+inline int ExecutorIndex(ExecutorKind executor) {
+  return static_cast<int>(executor);
+}
+
+// Kernel names as small numbers, so that "can this worker run this job"
+// reads only the worker's own record.
+using KernelId = uint32_t;
+
+// One worker on the other end of a link. (The worker daemon is
+// worker::Worker; this is the coordinator's record of one.) What dispatch
+// reads for every chunk lives inline here, not behind pointers: with
+// thousands of workers, each lookup elsewhere is a cache miss.
+struct ConnectedWorker {
+  struct KernelExecutors {
+    KernelId kernel = 0;
+    // Bits by ExecutorIndex.
+    unsigned executors = 0;
+  };
+
+  WorkerId id = 0;
+  std::string name;
+  std::string peer;
+  std::array<int32_t, kExecutorKinds> slots{};
+  // The kernels as this worker announced them.
+  std::vector<KernelInfo> kernels;
+  // The executors that run each kernel here.
+  absl::InlinedVector<KernelExecutors, 16> runs;
+  absl::Time connected;
+  absl::Time last_seen;
+  // Chunks asked for and not yet sent, per executor.
+  std::array<int32_t, kExecutorKinds> credits{};
+  bool draining = false;
+  int64_t chunks_done = 0;
+  // Live attempts on this worker (the chunk ledgers know which).
+  int32_t attempts = 0;
+  // Jobs whose definition this worker has received and not seen end.
+  absl::InlinedVector<JobId, 4> known_jobs;
+};
+
+class WorkerRegistry {
+ public:
+  // Most slots a worker may announce for one executor.
+  static constexpr int32_t kMaxSlots = 4096;
+
+  // Adds a worker. INVALID_ARGUMENT for a malformed hello: no slots, too
+  // many, too long a name or too many kernels, a kernel announced twice or
+  // with unnamed or repeated parameters. FAILED_PRECONDITION for an id in
+  // use. An empty name becomes the peer.
+  absl::Status Add(WorkerId id, Hello hello, std::string peer, absl::Time now);
+  // Forgets a worker, its slots and its kernels (its name stays known for
+  // a while, for the records of attempts it ran). The caller has taken its
+  // live attempts back first.
+  void Remove(WorkerId id);
+
+  ConnectedWorker* Find(WorkerId id) {
+    auto it = workers_.find(id);
+    return it == workers_.end() ? nullptr : it->second.get();
+  }
+  const ConnectedWorker* Find(WorkerId id) const {
+    auto it = workers_.find(id);
+    return it == workers_.end() ? nullptr : it->second.get();
+  }
+  bool empty() const { return workers_.empty(); }
+  // Calls `visit` for every worker, by id.
+  void ForEach(const std::function<void(ConnectedWorker&)>& visit);
+  // The worker's name, also for a while after it left; "worker N" after
+  // that.
+  std::string NameOf(WorkerId id) const;
+
+  // The worker asks for `credits` more chunks of `executor`. Credits of an
+  // executor it has no slots of, or of a draining worker, are ignored; a
+  // total beyond 2 * slots + 64 is capped (a worker bug must not let it
+  // hoard a job's chunks).
+  void Grant(ConnectedWorker& worker, ExecutorKind executor, int32_t credits);
+  // One chunk of `executor` was sent: spends a credit (the caller checked
+  // HasCredit).
+  void Spend(ConnectedWorker& worker, ExecutorKind executor);
+  bool HasCredit(const ConnectedWorker& worker, ExecutorKind executor) const {
+    return worker.credits[ExecutorIndex(executor)] > 0;
+  }
+  // The worker takes no more chunks: its credits and slots stop counting.
+  void Drain(ConnectedWorker& worker);
+  // Workers with credits left, not draining, by id.
+  const absl::btree_set<WorkerId>& hungry() const { return hungry_; }
+
+  // The number of a kernel some worker announced since the start; nullopt
+  // for a name none did.
+  std::optional<KernelId> KernelIdOf(const std::string& name) const;
+  // Whether the worker has slots of `executor` and, unless it runs
+  // commands, offers `kernel` on it. Credits are not considered.
+  bool CanRun(const ConnectedWorker& worker, ExecutorKind executor,
+              KernelId kernel) const;
+  // Slots of `executor` of workers not draining that offer `kernel` on it
+  // (or run commands); 0 when none does.
+  int64_t SlotsFor(ExecutorKind executor, KernelId kernel) const;
+  // Why no connected worker can run the job; empty when one can.
+  std::string Unrunnable(const JobSpec& spec) const;
+  // The kernel as the earliest joined worker offering it announced it;
+  // nullptr when no connected worker does.
+  const KernelInfo* FindKernel(const std::string& name) const;
+
+  std::vector<WorkerStatus> List(absl::Time now) const;
+  // Every kernel offered, by name, with the executors that run it on some
+  // worker.
+  std::vector<KernelInfo> Kernels() const;
+
+ private:
+  // What connected workers offer of one kernel.
+  struct KernelOffer {
+    // Each worker's own announcement, by worker id.
+    absl::btree_map<WorkerId, const KernelInfo*> by_worker;
+    // Workers announcing each executor.
+    std::array<int, kExecutorKinds> announced{};
+    // Slots per executor of workers not draining.
+    std::array<int64_t, kExecutorKinds> slots{};
+  };
+
+  // Adds (sign +1) or removes (-1) a worker's slots in the counts.
+  void CountSlots(const ConnectedWorker& worker, int sign);
+  void UpdateHungry(const ConnectedWorker& worker);
+
+  absl::flat_hash_map<WorkerId, std::unique_ptr<ConnectedWorker>> workers_;
+  // The same ids, in order.
+  absl::btree_set<WorkerId> ids_;
+  absl::btree_set<WorkerId> hungry_;
+  std::map<std::string, KernelOffer> kernels_;
+  // Every kernel name announced since the start, numbered.
+  absl::flat_hash_map<std::string, KernelId> kernel_ids_;
+  std::vector<std::string> kernel_names_;
+  // By KernelId: slots per executor of workers not draining.
+  std::vector<std::array<int64_t, kExecutorKinds>> kernel_slots_;
+  // Command slots of connected workers not draining.
+  int64_t command_slots_ = 0;
+  // Names of the workers that left most recently.
+  absl::flat_hash_map<WorkerId, std::string> departed_;
+  std::deque<WorkerId> departed_order_;
+};
+
+}  // namespace pfor::coordinator
+
+#endif  // PFOR_COORDINATOR_WORKER_REGISTRY_H_

@@ -1,0 +1,37 @@
+// The worker link carried by gRPC: one WorkerLink.Connect stream per link,
+// all on one channel to the coordinator (proto/pfor/v1/worker_link.proto).
+//
+// Messages are queued in their C++ form and encoded when their write starts,
+// one write in flight, everything queued meanwhile merged into the next
+// (pfor/common/merging_stream.h); CloseWrites half-closes once the queued
+// messages are written. Each message read is decoded and handed to the
+// handler in order, on a gRPC thread; one the worker cannot read ends the
+// link with INVALID_ARGUMENT. OnClosed carries the stream's status.
+//
+// Lifetimes: gRPC 1.51 double-frees its callback queue when the last
+// reference to a channel goes on one of its own threads. So a stream never
+// drops itself there: when it ends it is handed to the opener, which drops
+// it on the thread that opens the next link or destroys the opener; and the
+// opener, which holds the channel, waits for its streams to end before it
+// goes. Destroy the opener on the worker's own thread.
+#ifndef PFOR_WORKER_GRPC_LINK_H_
+#define PFOR_WORKER_GRPC_LINK_H_
+
+#include <string>
+
+#include "pfor/common/link.h"
+
+namespace pfor::worker {
+
+// Opens links to the coordinator at `address` (host:port). The channel is
+// made here and dialled lazily: a coordinator out of reach shows up as
+// OnClosed with UNAVAILABLE. Keeps today's channel settings: 64 MiB
+// messages, keepalive every 10 s (a vanished coordinator is noticed even
+// when no chunk runs), reconnect attempts between 100 ms and 1 s (the
+// worker's own backoff decides when to open another link). The opener is
+// thread-safe; its links are too.
+WorkerLinkOpener GrpcLinkOpener(const std::string& address);
+
+}  // namespace pfor::worker
+
+#endif  // PFOR_WORKER_GRPC_LINK_H_
