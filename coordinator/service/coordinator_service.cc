@@ -68,7 +68,11 @@ class SessionStream final
 
   // SessionSink
   void Flush() override {
-    if (Queue(outbox().Take())) WriteQueued();
+    if (TakeOutbox([this](SessionOutbox::Batch batch) {
+          return Queue(std::move(batch));
+        })) {
+      WriteQueued();
+    }
   }
   void Close(const absl::Status& status) override {
     {
@@ -148,13 +152,15 @@ class WatchStream final
 
   // SessionSink
   void Flush() override {
-    SessionOutbox::Batch batch = outbox().Take();
     bool missing = false;
     bool last = false;
-    for (const JobEvent& event : batch.events) {
-      missing = missing || event.missing;
-      last = last || IsFinal(event.state);
-    }
+    TakeOutbox([&](SessionOutbox::Batch batch) {
+      for (const JobEvent& event : batch.events) {
+        missing = missing || event.missing;
+        last = last || IsFinal(event.state);
+      }
+      return missing || Queue(std::move(batch));
+    });
     if (missing) {
       Close(absl::NotFoundError(
           absl::StrCat("job ", job_,
@@ -162,7 +168,7 @@ class WatchStream final
                        "lists the jobs")));
       return;
     }
-    if (Queue(std::move(batch))) WriteQueued();
+    WriteQueued();
     if (last) CloseWrites();
   }
   void Close(const absl::Status& status) override {

@@ -167,7 +167,9 @@ class LocalSession final : public Session,
 
   // SessionSink
   void Flush() override {
-    queue_.Queue(outbox().Take());
+    TakeOutbox([this](SessionOutbox::Batch batch) {
+      return queue_.Queue(std::move(batch));
+    });
     queue_.Flush(
         [this](SessionOutbox::Batch batch) {
           for (SessionOutbox::Answer& answer : batch.answers) {

@@ -55,8 +55,19 @@ class SessionSink {
   // Ends the session with `status` (the coordinator is shutting down).
   virtual void Close(const absl::Status& status) = 0;
 
+ protected:
+  // Hands what the outbox holds to `send` (which only queues it), as one
+  // step: two threads flushing at once must not pass their batches on in
+  // the other order, or an older event would merge over a newer one.
+  template <typename Send>
+  auto TakeOutbox(Send send) {
+    std::lock_guard lock(take_mu_);
+    return send(outbox_.Take());
+  }
+
  private:
   SessionOutbox outbox_;
+  std::mutex take_mu_;
 };
 
 class SchedulerHost {

@@ -4,9 +4,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "journal_writer.h"
@@ -133,6 +135,7 @@ class FakeClient final : public SessionHandler {
     std::lock_guard lock(mu_);
     return events_;
   }
+
   // The last event of `job`, if any.
   std::optional<JobEvent> Last(uint64_t job) {
     std::lock_guard lock(mu_);
@@ -341,6 +344,65 @@ TEST_F(SchedulerHostTest, JoiningFlushesTheWelcomeAndTheFirstChunks) {
   EXPECT_EQ(outbox->flushed().welcome->worker_id, *id);
   EXPECT_EQ(outbox->flushed().jobs.size(), 1u);
   EXPECT_EQ(outbox->flushed().chunks.size(), 2u);
+}
+
+// Records the batches a session hands on, in order; the first hand-over
+// waits (up to a limit) for a second flush to overtake it.
+class OvertakenSink final : public SessionSink {
+ public:
+  void Flush() override {
+    TakeOutbox([this](SessionOutbox::Batch batch) {
+      if (calls_.fetch_add(1) == 0) {
+        entered_.Notify();
+        overtaken_.WaitForNotificationWithTimeout(absl::Milliseconds(200));
+      }
+      std::lock_guard lock(mu_);
+      handed_.push_back(std::move(batch));
+      return true;
+    });
+  }
+  void Close(const absl::Status&) override {}
+
+  absl::Notification entered_;
+  absl::Notification overtaken_;
+  std::vector<SessionOutbox::Batch> handed() {
+    std::lock_guard lock(mu_);
+    return handed_;
+  }
+
+ private:
+  std::atomic<int> calls_{0};
+  std::mutex mu_;
+  std::vector<SessionOutbox::Batch> handed_;
+};
+
+TEST(SessionSinkTest, HandsBatchesOnInTheOrderTheyLeftTheOutbox) {
+  // Two threads flush one session at once (the submitter its answer, a
+  // worker's thread the job's end): the later batch must not get ahead, or
+  // the older event would merge over the final one downstream.
+  OvertakenSink sink;
+  JobEvent running;
+  running.job = 1;
+  running.state = JobState::kRunning;
+  sink.outbox().Follow(1, absl::ZeroDuration(), running, absl::UnixEpoch());
+  std::thread first([&] { sink.Flush(); });
+  sink.entered_.WaitForNotification();
+  JobEvent done = running;
+  done.state = JobState::kSucceeded;
+  done.status = std::make_shared<const JobStatus>();
+  sink.outbox().Add(done, absl::UnixEpoch());
+  std::thread second([&] {
+    sink.Flush();
+    sink.overtaken_.Notify();
+  });
+  first.join();
+  second.join();
+  std::vector<SessionOutbox::Batch> handed = sink.handed();
+  ASSERT_EQ(handed.size(), 2u);
+  ASSERT_EQ(handed[0].events.size(), 1u);
+  EXPECT_EQ(handed[0].events[0].state, JobState::kRunning);
+  ASSERT_EQ(handed[1].events.size(), 1u);
+  EXPECT_EQ(handed[1].events[0].state, JobState::kSucceeded);
 }
 
 TEST_F(SchedulerHostTest, BadHelloClosesTheLinkWithTheReason) {

@@ -1,5 +1,9 @@
 #include "pfor/future.h"
 
+#include <algorithm>
+
+#include "pfor/common/spin.h"
+
 namespace pfor::internal {
 
 FutureCore::FutureCore(std::string name,
@@ -47,6 +51,7 @@ void FutureCore::Done(absl::StatusOr<Value> result, State state) {
     result_ = std::move(result);
     callbacks.swap(callbacks_);
     user_callbacks.swap(user_callbacks_);
+    done_flag_.store(true);
   }
   done_.notify_all();
   if (callbacks.empty() && user_callbacks.empty()) return;
@@ -62,6 +67,11 @@ void FutureCore::Done(absl::StatusOr<Value> result, State state) {
 }
 
 bool FutureCore::Wait(absl::Duration timeout) const {
+  // A small job's result often comes within microseconds: spin a little
+  // before sleeping (pfor/common/spin.h).
+  const auto spin = std::min<std::chrono::microseconds>(
+      kSpinBeforeSleep, absl::ToChronoMicroseconds(timeout));
+  if (SpinUntil([this] { return done_flag_.load(); }, spin)) return true;
   std::unique_lock lock(mu_);
   auto done = [&] {
     return state_ == State::kFinished || state_ == State::kCancelled;

@@ -2,6 +2,8 @@
 
 #include <iterator>
 
+#include "pfor/common/spin.h"
+
 namespace pfor::worker {
 
 SlotPool::SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
@@ -17,6 +19,7 @@ SlotPool::~SlotPool() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    has_work_.store(true);
     queue_.clear();
     for (auto& slot : slots_) slot->cancel = true;
   }
@@ -25,10 +28,16 @@ SlotPool::~SlotPool() {
 }
 
 void SlotPool::Submit(ChunkTask task) {
+  size_t queued;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(task));
+    queued = queue_.size();
+    has_work_.store(true);
   }
+  // A spinning slot takes a lone chunk (it stops spinning before it takes
+  // one, so while it spins the chunk is still there for it).
+  if (queued == 1 && spinning_.load()) return;
   work_.notify_one();
 }
 
@@ -39,6 +48,7 @@ void SlotPool::Submit(std::vector<ChunkTask>& tasks) {
     std::lock_guard lock(mu_);
     queue_.insert(queue_.end(), std::make_move_iterator(tasks.begin()),
                   std::make_move_iterator(tasks.end()));
+    has_work_.store(true);
   }
   tasks.clear();
   if (count == 1) {
@@ -128,11 +138,23 @@ void SlotPool::Loop(int index) {
     {
       std::unique_lock lock(mu_);
       if (reported && --unreported_ == 0) reported_.notify_all();
-      // A busy slot finds its next chunk queued and never waits here.
+      // A busy slot finds its next chunk queued and never waits here; an
+      // idle one spins a little first, as the next chunk often follows at
+      // once (a caller waiting on one job's result submits the next).
+      if (queue_.empty() && !stopping_ && !spinner_) {
+        spinner_ = true;
+        spinning_.store(true);
+        lock.unlock();
+        SpinUntil([this] { return has_work_.load(); });
+        spinning_.store(false);
+        lock.lock();
+        spinner_ = false;
+      }
       work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       task = std::move(queue_.front());
       queue_.pop_front();
+      has_work_.store(!queue_.empty());
       slot.task = &task;
       slot.cancel = false;
       running_ += 1;

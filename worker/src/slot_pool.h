@@ -135,7 +135,13 @@ class SlotPool {
   std::condition_variable work_;
   std::condition_variable reported_;
   std::deque<ChunkTask> queue_;  // guarded by mu_
-  int running_ = 0;              // guarded by mu_
+  // Mirrors !queue_.empty() || stopping_, for the spinning slot to watch.
+  std::atomic<bool> has_work_{false};
+  // One idle slot spins a little before it sleeps (pfor/common/spin.h);
+  // while it does, a single new chunk needs no wake-up.
+  bool spinner_ = false;  // guarded by mu_
+  std::atomic<bool> spinning_{false};
+  int running_ = 0;  // guarded by mu_
   // Chunks started whose result has not been reported yet.
   int unreported_ = 0;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_

@@ -9,6 +9,7 @@
 #ifndef PFOR_FUTURE_H_
 #define PFOR_FUTURE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -76,6 +77,8 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   const std::string name_;
   const std::function<absl::Status(uint64_t)> cancel_;
   const Poster post_;
+  // Set with state_ once the future is done, for waiters that spin first.
+  std::atomic<bool> done_flag_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable done_;
   uint64_t job_ = 0;               // guarded by mu_
