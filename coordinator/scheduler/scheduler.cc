@@ -173,8 +173,12 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
   job.state = state;
   job.error = std::move(error);
   job.end_time = now;
+  std::vector<WorkerId> running;
   for (const auto& [begin, chunk] : job.ledger.in_flight()) {
-    for (const LiveAttempt& live : chunk.live) AttemptEnded(live.worker);
+    for (const LiveAttempt& live : chunk.live) {
+      AttemptEnded(live.worker);
+      running.push_back(live.worker);
+    }
   }
   job.ledger.Clear();
   // Workers that have the definition drop the job's chunks and forget it.
@@ -183,7 +187,9 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
     if (worker == nullptr) continue;
     auto& known = worker->known_jobs;
     known.erase(std::remove(known.begin(), known.end(), job.id), known.end());
-    commands_.end_job.push_back({id, job.id});
+    commands_.end_job.push_back(
+        {id, job.id,
+         std::find(running.begin(), running.end(), id) != running.end()});
   }
   job.known_by.clear();
   if (job.definition == nullptr) awaiting_definition_ -= 1;

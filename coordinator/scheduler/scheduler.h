@@ -66,6 +66,10 @@ struct Commands {
   struct EndJob {
     WorkerId worker = 0;
     JobId job = 0;
+    // The worker runs chunks of the job (it was cancelled or failed): it
+    // must hear at once. Otherwise the news only frees the worker's memory
+    // and may ride with its next message.
+    bool running = false;
   };
   struct Disconnect {
     WorkerId worker = 0;

@@ -75,25 +75,35 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
   }
   if (!commands.assign.empty() || !commands.end_job.empty() ||
       !commands.cancel.empty()) {
-    absl::flat_hash_map<WorkerId, CoordinatorMessage> messages;
+    // Per worker: the message, and whether it must go now.
+    absl::flat_hash_map<WorkerId, std::pair<CoordinatorMessage, bool>>
+        messages;
     for (Commands::Assign& assign : commands.assign) {
-      CoordinatorMessage& message = messages[assign.worker];
+      auto& [message, urgent] = messages[assign.worker];
       if (assign.definition != nullptr) {
         message.jobs.push_back(std::move(assign.definition));
       }
       message.chunks.push_back(std::move(assign.chunk));
+      urgent = true;
     }
     for (const Commands::EndJob& end : commands.end_job) {
-      messages[end.worker].ended_jobs.push_back(end.job);
+      auto& [message, urgent] = messages[end.worker];
+      message.ended_jobs.push_back(end.job);
+      // A job that ended with nothing running on the worker only frees
+      // memory there: the news rides with the next message (or the next
+      // tick), off the path of the result that ended the job.
+      urgent = urgent || end.running;
     }
     for (const Commands::CancelAttempt& cancel : commands.cancel) {
-      messages[cancel.worker].cancelled.push_back(cancel.attempt);
+      auto& [message, urgent] = messages[cancel.worker];
+      message.cancelled.push_back(cancel.attempt);
+      urgent = true;
     }
-    for (auto& [worker, message] : messages) {
+    for (auto& [worker, entry] : messages) {
       auto it = outboxes_.find(worker);
       if (it == outboxes_.end()) continue;
-      it->second->Queue(std::move(message));
-      touched.Add(it->second);
+      it->second->Queue(std::move(entry.first));
+      if (entry.second) touched.Add(it->second);
     }
   }
   for (const Commands::Disconnect& disconnect : commands.disconnect) {
@@ -316,6 +326,8 @@ void SchedulerHost::Tick() {
     const absl::Time now = clock_.Now();
     scheduler_.Tick(now);
     DeliverLocked(touched);
+    // What waited for a ride (ended jobs) goes now.
+    for (auto& [id, outbox] : outboxes_) touched.Add(outbox);
     for (auto& [session, owner] : sessions_) {
       if (session->outbox().Tick(now)) touched.Add(owner);
     }
