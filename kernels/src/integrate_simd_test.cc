@@ -175,7 +175,7 @@ BlockSum SumByDefinition(const BlockRun& run) {
   BlockSum sum = {.units = 0, .in_range = true};
   for (double value : f) {
     const double product = value * run.scaled_h;
-    if (!(std::fabs(product) < 0x1p51)) sum.in_range = false;
+    if (!(std::fabs(product) < 0x1p51)) return {.in_range = false};
     sum.units += static_cast<int64_t>(std::nearbyint(product));
   }
   return sum;
