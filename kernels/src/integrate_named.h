@@ -12,17 +12,19 @@
 // Sum and collect round each point's value to a grid first, so that sums
 // are exact at vector speed. The offsets fall into blocks of 2^11, aligned
 // to multiples of 2^11. Each block has a grid, a power of two u with
-// B * |h| < 2^51 u <= 2 B * |h|, where B bounds |f| over the block: 1 for
-// cos and sin, 4 for 4/(1+x^2), and for x^2 and exp the larger of |f| at the
-// block's first and last points. A point's value is then
-//   round(f_k * (h / u)) * u         (round to an integer, ties to even)
-// when f_k * (h / u) lies in [-2^51, 2^51), and fl(f_k * h) otherwise (a
-// non-finite value, or an exp a unit above its block's bound). Rounding to
-// the grid moves a value by at most 2 units in the last place of B * |h|:
-// of the order of the integrand's own error (SLEEF's cos and sin are within
-// 3.5 ULP, exp within 1 ULP). A block has no grid, and its points keep
-// fl(f_k * h), when B * |h| is not finite or not below 2^1012, or when
-// h / u overflows (exp below about -670, where f_k < 2^-970).
+// B * |h| < 2^51 u <= 2 B * |h| (or 2^51 u = 2^-999 for smaller B * |h|),
+// where B bounds |f| over the block: 1 for cos and sin, 4 for 4/(1+x^2),
+// and for x^2 and exp the larger of |f| at the block's first and last
+// points. With q the integer nearest fl(f_k * (h / u)) (ties to even), a
+// point's value is then
+//   q * u           when -2^51 <= q < 2^51, as for every finite bounded f_k,
+//   fl(f_k * h)     otherwise (a non-finite value, or an exp a unit above
+//                   its block's bound).
+// Rounding to the grid moves a value by at most 2 units in the last place
+// of B * |h|: of the order of the integrand's own error (SLEEF's cos and sin
+// are within 3.5 ULP, exp within 1 ULP). A block has no grid, and its
+// points keep fl(f_k * h), when B * |h| is not finite or not below 2^1012,
+// or when h / u overflows (exp below about -670, where f_k < 2^-970).
 //
 // On the grid, values are integers, so a run of them adds up exactly in
 // 64-bit integers, in any order and with any vector width; each run's sum

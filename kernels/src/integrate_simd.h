@@ -56,9 +56,9 @@ struct BlockRun {
 struct BlockSum {
   // The sum over the run of round(f(x_k) * scaled_h), exact.
   int64_t units = 0;
-  // False when some f(x_k) * scaled_h was not finite or not within
-  // [-2^51, 2^51): `units` is then meaningless and the caller must go point
-  // by point.
+  // False when some f(x_k) * scaled_h was not finite or did not round to an
+  // integer in [-2^51, 2^51): `units` is then meaningless and the caller
+  // must go point by point.
   bool in_range = false;
 };
 
