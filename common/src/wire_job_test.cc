@@ -15,21 +15,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pfor/common/wire.h"
+#include "test_values.h"
 
 namespace pfor {
 namespace {
 
+using ::pfor::test_values::Exact;
+using ::pfor::test_values::kInf;
+using ::pfor::test_values::kMax;
+using ::pfor::test_values::kMin;
 using ::testing::HasSubstr;
-
-constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-ExactSum Exact(std::initializer_list<double> terms) {
-  ExactSum sum;
-  for (double x : terms) sum.Add(x);
-  return sum;
-}
 
 void ExpectSameTask(const Task& got, const Task& want) {
   EXPECT_EQ(got.range.begin, want.range.begin);

@@ -14,20 +14,15 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test_values.h"
 
 namespace pfor {
 namespace {
 
+using ::pfor::test_values::Exact;
+using ::pfor::test_values::kInf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-ExactSum Exact(std::initializer_list<double> terms) {
-  ExactSum sum;
-  for (double x : terms) sum.Add(x);
-  return sum;
-}
 
 Value RoundTrip(const Value& value) {
   absl::StatusOr<Value> back = FromProto(ToProto(value));
