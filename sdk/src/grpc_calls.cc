@@ -63,18 +63,18 @@ class GrpcSession final
               bool follow) override {
     SessionCalls calls;
     calls.submits.push_back({call, std::move(spec), follow});
-    if (Queue(std::move(calls))) WriteQueued();
+    Write(std::move(calls));
   }
   void Follow(uint64_t job, absl::Duration progress_interval) override {
     SessionCalls calls;
     calls.follows.push_back({job, progress_interval});
-    if (Queue(std::move(calls))) WriteQueued();
+    Write(std::move(calls));
   }
   void Close() override { context_.TryCancel(); }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      RemoveHold();
+      if (gate_.ReadsEnded()) RemoveHold();
       return;
     }
     for (const v1::SubmitAnswer& answer : incoming_.submitted()) {
@@ -105,6 +105,13 @@ class GrpcSession final
   }
 
  private:
+  // Writes come from the client's threads, outside gRPC's reactions.
+  void Write(SessionCalls calls) {
+    if (!gate_.Enter()) return;
+    if (Queue(std::move(calls))) WriteQueued();
+    if (gate_.Leave()) RemoveHold();
+  }
+
   void Encode(SessionCalls calls, v1::SessionRequest& out) override {
     for (SessionCalls::Submit& submit : calls.submits) {
       v1::SubmitCall* call = out.add_submit();
@@ -126,6 +133,7 @@ class GrpcSession final
   SessionHandler* const handler_;
   grpc::ClientContext context_;
   v1::SessionEvents incoming_;
+  WriterGate gate_;
 };
 
 class GrpcCalls final : public CoordinatorCalls {

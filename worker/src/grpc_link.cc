@@ -97,7 +97,7 @@ class GrpcLink final
         return;
       }
       {
-        std::lock_guard lock(gate_);
+        std::lock_guard lock(mu_);
         unreadable_ = absl::InvalidArgumentError(absl::StrCat(
             "the coordinator sent a message this worker cannot read (",
             message.status().message(),
@@ -105,13 +105,7 @@ class GrpcLink final
       }
       context_.TryCancel();
     }
-    bool remove = false;
-    {
-      std::lock_guard lock(gate_);
-      reads_done_ = true;
-      remove = senders_ == 0 && !std::exchange(hold_removed_, true);
-    }
-    if (remove) RemoveHold();
+    if (gate_.ReadsEnded()) RemoveHold();
   }
   void OnWritesDoneDone(bool) override {}
   void OnDone(const grpc::Status& status) override;
@@ -123,23 +117,10 @@ class GrpcLink final
   void EndWrites() override { StartWritesDone(); }
 
  private:
-  // Brackets writes started from outside gRPC's reactions: false once the
-  // read side has ended (the stream is over; nothing more is written).
-  bool Enter() {
-    std::lock_guard lock(gate_);
-    if (reads_done_) return false;
-    ++senders_;
-    return true;
-  }
+  // Brackets writes started from outside gRPC's reactions.
+  bool Enter() { return gate_.Enter(); }
   void Leave() {
-    bool remove = false;
-    {
-      std::lock_guard lock(gate_);
-      --senders_;
-      remove =
-          reads_done_ && senders_ == 0 && !std::exchange(hold_removed_, true);
-    }
-    if (remove) RemoveHold();
+    if (gate_.Leave()) RemoveHold();
   }
 
   Dialer* const dialer_;
@@ -148,11 +129,9 @@ class GrpcLink final
   v1::CoordinatorMessage incoming_;
   std::shared_ptr<GrpcLink> self_;
 
-  std::mutex gate_;
-  int senders_ = 0;            // guarded by gate_
-  bool reads_done_ = false;    // guarded by gate_
-  bool hold_removed_ = false;  // guarded by gate_
-  absl::Status unreadable_;    // guarded by gate_
+  WriterGate gate_;
+  std::mutex mu_;
+  absl::Status unreadable_;  // guarded by mu_
 };
 
 // The channel and the streams on it.
@@ -218,7 +197,7 @@ class Dialer {
 void GrpcLink::OnDone(const grpc::Status& status) {
   absl::Status closed;
   {
-    std::lock_guard lock(gate_);
+    std::lock_guard lock(mu_);
     closed = unreadable_.ok() ? FromGrpcStatus(status) : unreadable_;
   }
   WorkerLinkHandler* const handler = handler_;

@@ -18,6 +18,46 @@
 
 namespace pfor {
 
+// For client streams written from any thread: gRPC must not end a call
+// while a write may still start from outside its reactions. The reactor
+// takes a hold (AddHold) before StartCall; every write from outside a
+// reaction is bracketed by Enter and Leave; the hold goes (RemoveHold) once
+// the read side has ended and no writer is inside. Thread-safe.
+class WriterGate {
+ public:
+  // False once the read side has ended: the call is over, write nothing.
+  bool Enter() {
+    std::lock_guard lock(mu_);
+    if (reads_done_) return false;
+    ++writers_;
+    return true;
+  }
+  // True when the caller must now remove the hold.
+  bool Leave() {
+    std::lock_guard lock(mu_);
+    --writers_;
+    return ReleaseLocked();
+  }
+  // The read side ended. True when the caller must now remove the hold.
+  bool ReadsEnded() {
+    std::lock_guard lock(mu_);
+    reads_done_ = true;
+    return ReleaseLocked();
+  }
+
+ private:
+  bool ReleaseLocked() {
+    if (!reads_done_ || writers_ > 0 || released_) return false;
+    released_ = true;
+    return true;
+  }
+
+  std::mutex mu_;
+  int writers_ = 0;          // guarded by mu_
+  bool reads_done_ = false;  // guarded by mu_
+  bool released_ = false;    // guarded by mu_
+};
+
 template <typename Reactor, typename Batch, typename Wire>
 class MergingStream : public Reactor {
  public:
