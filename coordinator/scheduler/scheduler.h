@@ -167,11 +167,10 @@ class Scheduler {
   class Settler;
 
   ScheduledJob* FindActive(JobId id);
-  // Checks the parameters of a job submitted before any worker offered its
-  // kernel and builds its definition; fails the job when they are bad.
-  bool EnsureDefinition(ScheduledJob& job, absl::Time now);
-  void SetDefinition(ScheduledJob& job, Params params);
-  // Builds definitions where kernels have appeared, then dispatches.
+  // Checks the job's parameters against each of `declarations` of its
+  // kernel not checked yet (a command job needs none), and forgets the
+  // declarations no connected worker announces any more.
+  void FitKernels(ScheduledJob& job, const std::vector<KernelId>& declarations);
   void Dispatch(absl::Time now);
   void ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
                       const AttemptRef& attempt, int64_t end,
@@ -201,8 +200,6 @@ class Scheduler {
   std::map<JobId, std::unique_ptr<ScheduledJob>> jobs_;
   // Queued and running jobs, in submission order.
   std::vector<ScheduledJob*> active_;
-  // Active jobs still waiting for their definition.
-  int awaiting_definition_ = 0;
   // Ended jobs, oldest first.
   std::deque<JobId> ended_;
   EventLog events_;
