@@ -178,5 +178,49 @@ TEST(Faults, WorkersReconnectToRestartedCoordinator) {
   EXPECT_EQ(names, (std::set<std::string>{"w0", "w1"})) << workers.dump();
 }
 
+// A coordinator without --state-dir forgets its jobs when it restarts. A
+// client still following one must hear that it is gone, never be handed
+// another client's job that was given the same id (before, `pfor wait 1`
+// printed the other job's result and exited 0).
+TEST(Faults, WaitNeverReportsAnotherJobAfterTheCoordinatorForgotItsOwn) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster(1));
+  const int port = cluster->port();
+  // Ten seconds of sleeping: it never finishes before the restart.
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t job, cluster->Submit({"sleep", "--param", "us=100000", "--range",
+                                     "0:100", "--chunks", "fixed:1"}));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Process> wait,
+      Process::Start(CliBinary(),
+                     {"--coordinator", cluster->address(), "wait",
+                      absl::StrCat(job), "--no-progress"},
+                     ChildEnv()));
+  ASSERT_OK(cluster
+                ->WaitForStatus(
+                    job, [](const json& s) { return State(s) == "running"; })
+                .status());
+  // The waiter sleeps through the restart, so that it asks the new
+  // coordinator about its job only once another job is there.
+  ASSERT_TRUE(wait->Signal(SIGSTOP));
+  cluster->coordinator().Kill();
+  ASSERT_OK(cluster->StartCoordinator({}, port));
+  ASSERT_OK(cluster->WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(uint64_t other,
+                       cluster->Submit({"count_primes_trial", "--range",
+                                        "0:1000", "--chunks", "fixed:100"}));
+  ASSERT_OK(cluster->WaitForStatus(other, Finished).status());
+  EXPECT_NE(other, job) << "the restarted coordinator gave the id again";
+  ASSERT_TRUE(wait->Signal(SIGCONT));
+
+  std::optional<ExitStatus> exited = wait->Wait(absl::Seconds(60));
+  ASSERT_TRUE(exited.has_value()) << "pfor wait did not end";
+  EXPECT_FALSE(exited->ExitedWith(0))
+      << "pfor wait reported: " << wait->Stdout();
+  EXPECT_EQ(wait->Stdout().find("168"), std::string::npos) << wait->Stdout();
+  EXPECT_NE(wait->Stderr().find(absl::StrCat("job ", job, " does not exist")),
+            std::string::npos)
+      << wait->Stderr();
+}
+
 }  // namespace
 }  // namespace pfor::testing

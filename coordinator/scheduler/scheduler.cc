@@ -43,8 +43,8 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
   }
   absl::StatusOr<ChunkSizer> sizer = CheckJob(*spec);
   if (!sizer.ok()) return sizer.status();
-  auto owned =
-      std::make_unique<ScheduledJob>(next_job_id_, spec, *std::move(sizer), now);
+  auto owned = std::make_unique<ScheduledJob>(NextJobId(now), spec,
+                                              *std::move(sizer), now);
   ScheduledJob& job = *owned;
   FitKernels(job, workers_.DeclarationsOf(spec->kernel));
   // Every connected worker's kernel refuses the parameters: most likely a
@@ -67,13 +67,29 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
                      " jobs are queued or running; wait for some to finish"));
   }
 
-  const JobId id = next_job_id_++;
+  const JobId id = job.id;
+  next_job_id_ = id + 1;
+  if (first_job_id_ == 0) first_job_id_ = id;
   jobs_.emplace(id, std::move(owned));
   active_.push_back(&job);
   commands_.journal.push_back(JobAccepted{id, std::move(spec), now});
   events_.StateChanged(job);
   Dispatch(now);
   return StatusOf(job, workers_, false);
+}
+
+JobId Scheduler::NextJobId(absl::Time now) const {
+  // Microseconds since 2024-01-01 UTC: ids grow with time, so a coordinator
+  // that starts again (with or without its journal, or with a journal that
+  // lost its tail) never gives out an id that an earlier run gave, as long
+  // as its clock has moved on. One job per microsecond is far more than a
+  // coordinator accepts.
+  constexpr absl::Time kIdEpoch = absl::FromUnixSeconds(1'704'067'200);
+  const JobId clock =
+      now > kIdEpoch
+          ? static_cast<JobId>(absl::ToInt64Microseconds(now - kIdEpoch))
+          : 0;
+  return std::max(next_job_id_, clock);
 }
 
 void Scheduler::FitKernels(ScheduledJob& job,
@@ -122,6 +138,7 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
   Settler settler(*this);
   const JobId id = recovered.job;
   next_job_id_ = std::max(next_job_id_, id + 1);
+  first_job_id_ = first_job_id_ == 0 ? id : std::min(first_job_id_, id);
   const std::shared_ptr<const JobSpec>& spec = recovered.spec;
   absl::StatusOr<ChunkSizer> sizer =
       ChunkSizer::Create(spec->chunks, spec->begin, spec->end);
@@ -485,7 +502,9 @@ absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id,
   if (it == jobs_.end()) {
     return absl::NotFoundError(absl::StrCat(
         "job ", id,
-        id < next_job_id_ ? " is no longer kept" : " does not exist",
+        first_job_id_ != 0 && id >= first_job_id_ && id < next_job_id_
+            ? " is no longer kept"
+            : " does not exist or is no longer kept",
         "; pfor jobs lists the jobs"));
   }
   return StatusOf(*it->second, workers_, with_recent_chunks);
