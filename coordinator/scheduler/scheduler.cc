@@ -225,7 +225,12 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
 }
 
 void Scheduler::MaybeSucceed(ScheduledJob& job, absl::Time now) {
-  if (job.ledger.Drained()) Finish(job, JobState::kSucceeded, "", now);
+  if (!job.ledger.Drained()) return;
+  if (absl::Status final = job.result.CheckFinal(); !final.ok()) {
+    Finish(job, JobState::kFailed, std::string(final.message()), now);
+    return;
+  }
+  Finish(job, JobState::kSucceeded, "", now);
 }
 
 void Scheduler::ForgetOldJobs() {
