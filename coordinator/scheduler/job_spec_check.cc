@@ -1,5 +1,7 @@
 #include "job_spec_check.h"
 
+#include <optional>
+
 #include <map>
 #include <variant>
 
@@ -235,13 +237,23 @@ absl::StatusOr<Params> CheckParams(const JobSpec& spec,
   if (spec.tasks.empty()) {
     return ValidateParams(spec.kernel, kernel.params, spec.params);
   }
+  // Tasks without parameters of their own all check as the job's do: once.
+  std::optional<absl::Status> job_params;
   for (size_t i = 0; i < spec.tasks.size(); ++i) {
-    std::map<std::string, ParamValue> merged = spec.params;
-    for (const auto& [name, value] : spec.tasks[i].params) {
-      merged[name] = value;
+    absl::Status status;
+    if (spec.tasks[i].params.empty()) {
+      if (!job_params) {
+        job_params =
+            ValidateParams(spec.kernel, kernel.params, spec.params).status();
+      }
+      status = *job_params;
+    } else {
+      std::map<std::string, ParamValue> merged = spec.params;
+      for (const auto& [name, value] : spec.tasks[i].params) {
+        merged[name] = value;
+      }
+      status = ValidateParams(spec.kernel, kernel.params, merged).status();
     }
-    absl::Status status =
-        ValidateParams(spec.kernel, kernel.params, merged).status();
     if (!status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("task ", i, ": ", status.message()));
