@@ -1,6 +1,9 @@
 #include "cluster.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -45,6 +48,17 @@ bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
     if (absl::Now() >= deadline) return false;
     absl::SleepFor(every);
   }
+}
+
+TempDir::TempDir() {
+  std::string name =
+      (std::filesystem::temp_directory_path() / "pfor-test-XXXXXX").string();
+  path_ = mkdtemp(name.data()) != nullptr ? name : "";
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
 }
 
 absl::Status Cluster::StartCoordinator(const std::vector<std::string>& args,

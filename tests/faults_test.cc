@@ -2,6 +2,7 @@
 // is restarted, in the middle of jobs; every result must stay exact.
 #include <signal.h>
 
+#include <filesystem>
 #include <regex>
 #include <set>
 #include <string>
@@ -220,6 +221,49 @@ TEST(Faults, WaitNeverReportsAnotherJobAfterTheCoordinatorForgotItsOwn) {
   EXPECT_NE(wait->Stderr().find(absl::StrCat("job ", job, " does not exist")),
             std::string::npos)
       << wait->Stderr();
+}
+
+// A coordinator whose journal lost its writes (here: the database files are
+// gone, as after a lost volume) must not start as if it had no jobs: before,
+// it came up empty and the jobs it had accepted vanished without a word.
+TEST(Faults, CoordinatorRefusesAJournalThatLostItsWritesUnlessToldToRecover) {
+  TempDir state;
+  ASSERT_FALSE(state.path().empty());
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
+  const int port = cluster.port();
+  ASSERT_OK(cluster.StartWorker(1).status());
+  ASSERT_OK(cluster.WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t job, cluster.Submit({"sleep", "--param", "us=100000", "--range",
+                                    "0:100", "--chunks", "fixed:1"}));
+  cluster.coordinator().Kill();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(state.path() + "/journal.sqlite" + suffix);
+  }
+
+  EXPECT_FALSE(
+      cluster.StartCoordinator({"--state-dir", state.path()}, port).ok());
+  std::optional<ExitStatus> refused =
+      cluster.coordinator().Wait(absl::Seconds(15));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_TRUE(refused->ExitedWith(1)) << Describe(*refused);
+  EXPECT_NE(cluster.coordinator().Stderr().find("emptied or replaced"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  EXPECT_NE(cluster.coordinator().Stderr().find("pass --recover"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path(), "--recover"},
+                                     port));
+  EXPECT_NE(cluster.coordinator().Stderr().find("starting from what it holds"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  // What was lost is lost, and said to be.
+  RunResult status = cluster.Cli({"status", absl::StrCat(job)});
+  EXPECT_NE(status.err.find("does not exist"), std::string::npos)
+      << Describe(status);
 }
 
 }  // namespace

@@ -84,7 +84,11 @@ void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
   }
   if (job.state == JobState::kQueued) {
     job.state = JobState::kRunning;
-    job.start_time = now;
+    // A job resumed after a restart keeps the start it had.
+    if (job.start_time == absl::InfinitePast()) {
+      job.start_time = now;
+      commands_.journal.push_back(JobStarted{job.id, now});
+    }
     events_.StateChanged(job);
   } else {
     events_.Changed(job);

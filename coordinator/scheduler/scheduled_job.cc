@@ -33,6 +33,7 @@ void ScheduledJob::RestoreEnded(std::shared_ptr<const JobStatus> final_state) {
 }
 
 void ScheduledJob::RestoreProgress(const RecoveredJob& recovered) {
+  start_time = recovered.start_time;
   int64_t cursor = spec->begin;
   if (recovered.prefix_value) {
     result.Add(spec->begin, recovered.prefix_end, *recovered.prefix_value)

@@ -603,18 +603,21 @@ TEST_F(SchedulerTest, RunsCommandJobsOnCommandSlots) {
 
 TEST_F(SchedulerTest, JournalsAcceptedJobsCompletedChunksAndEnds) {
   Join(1, 1);
+  const absl::Time submitted = now_;
   const JobStatus job = Submit(Spec(0, 20, 10));
   RunAll();
-  ASSERT_EQ(journal_.size(), 4u);
+  ASSERT_EQ(journal_.size(), 5u);
   EXPECT_EQ(std::get<JobAccepted>(journal_[0]).job, job.id);
   EXPECT_EQ(std::get<JobAccepted>(journal_[0]).spec, job.spec);
-  EXPECT_EQ(std::get<ChunkDone>(journal_[1]).begin, 0);
-  EXPECT_EQ(std::get<ChunkDone>(journal_[2]).begin, 10);
-  EXPECT_EQ(IntResult(*std::get<JobEnded>(journal_[3]).final_state), 20);
+  EXPECT_EQ(std::get<JobStarted>(journal_[1]).start_time, submitted);
+  EXPECT_EQ(std::get<ChunkDone>(journal_[2]).begin, 0);
+  EXPECT_EQ(std::get<ChunkDone>(journal_[3]).begin, 10);
+  EXPECT_EQ(IntResult(*std::get<JobEnded>(journal_[4]).final_state), 20);
 }
 
 TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   Join(1, 4);
+  const absl::Time started = now_;
   const JobStatus job = Submit(Spec(0, 1000, 10));
   // Half the chunks complete, in random order; then the coordinator stops.
   std::mt19937 rng(3);
@@ -630,6 +633,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   absl::StatusOr<std::vector<RecoveredJob>> recovered = journal->Load();
   ASSERT_TRUE(recovered.ok());
 
+  now_ += absl::Minutes(5);
   Scheduler restarted;
   for (const RecoveredJob& recovered_job : *recovered) {
     restarted.RestoreJob(recovered_job, now_);
@@ -662,6 +666,8 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   EXPECT_EQ(IntResult(done), 1000);
   EXPECT_EQ(done_before, 500);
   EXPECT_EQ(done_after, 500);
+  // Its running time counts from its first start, not from the restart.
+  EXPECT_EQ(done.start_time, started);
   // New jobs get new ids.
   EXPECT_GT(restarted.SubmitJob(Share(Spec(0, 10)), now_)->id, job.id);
 }

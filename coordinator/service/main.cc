@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
                  "Directory of the journal (created if missing): jobs and "
                  "completed chunks "
                  "survive restarts. Without it nothing does");
+  app.add_flag("--recover", options.recover,
+               "Start even when the journal in --state-dir does not add up "
+               "(lost writes, a damaged database, impossible rows): log what "
+               "was lost, fail the jobs whose rows do not add up, and go on "
+               "from the rest. Without it such a journal stops the start");
   app.add_option("--keep-jobs", scheduling.keep_jobs,
                  "Finished jobs kept for listings")
       ->capture_default_str()

@@ -64,12 +64,17 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   std::unique_ptr<Journal> journal;
   std::vector<RecoveredJob> recovered;
   if (!options.state_dir.empty()) {
-    absl::StatusOr<std::unique_ptr<Journal>> opened =
-        OpenSqliteJournal(options.state_dir, options.scheduling.keep_jobs);
+    absl::StatusOr<OpenedJournal> opened =
+        OpenSqliteJournal({.directory = options.state_dir,
+                           .keep_jobs = options.scheduling.keep_jobs,
+                           .recover = options.recover});
     if (!opened.ok()) return opened.status();
-    absl::StatusOr<std::vector<RecoveredJob>> loaded = (*opened)->Load();
+    if (options.log) {
+      for (const std::string& line : opened->recovered) options.log(line);
+    }
+    absl::StatusOr<std::vector<RecoveredJob>> loaded = opened->journal->Load();
     if (!loaded.ok()) return loaded.status();
-    journal = *std::move(opened);
+    journal = std::move(opened->journal);
     recovered = *std::move(loaded);
   }
   auto state = std::make_unique<State>(options, std::move(journal));

@@ -46,6 +46,11 @@ struct ServerOptions {
   // Directory of the journal (created if missing): jobs and completed
   // chunks survive a restart there (--state-dir). Empty: nothing survives.
   std::string state_dir;
+  // Start from a journal that does not add up (lost writes, a damaged
+  // database, rows that overlap or leave a job's range) instead of refusing
+  // to: what was lost is logged, jobs whose rows do not add up are failed
+  // (--recover).
+  bool recover = false;
   // Receives one line per notable event (journal failures); nullptr means
   // silence.
   std::function<void(const std::string&)> log;
