@@ -96,6 +96,9 @@ class Cluster {
   // `pfor workers --json`.
   absl::StatusOr<nlohmann::json> Workers();
 
+  // Whether the coordinator's standard gRPC health check says SERVING.
+  absl::StatusOr<bool> Serving();
+
   // Polls the job's status until `condition` holds for it (returned) or
   // `timeout` passes (an error naming the last status seen).
   absl::StatusOr<nlohmann::json> WaitForStatus(

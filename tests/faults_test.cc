@@ -1,6 +1,7 @@
 // Fault tests: workers are killed, drained and stopped, and the coordinator
 // is restarted, in the middle of jobs; every result must stay exact.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <regex>
@@ -264,6 +265,64 @@ TEST(Faults, CoordinatorRefusesAJournalThatLostItsWritesUnlessToldToRecover) {
   RunResult status = cluster.Cli({"status", absl::StrCat(job)});
   EXPECT_NE(status.err.find("does not exist"), std::string::npos)
       << Describe(status);
+}
+
+// The coordinator's disk fills (here: no file of it may grow, through
+// RLIMIT_FSIZE set from outside), then has room again. While it is full no
+// job is acknowledged and health says NOT_SERVING; afterwards it takes jobs
+// by itself, and every job it acknowledged survives a kill -9. Before, every
+// submission was acknowledged and almost none survived the restart.
+TEST(Faults, FullDiskRefusesJobsUntilItHasRoomAgainAndLosesNone) {
+  TempDir state;
+  ASSERT_FALSE(state.path().empty());
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
+  const int port = cluster.port();
+  ASSERT_OK(cluster.StartWorker(1).status());
+  ASSERT_OK(cluster.WaitForWorkers(1));
+  std::vector<uint64_t> acknowledged;
+  ASSERT_OK_AND_ASSIGN(uint64_t first,
+                       cluster.Submit({"count_primes", "--range", "0:1e6"}));
+  acknowledged.push_back(first);
+  EXPECT_EQ(cluster.Serving().value_or(false), true);
+
+  const pid_t pid = cluster.coordinator().pid();
+  rlimit limit;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, nullptr, &limit), 0);
+  const rlim_t room = limit.rlim_cur;
+  limit.rlim_cur = 0;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0);
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<uint64_t> job =
+        cluster.Submit({"count_primes", "--range", "0:1e6"});
+    if (job.ok()) {
+      acknowledged.push_back(*job);
+      continue;
+    }
+    ++refused;
+    EXPECT_NE(job.status().message().find("--state-dir"), std::string::npos)
+        << job.status();
+  }
+  EXPECT_EQ(refused, 5);
+  EXPECT_TRUE(
+      PollUntil([&] { return cluster.Serving().value_or(true) == false; },
+                absl::Seconds(10)))
+      << "health still says SERVING on a full disk";
+
+  limit.rlim_cur = room;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0);
+  EXPECT_TRUE(PollUntil([&] { return cluster.Serving().value_or(false); },
+                        absl::Seconds(15)))
+      << cluster.coordinator().Stderr();
+  ASSERT_OK_AND_ASSIGN(uint64_t after,
+                       cluster.Submit({"count_primes", "--range", "0:1e6"}));
+  acknowledged.push_back(after);
+  for (uint64_t job : acknowledged) ExpectWaitPrints(cluster, job, "78498\n");
+
+  cluster.coordinator().Kill();
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}, port));
+  for (uint64_t job : acknowledged) ExpectWaitPrints(cluster, job, "78498\n");
 }
 
 }  // namespace

@@ -149,10 +149,13 @@ absl::StatusOr<std::optional<SequenceRecord>> ReadRecord(
   return std::optional<SequenceRecord>(record);
 }
 
-// The code a failed write is reported with: a full disk is a resource to
-// free, anything else a store that is unavailable for now.
-absl::StatusCode WriteCode(int sqlite_code) {
-  return (sqlite_code & 0xff) == SQLITE_FULL
+// The code a failed write is reported with: a full disk (or a file size or
+// quota limit reached) is a resource to free, anything else a store that is
+// unavailable for now. `system_errno` is the errno of SQLite's last failed
+// system call: a write past a file size limit is an I/O error to SQLite.
+absl::StatusCode WriteCode(int sqlite_code, int system_errno) {
+  return (sqlite_code & 0xff) == SQLITE_FULL || system_errno == ENOSPC ||
+                 system_errno == EDQUOT || system_errno == EFBIG
              ? absl::StatusCode::kResourceExhausted
              : absl::StatusCode::kUnavailable;
 }
@@ -444,7 +447,7 @@ class SqliteJournal final : public Journal {
     const int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
     if (code != SQLITE_OK) {
       absl::Status status(
-          WriteCode(code),
+          WriteCode(code, sqlite3_system_errno(db_)),
           absl::StrCat("journal ", path_, ": ",
                        message != nullptr ? message : sqlite3_errstr(code)));
       sqlite3_free(message);
@@ -455,7 +458,7 @@ class SqliteJournal final : public Journal {
 
   absl::Status Error(const std::string& what, int code = SQLITE_OK) const {
     if (code == SQLITE_OK) code = sqlite3_errcode(db_);
-    return absl::Status(WriteCode(code),
+    return absl::Status(WriteCode(code, sqlite3_system_errno(db_)),
                         absl::StrCat("journal ", path_, ": cannot ", what, ": ",
                                      sqlite3_errmsg(db_)));
   }

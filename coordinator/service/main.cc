@@ -1,5 +1,6 @@
 // pfor-coordinator: accepts jobs from clients and hands their chunks to the
 // workers that dial in.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -10,6 +11,9 @@
 
 int main(int argc, char** argv) {
   pfor::BlockTerminationSignals();
+  // A file size limit reached is a full disk to the journal (its writes
+  // fail and are retried), not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app(
       "pfor-coordinator: accepts parallel-for jobs from clients and hands "
       "their chunks to "
