@@ -321,7 +321,22 @@ void Scheduler::WorkerLost(WorkerId id, const std::string& reason,
         job->ledger.Revoke(attempt.begin, attempt.attempt, id);
     if (chunk == nullptr) continue;
     job->ledger.CountRequeued();
-    AttemptFailed(*job, *chunk, attempt, id, error, absl::ZeroDuration(), now);
+    // Not the chunk's fault: its attempts are not spent, unless it keeps
+    // losing the workers that run it.
+    chunk->worker_losses += 1;
+    Record(*job, attempt, chunk->end, id, absl::ZeroDuration(), error);
+    if (chunk->worker_losses >= options_.max_worker_losses) {
+      Finish(*job, JobState::kFailed,
+             absl::StrCat("chunk ", RangeText(attempt.begin, chunk->end),
+                          " was running on ", chunk->worker_losses,
+                          " workers that were lost; it may be what kills "
+                          "them. Last: ",
+                          error),
+             now);
+      continue;
+    }
+    if (chunk->live.empty()) job->ledger.Requeue(attempt.begin, true);
+    events_.Changed(*job);
   }
   workers_.Remove(id);
   Dispatch(now);

@@ -67,6 +67,45 @@ TEST_F(SchedulerTest, RequeuesChunksOfLostWorker) {
   EXPECT_EQ(done.progress.chunks_requeued, 2);
 }
 
+// Churn: workers killed while running a chunk do not spend its attempts
+// (before, the third lost worker failed the job, as if the chunk had failed
+// three times).
+TEST_F(SchedulerTest, LostWorkersDoNotSpendTheChunksAttempts) {
+  const JobStatus job = Submit(Spec(0, 10, 10));  // one chunk, 3 attempts
+  for (WorkerId id = 1; id <= 5; ++id) {
+    Join(id, 1);
+    ASSERT_THAT(running_, SizeIs(1));
+    running_.clear();
+    scheduler_.WorkerLost(id, "killed", now_);
+    Collect();
+  }
+  Join(9, 1);
+  RunAll();
+  const JobStatus done = Get(job.id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.error;
+  EXPECT_EQ(IntResult(done), 10);
+  EXPECT_EQ(done.progress.chunks_requeued, 5);
+}
+
+class SchedulerLossesTest : public SchedulerHarness {
+ protected:
+  SchedulerLossesTest() : SchedulerHarness({.max_worker_losses = 4}) {}
+};
+
+TEST_F(SchedulerLossesTest, FailsAChunkThatKeepsLosingItsWorkers) {
+  const JobStatus job = Submit(Spec(0, 10, 10));
+  for (WorkerId id = 1; id <= 4; ++id) {
+    Join(id, 1);
+    running_.clear();
+    scheduler_.WorkerLost(id, "killed", now_);
+    Collect();
+  }
+  const JobStatus done = Get(job.id);
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_THAT(done.error, HasSubstr("chunk [0, 10) was running on 4 workers "
+                                    "that were lost"));
+}
+
 TEST_F(SchedulerTest, IgnoresDuplicateResults) {
   Join(1, 1);
   const JobStatus job = Submit(Spec(0, 20, 10));
