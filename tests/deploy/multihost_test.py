@@ -169,30 +169,31 @@ def wait_for_progress(cluster, job, chunks, within=60):
     raise AssertionError(f"job {job} made no progress")
 
 
-def cut_worker(lab, cluster):
-    """A silent partition of w1 mid-job: noticed, chunks rerun, w1 rejoins."""
+def cut_worker(lab, cluster, host, how, cut):
+    """host's link cut mid-job (cut(False) restores it): noticed within the
+    heartbeat bound, its chunks rerun, the job exact, host rejoins."""
     job = cluster.pfor("submit", *SLOW)["id"]
     wait_for_progress(cluster, job, 6)
-    lab.drop("w1", True)
-    cut = time.monotonic()
+    cut(True)
+    start = time.monotonic()
     bound = 3 * HEARTBEAT_TIMEOUT_S + 10
-    while "w1" in cluster.worker_names() and time.monotonic() < cut + bound:
+    while host in cluster.worker_names() and time.monotonic() < start + bound:
         time.sleep(0.05)
-    lost = time.monotonic() - cut
-    print(f"w1 cut silently: declared lost and its chunks requeued after "
+    lost = time.monotonic() - start
+    print(f"{host} cut ({how}): declared lost and its chunks requeued after "
           f"{lost:.2f} s (heartbeat timeout {HEARTBEAT_TIMEOUT_S} s)", flush=True)
-    check(lost < bound, f"w1's loss noticed within {bound} s")
+    check(lost < bound, f"{host}'s loss noticed within {bound} s")
     status = cluster.pfor("wait", str(job), timeout=120)
     check(status["state"] == "succeeded" and status["result"] == 600,
           f"job over the cut completes exactly: {status['result']}")
     check(status["progress"]["chunks_requeued"] > 0,
-          f"w1's chunks ran elsewhere: {status['progress']['chunks_requeued']} requeued")
-    lab.drop("w1", False)
+          f"{host}'s chunks ran elsewhere: {status['progress']['chunks_requeued']} requeued")
+    cut(False)
     restored = time.monotonic()
     rejoined = cluster.wait_for_workers(["w1", "w2"], within=90) - restored
-    print(f"w1 rejoined {rejoined:.2f} s after its link returned", flush=True)
+    print(f"{host} rejoined {rejoined:.2f} s after its link returned", flush=True)
     result, _ = cluster.run(*PRIMES)
-    check(result == 50847534, f"exact again with w1 back: {result}")
+    check(result == 50847534, f"exact again with {host} back: {result}")
 
 
 def cut_coordinator(lab, cluster):
@@ -230,7 +231,10 @@ def main():
         cluster.wait_for_workers(["w1", "w2"])
         exact_results(cluster, build)
         impaired_link(lab, cluster)
-        cut_worker(lab, cluster)
+        cut_worker(lab, cluster, "w1", "iptables drops every packet, silently",
+                   lambda on: lab.drop("w1", on))
+        cut_worker(lab, cluster, "w2", "its switch port down",
+                   lambda on: lab.link("w2", not on))
         cut_coordinator(lab, cluster)
     return 0
 
