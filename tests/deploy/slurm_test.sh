@@ -102,7 +102,8 @@ id=$(timeout 240 "${sbatch[@]}" --wait "$source_dir/deploy/slurm/pfor.sbatch" co
   fail "sbatch --wait: the Slurm job failed: $(cat "$work"/pfor-*.out)"
 result=$(grep -x '[0-9]*' "$work/pfor-$id.out" | tail -n 1)
 [[ $result == 50847534 ]] || fail "primes below 1e9 under Slurm: $result; $(cat "$work/pfor-$id.out")"
-echo "ok: pfor.sbatch count_primes --range 0:1e9 printed $result"
+echo "ok: pfor.sbatch count_primes --range 0:1e9 printed $result; its output:"
+sed 's/^/  | /' "$work/pfor-$id.out"
 
 # A job cancelled while it runs: nothing of pfor stays behind. (The
 # patterns match this job's daemons only: its state directory, the node's
