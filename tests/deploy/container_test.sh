@@ -84,6 +84,12 @@ integral=(integrate --param 'integrand=4/(1+x^2)' --param a=0 --param b=1 --poin
 pi=$("$pfor" run "${integral[@]}" --no-progress)
 
 wait_for_workers 3
+podman healthcheck run "${project}_coordinator_1" ||
+  fail "the coordinator's health check fails while it serves"
+echo "ok: the coordinator's health check passes"
+worker_check=$(podman healthcheck run "${project}_worker_1" 2>&1 || true)
+[[ $worker_check == *"no defined healthcheck"* ]] ||
+  fail "a worker has the coordinator's health check (it serves nothing): $worker_check"
 expect "primes below 1e9, from the host" 50847534 \
   "$pfor" --coordinator "$target" submit count_primes --range 0:1e9 --wait
 # (podman exec: podman-compose 1.0's exec adds its own lines to the output.)
