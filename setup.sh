@@ -4,12 +4,15 @@
 #
 #   ./setup.sh demo    build in Release, then count the primes below 10^10 on
 #                      an embedded cluster (every local core, nothing to start)
-#   ./setup.sh test    build, then run every test (unit, integration, examples)
+#   ./setup.sh test    build, then run every test (unit, integration, examples,
+#                      multihost) but the container and Slurm ones
 #   ./setup.sh build   build only (into ./build)
 #   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
 #                      tests (ctest -L unit: the code that runs no gRPC)
 #   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+#   ./setup.sh deploy-test  as root: install podman, Slurm, sshd..., build, then
+#                      run the tests of deploy/ (multihost, ssh, container, slurm)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +23,13 @@ BUILD_PACKAGES=(
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   libsleef-dev
   python3
+  shellcheck yamllint python3-yaml iptables
+)
+# What the tests of deploy/ start: containers, a Slurm, an sshd.
+DEPLOY_PACKAGES=(
+  podman buildah podman-compose runc containernetworking-plugins
+  golang-github-containernetworking-plugin-dnsname debootstrap
+  slurm-wlm munge openssh-server openssh-client
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)
 
@@ -54,7 +64,13 @@ case "${1:-}" in
   test)
     install_packages "${BUILD_PACKAGES[@]}"
     build build -DCMAKE_BUILD_TYPE=Release
-    ctest --test-dir build --output-on-failure -j2
+    # The container and Slurm tests take longer: ./setup.sh deploy-test.
+    ctest --test-dir build --output-on-failure -j2 -LE 'container|slurm'
+    ;;
+  deploy-test)
+    install_packages "${BUILD_PACKAGES[@]}" "${DEPLOY_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir build --output-on-failure -R '^deploy_'
     ;;
   build)
     install_packages "${BUILD_PACKAGES[@]}"
@@ -63,7 +79,7 @@ case "${1:-}" in
   asan)
     install_packages "${BUILD_PACKAGES[@]}"
     build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFOR_SANITIZE=address
-    ctest --test-dir build-asan --output-on-failure -j2
+    ctest --test-dir build-asan --output-on-failure -j2 -LE 'container|slurm'
     ;;
   tsan)
     install_packages "${BUILD_PACKAGES[@]}"
@@ -77,7 +93,7 @@ case "${1:-}" in
     python3 bench/compare.py --build build
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
