@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -60,6 +61,12 @@ int FaultsToInject() {
     faults = 15;
   }
   return faults;
+}
+
+absl::Duration Median(std::vector<absl::Duration> durations) {
+  if (durations.empty()) return absl::ZeroDuration();
+  std::sort(durations.begin(), durations.end());
+  return durations[durations.size() / 2];
 }
 
 class Chaos {
@@ -147,6 +154,14 @@ class Chaos {
         absl::SleepFor(absl::Seconds(1));
         limit.rlim_cur = room;
         prlimit(pid, RLIMIT_FSIZE, &limit, nullptr);
+        // It serves again by itself once it has written its backlog.
+        const absl::Time freed = absl::Now();
+        if (!PollUntil([&] { return cluster_.Serving().value_or(false); },
+                       absl::Seconds(30))) {
+          return absl::DeadlineExceededError(
+              "the coordinator did not serve again after its disk had room");
+        }
+        recover_.push_back(absl::Now() - freed);
         return "full disk for 1s";
       }
       default: {  // a flood of small jobs
@@ -159,11 +174,8 @@ class Chaos {
   }
 
   size_t jobs() const { return expected_.size(); }
-  absl::Duration median_detect() {
-    if (detect_.empty()) return absl::ZeroDuration();
-    std::sort(detect_.begin(), detect_.end());
-    return detect_[detect_.size() / 2];
-  }
+  absl::Duration median_detect() { return Median(detect_); }
+  absl::Duration median_recover() { return Median(recover_); }
 
  private:
   std::vector<std::string> CoordinatorArgs() const {
@@ -177,6 +189,7 @@ class Chaos {
   std::vector<int> live_;
   std::map<uint64_t, std::string> expected_;
   std::vector<absl::Duration> detect_;
+  std::vector<absl::Duration> recover_;
 };
 
 TEST(Chaos, EveryAcknowledgedJobEndsExactUnderFaults) {
@@ -222,11 +235,13 @@ TEST(Chaos, EveryAcknowledgedJobEndsExactUnderFaults) {
   }
   std::printf(
       "\nchaos: %zu jobs run, %d wrong, %d lost; a stopped worker detected "
-      "in %s (median, heartbeat timeout %s); %s for %d workloads under "
+      "in %s (median, heartbeat timeout %s); serving again %s after the "
+      "disk had room (median); %s for %d workloads under "
       "faults (0.2-1.5 s apart), %s for one undisturbed: %.1fx per "
       "workload\n",
       run.jobs(), wrong, lost,
       absl::FormatDuration(run.median_detect()).c_str(), kHeartbeatTimeout,
+      absl::FormatDuration(run.median_recover()).c_str(),
       absl::FormatDuration(chaos).c_str(), workloads,
       absl::FormatDuration(calm).c_str(),
       absl::FDivDuration(chaos, calm) / workloads);
