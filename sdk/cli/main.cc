@@ -350,8 +350,8 @@ int Main(int argc, char** argv) {
       "Without --coordinator (or PFOR_COORDINATOR), `pfor run` starts an "
       "embedded cluster "
       "that uses every local core.\n"
-      "Exit codes: 0 success, 1 job failed or cancelled, 2 bad input, 3 other "
-      "errors "
+      "Exit codes: 0 success, 1 job failed or cancelled, 2 bad input (also a "
+      "job no connected worker can run), 3 other errors "
       "(such as an unreachable coordinator), 130 interrupted.",
       "pfor");
   app.require_subcommand(1);
