@@ -337,7 +337,8 @@ TEST(Faults, SecondCoordinatorOnAPortInUseFailsAtStart) {
   std::optional<ExitStatus> exited = second->Wait(absl::Seconds(30));
   ASSERT_TRUE(exited.has_value()) << "the second coordinator started";
   EXPECT_TRUE(exited->ExitedWith(1)) << Describe(*exited);
-  EXPECT_NE(second->Stderr().find("address in use"), std::string::npos)
+  static const std::regex kInUse("address in use");
+  EXPECT_TRUE(second->WaitForLine(Stream::kStderr, kInUse, absl::Seconds(5)))
       << second->Stderr();
   EXPECT_EQ(second->Stdout().find("listening"), std::string::npos)
       << second->Stdout();
