@@ -23,7 +23,7 @@ TEST(Commands, AreRefusedUnlessAWorkerAllowsThem) {
   ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster(1));
   RunResult result =
       cluster->Cli({"submit", "--command", "echo 1", "--range", "0:10"});
-  EXPECT_TRUE(result.status.ExitedWith(3)) << Describe(result);
+  EXPECT_TRUE(result.status.ExitedWith(2)) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("start workers with --allow-commands"));
   EXPECT_EQ(result.out, "");
 }

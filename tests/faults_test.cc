@@ -325,5 +325,24 @@ TEST(Faults, FullDiskRefusesJobsUntilItHasRoomAgainAndLosesNone) {
   for (uint64_t job : acknowledged) ExpectWaitPrints(cluster, job, "78498\n");
 }
 
+// gRPC sets SO_REUSEPORT by default: a second coordinator on a port in use
+// started, and clients and workers were split between the two.
+TEST(Faults, SecondCoordinatorOnAPortInUseFailsAtStart) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator());
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Process> second,
+      Process::Start(CoordinatorBinary(), {"--listen", cluster.address()},
+                     ChildEnv()));
+  std::optional<ExitStatus> exited = second->Wait(absl::Seconds(30));
+  ASSERT_TRUE(exited.has_value()) << "the second coordinator started";
+  EXPECT_TRUE(exited->ExitedWith(1)) << Describe(*exited);
+  static const std::regex kInUse("address in use");
+  EXPECT_TRUE(second->WaitForLine(Stream::kStderr, kInUse, absl::Seconds(5)))
+      << second->Stderr();
+  EXPECT_EQ(second->Stdout().find("listening"), std::string::npos)
+      << second->Stdout();
+}
+
 }  // namespace
 }  // namespace pfor::testing

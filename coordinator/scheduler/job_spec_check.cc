@@ -1,5 +1,6 @@
 #include "job_spec_check.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <variant>
@@ -169,6 +170,13 @@ absl::Status ValidateJobSpec(const JobSpec& spec) {
       spec.name.size() > kMaxNameLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel and job names are limited to ", kMaxNameLength, " characters"));
+  }
+  if (std::any_of(spec.name.begin(), spec.name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return absl::InvalidArgumentError(
+        "job name has control characters (such as terminal escapes); pass "
+        "--name with printable text");
   }
   if (absl::Status status = ValidateRange(spec); !status.ok()) return status;
   if (!IsKnown(spec.reduction)) {

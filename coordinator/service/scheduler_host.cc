@@ -129,13 +129,12 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
 
 namespace {
 
-// Why a job cannot be accepted while the journal cannot write: a full disk
-// stays RESOURCE_EXHAUSTED, anything else is UNAVAILABLE.
+// Why a job cannot be accepted while the journal cannot write. Always
+// RESOURCE_EXHAUSTED, whatever SQLite made of the failed write (a file size
+// limit reads as an I/O error): UNAVAILABLE would read to clients as an
+// unreachable coordinator.
 absl::Status Undurable(const absl::Status& journal, const std::string& what) {
-  return absl::Status(
-      journal.code() == absl::StatusCode::kResourceExhausted
-          ? absl::StatusCode::kResourceExhausted
-          : absl::StatusCode::kUnavailable,
+  return absl::ResourceExhaustedError(
       absl::StrCat("the coordinator cannot write its journal (",
                    journal.message(), "); ", what,
                    ". Free space on the disk of --state-dir: it accepts jobs "

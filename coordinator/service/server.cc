@@ -100,6 +100,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                              &state->port);
+    // gRPC sets SO_REUSEPORT by default: a second coordinator on the same
+    // port would start and split the clients and workers with the first.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
     builder.SetMaxSendMessageSize(kMaxMessageBytes);
     builder.RegisterService(&state->coordinator);
@@ -108,8 +111,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     if (state->server == nullptr || state->port == 0) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", options.listen,
-                       "; is another process using the port? Pass --listen "
-                       "HOST:PORT with a free port, or port 0"));
+                       ": address in use (is another coordinator there?) or "
+                       "not available; pass --listen HOST:PORT with a free "
+                       "port, or port 0"));
     }
   }
   State* raw = state.get();

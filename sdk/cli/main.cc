@@ -26,8 +26,11 @@ constexpr int kExitInterrupted = 130;
 // Prints one line, "pfor: MESSAGE", and returns the exit code for `status`.
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "pfor: %s\n", std::string(status.message()).c_str());
-  return status.code() == absl::StatusCode::kInvalidArgument ? kExitBadInput
-                                                             : kExitError;
+  // A kernel no worker has is bad input too (FAILED_PRECONDITION).
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+                 status.code() == absl::StatusCode::kFailedPrecondition
+             ? kExitBadInput
+             : kExitError;
 }
 
 struct GlobalFlags {
@@ -44,7 +47,7 @@ struct JobFlags {
   std::string chunks = "auto";
   std::string reduce = "sum";
   std::string name;
-  int max_attempts = 0;
+  int max_attempts = 3;
   std::string chunk_timeout;
   std::string executor;
   std::string command;
@@ -74,8 +77,11 @@ void AddJobFlags(CLI::App& command, JobFlags& flags) {
       .add_option("--reduce", flags.reduce, "sum, min, max, count or collect")
       ->capture_default_str();
   command.add_option("--name", flags.name, "Label shown in listings");
-  command.add_option("--max-attempts", flags.max_attempts,
-                     "Attempts per chunk before the job fails (default 3)");
+  command
+      .add_option("--max-attempts", flags.max_attempts,
+                  "Attempts per chunk before the job fails (a worker lost "
+                  "while running the chunk does not count)")
+      ->capture_default_str();
   command.add_option("--chunk-timeout", flags.chunk_timeout,
                      "Fail an attempt that runs longer (e.g. 30s)");
   command.add_option("--executor", flags.executor,
@@ -120,6 +126,12 @@ absl::Status AddExecutor(const JobFlags& flags, JobSpec& request) {
           "--command runs on the command executor; drop --executor or pass "
           "--executor command");
     }
+    if (flags.shell || flags.output != "auto") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flags.shell ? "--shell" : "--output",
+          " applies to a --command only; pass --command 'PROGRAM {begin} "
+          "{end}' or drop it"));
+    }
     if (flags.kernel.empty()) {
       return absl::InvalidArgumentError(
           "no kernel; name one (pfor kernels lists them), or pass --command "
@@ -127,14 +139,14 @@ absl::Status AddExecutor(const JobFlags& flags, JobSpec& request) {
     }
     return absl::OkStatus();
   }
+  if (flags.command.empty()) {
+    return absl::InvalidArgumentError(
+        "--executor command needs --command 'PROGRAM {begin} {end}'");
+  }
   if (!flags.kernel.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("a command job runs its --command, not kernel ",
                      flags.kernel, "; drop the kernel name"));
-  }
-  if (flags.command.empty()) {
-    return absl::InvalidArgumentError(
-        "--executor command needs --command 'PROGRAM {begin} {end}'");
   }
   if (flags.shell) {
     request.command.argv = {flags.command};
@@ -201,6 +213,12 @@ absl::StatusOr<JobSpec> BuildRequest(const JobFlags& flags, Client& client) {
   if (!reduction.ok()) return reduction.status();
   request.reduction = *reduction;
   request.name = flags.name;
+  // 0 would mean the coordinator's default; the upper bound is its to say.
+  if (flags.max_attempts < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-attempts ", flags.max_attempts,
+        " is not positive; pass 1 to run each chunk once, or more"));
+  }
   request.max_attempts = flags.max_attempts;
   if (!flags.chunk_timeout.empty()) {
     absl::StatusOr<absl::Duration> timeout =
@@ -332,8 +350,8 @@ int Main(int argc, char** argv) {
       "Without --coordinator (or PFOR_COORDINATOR), `pfor run` starts an "
       "embedded cluster "
       "that uses every local core.\n"
-      "Exit codes: 0 success, 1 job failed or cancelled, 2 bad input, 3 other "
-      "errors "
+      "Exit codes: 0 success, 1 job failed or cancelled, 2 bad input (also a "
+      "job no connected worker can run), 3 other errors "
       "(such as an unreachable coordinator), 130 interrupted.",
       "pfor");
   app.require_subcommand(1);

@@ -10,6 +10,22 @@
 namespace pfor::cli {
 namespace {
 
+// `text` with control characters written as \xNN: names and errors come
+// from other clients and workers, and must not drive the terminal.
+std::string Printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppendFormat(&out, "\\x%02x", byte);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 // The job's spec; an empty one when the coordinator left it out.
 const JobSpec& Spec(const JobStatus& job) {
   static const JobSpec* const kNone = new JobSpec();
@@ -257,9 +273,9 @@ std::string FormatStatus(const JobStatus& job) {
     absl::StrAppend(&text, "  elapsed  ", elapsed, "\n");
   }
   if (!job.waiting_reason.empty())
-    absl::StrAppend(&text, "  waiting  ", job.waiting_reason, "\n");
+    absl::StrAppend(&text, "  waiting  ", Printable(job.waiting_reason), "\n");
   if (!job.error.empty())
-    absl::StrAppend(&text, "  error    ", job.error, "\n");
+    absl::StrAppend(&text, "  error    ", Printable(job.error), "\n");
   if (!job.recent_chunks.empty()) {
     absl::StrAppend(&text, "  recent chunks (newest last):\n");
     constexpr size_t kShown = 8;
@@ -271,7 +287,8 @@ std::string FormatStatus(const JobStatus& job) {
       absl::StrAppend(&text, "    [", chunk.begin, ", ", chunk.end,
                       ") attempt ", chunk.attempt, " on ", chunk.worker, ", ",
                       absl::FormatDuration(chunk.kernel_time),
-                      chunk.error.empty() ? "" : ": " + chunk.error, "\n");
+                      chunk.error.empty() ? "" : ": " + Printable(chunk.error),
+                      "\n");
     }
   }
   if (job.state == JobState::kSucceeded) {
@@ -301,18 +318,20 @@ std::string FormatJobLine(const JobStatus& job) {
   if (job.state == JobState::kQueued) result = job.waiting_reason;
   return absl::StrFormat(
       "%-6d %-10s %-20s [%d, %d)  %s", job.id, JobStateName(job.state),
-      !Spec(job).name.empty()                        ? Spec(job).name
-      : Spec(job).executor == ExecutorKind::kCommand ? std::string("command")
-                                                     : Spec(job).kernel,
-      Spec(job).begin, Spec(job).end, result);
+      Printable(!Spec(job).name.empty() ? Spec(job).name
+                : Spec(job).executor == ExecutorKind::kCommand
+                    ? std::string("command")
+                    : Spec(job).kernel),
+      Spec(job).begin, Spec(job).end, Printable(result));
 }
 
 std::string FormatWorkerLine(const WorkerStatus& worker) {
   return absl::StrFormat(
       "%-6d %-24s %-22s threads %-3d processes %-3d commands %-3d in flight "
       "%-4d done %-8d %s",
-      worker.id, worker.name, worker.peer, worker.slots[0], worker.slots[1],
-      worker.slots[2], worker.chunks_in_flight, worker.chunks_done,
+      worker.id, Printable(worker.name), Printable(worker.peer),
+      worker.slots[0], worker.slots[1], worker.slots[2],
+      worker.chunks_in_flight, worker.chunks_done,
       worker.draining ? "draining" : "");
 }
 

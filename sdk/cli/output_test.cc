@@ -52,4 +52,23 @@ TEST(OutputTest, LongBatchesAreCutInText) {
 }
 
 }  // namespace
+// Names come from other clients and workers: escapes must not reach the
+// terminal.
+TEST(OutputTest, ControlCharactersInNamesAreShownEscaped) {
+  auto spec = std::make_shared<JobSpec>();
+  spec->name = "\x1b]0;owned\x07";
+  spec->kernel = "count_primes";
+  JobStatus job;
+  job.spec = spec;
+  job.state = JobState::kFailed;
+  job.error = "bad\x1b[2J";
+  const std::string line = FormatJobLine(job);
+  EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  EXPECT_NE(line.find("\\x1b]0;owned\\x07"), std::string::npos) << line;
+  EXPECT_NE(line.find("bad\\x1b[2J"), std::string::npos) << line;
+  WorkerStatus worker;
+  worker.name = "w\r\n";
+  EXPECT_NE(FormatWorkerLine(worker).find("w\\x0d\\x0a"), std::string::npos);
+}
+
 }  // namespace pfor::cli

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "follower.h"
 #include "grpc_calls.h"
@@ -72,10 +73,19 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
         "embedded", *std::move(cluster), std::move(calls), options)));
   }
-  if (address.find(':') == std::string::npos) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("coordinator address '", address,
                      "' has no port; pass HOST:PORT, such as 127.0.0.1:7070"));
+  }
+  // gRPC would take a port past 65535 modulo 2^16: another port.
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "coordinator address '", address, "' has no port between 1 and 65535",
+        "; pass HOST:PORT, such as 127.0.0.1:7070"));
   }
   return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
       address, nullptr, internal::NewGrpcCalls(address, options.timeout),
