@@ -18,7 +18,7 @@ BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
-  libsleef-dev
+  libsleef-dev libssl-dev openssl
   python3
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)

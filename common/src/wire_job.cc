@@ -161,6 +161,7 @@ v1::JobSpec EncodeSpec(const JobSpec& spec, bool with_tasks) {
     for (const Task& task : spec.tasks) *out.add_tasks() = ToProto(task);
   }
   out.set_max_parallel(spec.max_parallel);
+  out.set_submitted_by(spec.submitted_by);
   return out;
 }
 
@@ -217,6 +218,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::JobSpec& spec) {
     out.tasks.push_back(*std::move(task));
   }
   out.max_parallel = spec.max_parallel();
+  out.submitted_by = spec.submitted_by();
   return out;
 }
 
