@@ -10,6 +10,8 @@
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
 #                      tests (ctest -L unit: the code that runs no gRPC)
 #   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+#   ./setup.sh fuzz    build the fuzz targets with clang and libFuzzer into
+#                      ./build-fuzz and run each for FUZZ_SECONDS (60)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,6 +24,7 @@ BUILD_PACKAGES=(
   python3
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 install_packages() {
   local missing=()
@@ -76,8 +79,21 @@ case "${1:-}" in
     build build -DCMAKE_BUILD_TYPE=Release
     python3 bench/compare.py --build build
     ;;
+  fuzz)
+    install_packages "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_COMPILER=clang++-14 -DPFOR_FUZZ=ON
+    names=(job_spec parse expression helper_frames wire journal)
+    cmake --build build-fuzz --target "${names[@]/#/fuzz_}"
+    for name in "${names[@]}"; do
+      target=build-fuzz/fuzz/fuzz_$name
+      mkdir -p "build-fuzz/fuzz/found/$name"
+      "$target" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 \
+        "build-fuzz/fuzz/found/$name" "fuzz/corpus/$name"
+    done
+    ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
