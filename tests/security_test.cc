@@ -118,51 +118,41 @@ TEST_F(SecurityTest, RefusesACoordinatorCertificateFromAnotherCa) {
 
 TEST_F(SecurityTest, RefusesWorkersWithAForeignCertificateOrWithoutTheRole) {
   ASSERT_OK_AND_ASSIGN(auto other, Credentials::Make());
-  Cluster& cluster = *cluster_;
-  cluster.set_worker_args({});
-  // A certificate from another CA: the handshake fails.
-  ASSERT_OK_AND_ASSIGN(
-      auto foreign,
-      Process::Start(
-          WorkerBinary(),
-          {"--coordinator", cluster.address(), "--tls-ca",
-           credentials_->Path("ca.pem"), "--tls-cert",
-           other->Path("worker.pem"), "--tls-key", other->Path("worker.key"),
-           "--token-file", credentials_->Path("worker.token")},
-          ChildEnv()));
-  EXPECT_TRUE(foreign->WaitForLine(Stream::kStderr,
-                                   std::regex("refused this end's certificate"),
-                                   absl::Seconds(30)))
-      << foreign->Stderr();
-  // No certificate at all, though the token is right.
-  ASSERT_OK_AND_ASSIGN(
-      auto uncertified,
-      Process::Start(WorkerBinary(),
-                     {"--coordinator", cluster.address(), "--tls-ca",
-                      credentials_->Path("ca.pem"), "--token-file",
-                      credentials_->Path("worker.token")},
-                     ChildEnv()));
-  EXPECT_TRUE(uncertified->WaitForLine(
-      Stream::kStderr,
-      std::regex("takes workers with a certificate signed by its --tls-ca"),
-      absl::Seconds(30)))
-      << uncertified->Stderr();
-  // A fake worker with a submit token cannot join to return wrong results.
-  ASSERT_OK_AND_ASSIGN(
-      auto fake,
-      Process::Start(WorkerBinary(),
-                     {"--coordinator", cluster.address(), "--tls-ca",
-                      credentials_->Path("ca.pem"), "--tls-cert",
-                      credentials_->Path("worker.pem"), "--tls-key",
-                      credentials_->Path("worker.key"), "--token-file",
-                      credentials_->Path("submit.token")},
-                     ChildEnv()));
-  EXPECT_TRUE(fake->WaitForLine(
-      Stream::kStderr,
-      std::regex("token submit lacks the worker role, so it cannot join"),
-      absl::Seconds(30)))
-      << fake->Stderr();
-  ASSERT_OK_AND_ASSIGN(nlohmann::json workers, cluster.Workers());
+  const std::string ca = credentials_->Path("ca.pem");
+  // Each worker is refused and says why; none joins.
+  const struct {
+    const char* who;
+    std::vector<std::string> args;
+    const char* why;
+  } refused[] = {
+      {"a certificate from another CA",
+       {"--tls-ca", ca, "--tls-cert", other->Path("worker.pem"), "--tls-key",
+        other->Path("worker.key"), "--token-file",
+        credentials_->Path("worker.token")},
+       "refused this end's certificate"},
+      {"no certificate, though the token is right",
+       {"--tls-ca", ca, "--token-file", credentials_->Path("worker.token")},
+       "takes workers with a certificate signed by its --tls-ca"},
+      {"a fake worker with a submit token, to return wrong results",
+       {"--tls-ca", ca, "--tls-cert", credentials_->Path("worker.pem"),
+        "--tls-key", credentials_->Path("worker.key"), "--token-file",
+        credentials_->Path("submit.token")},
+       "token submit lacks the worker role, so it cannot join"},
+  };
+  std::vector<std::unique_ptr<Process>> running;
+  for (const auto& [who, args, why] : refused) {
+    SCOPED_TRACE(who);
+    ASSERT_OK_AND_ASSIGN(
+        auto worker,
+        Process::Start(WorkerBinary(),
+                       Concat({"--coordinator", cluster_->address()}, args),
+                       ChildEnv()));
+    EXPECT_TRUE(worker->WaitForLine(Stream::kStderr, std::regex(why),
+                                    absl::Seconds(30)))
+        << worker->Stderr();
+    running.push_back(std::move(worker));
+  }
+  ASSERT_OK_AND_ASSIGN(nlohmann::json workers, cluster_->Workers());
   EXPECT_EQ(workers.size(), 2u) << workers.dump();
 }
 
@@ -289,6 +279,32 @@ TEST(Limits, AMessagePastTheLimitIsRefusedNamingTheFlag) {
                                   "--param", "text=" + std::string(4000, 'x')});
   EXPECT_TRUE(result.status.ExitedWith(3)) << Describe(result);
   EXPECT_THAT(result.err, HasSubstr("--max-message-size"));
+}
+
+TEST(Limits, AStreamPastTheLimitPerClientIsRefusedNamingTheFlag) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator({"--max-streams-per-client", "1"}));
+  auto stub = v1::Coordinator::NewStub(grpc::CreateChannel(
+      cluster.address(), grpc::InsecureChannelCredentials()));
+  // The first session is open once it has answered a follow.
+  grpc::ClientContext first_context;
+  auto first = stub->Session(&first_context);
+  v1::SessionRequest follow;
+  follow.add_follow()->set_job_id(12345);
+  ASSERT_TRUE(first->Write(follow));
+  v1::SessionEvents events;
+  ASSERT_TRUE(first->Read(&events));
+  EXPECT_TRUE(events.events(0).missing());
+
+  grpc::ClientContext second_context;
+  auto second = stub->Session(&second_context);
+  second->WritesDone();
+  while (second->Read(&events)) {
+  }
+  const grpc::Status status = second->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("--max-streams-per-client"));
+  first_context.TryCancel();
 }
 
 }  // namespace
