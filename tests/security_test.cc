@@ -233,6 +233,36 @@ TEST_F(SecurityTest, RefusesAnotherVersionNamingBoth) {
                                      PforVersion())));
 }
 
+TEST_F(SecurityTest, RefusesAWorkerOfAnotherVersionNamingBoth) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> tls =
+      MakeChannelCredentials({.cert = credentials_->Path("worker.pem"),
+                              .key = credentials_->Path("worker.key"),
+                              .ca = credentials_->Path("ca.pem")});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  auto stub =
+      v1::WorkerLink::NewStub(grpc::CreateChannel(cluster_->address(), *tls));
+  std::ifstream token_file(credentials_->Path("worker.token"));
+  std::string token;
+  std::getline(token_file, token);
+  grpc::ClientContext context;
+  AddCallMetadata(context, token);
+  auto stream = stub->Connect(&context);
+  v1::WorkerMessage hello;
+  hello.mutable_hello()->set_name("old");
+  hello.mutable_hello()->set_version("0.0.1");
+  stream->Write(hello);
+  stream->WritesDone();
+  v1::CoordinatorMessage ignored;
+  while (stream->Read(&ignored)) {
+  }
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr(absl::StrCat("this worker runs pfor 0.0.1 and this "
+                                     "coordinator runs pfor ",
+                                     PforVersion())));
+}
+
 TEST_F(SecurityTest, RefusesAHostPastTheLimitOfFailedAuthentications) {
   std::unique_ptr<v1::Coordinator::Stub> stub = Stub(*cluster_, *credentials_);
   grpc::Status status;
