@@ -13,6 +13,8 @@
 #   ./setup.sh bench   build, then compare pfor with other tools (bench/)
 #   ./setup.sh deploy-test  as root: install podman, Slurm, sshd..., build, then
 #                      run the tests of deploy/ (multihost, ssh, container, slurm)
+#   ./setup.sh fuzz    build the fuzz targets with clang and libFuzzer into
+#                      ./build-fuzz and run each for FUZZ_SECONDS (60)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,7 +23,7 @@ BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
-  libsleef-dev
+  libsleef-dev libssl-dev openssl
   python3
   shellcheck yamllint python3-yaml iptables
 )
@@ -32,6 +34,7 @@ DEPLOY_PACKAGES=(
   slurm-wlm munge openssh-server openssh-client
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 install_packages() {
   local missing=()
@@ -91,6 +94,19 @@ case "${1:-}" in
     install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build build -DCMAKE_BUILD_TYPE=Release
     python3 bench/compare.py --build build
+    ;;
+  fuzz)
+    install_packages "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_COMPILER=clang++-14 -DPFOR_FUZZ=ON
+    names=(job_spec parse expression helper_frames wire journal)
+    cmake --build build-fuzz --target "${names[@]/#/fuzz_}"
+    for name in "${names[@]}"; do
+      target=build-fuzz/fuzz/fuzz_$name
+      mkdir -p "build-fuzz/fuzz/found/$name"
+      "$target" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 \
+        "build-fuzz/fuzz/found/$name" "fuzz/corpus/$name"
+    done
     ;;
   *)
     sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'

@@ -4,6 +4,8 @@
 //
 //   sdk_bench                              embedded cluster (every core)
 //   sdk_bench --coordinator 127.0.0.1:7070 a running coordinator
+//   sdk_bench --coordinator 127.0.0.1:7070 --tls-ca ca.pem --token-file T
+//                                          ...one with TLS and tokens
 //   sdk_bench --calls 1000 --map-tasks 100000 --rounds 5 --json
 //
 // Latencies are percentiles over all calls; map throughput is the median
@@ -15,6 +17,7 @@
 
 #include "CLI/CLI.hpp"
 #include "nlohmann/json.hpp"
+#include "pfor/common/security_flags.h"
 #include "pfor/executor.h"
 
 namespace {
@@ -48,10 +51,20 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "map calls (the median is reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "One JSON object instead of text");
+  pfor::TlsFiles tls;
+  pfor::AddTlsFlags(app, tls, pfor::FlagSide::kClient);
+  std::string token_file;
+  pfor::AddTokenFileFlag(app, token_file);
   CLI11_PARSE(app, argc, argv);
 
+  absl::StatusOr<std::string> token = pfor::ReadToken(token_file);
   absl::StatusOr<std::unique_ptr<pfor::Client>> client =
-      pfor::Client::Connect({.coordinator = coordinator});
+      token.ok() ? pfor::Client::Connect({.coordinator = coordinator,
+                                          .tls_ca = tls.ca,
+                                          .tls_cert = tls.cert,
+                                          .tls_key = tls.key,
+                                          .token = *token})
+                 : token.status();
   if (!client.ok()) {
     std::fprintf(stderr, "sdk_bench: %s\n", client.status().ToString().c_str());
     return 1;

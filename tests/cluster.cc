@@ -1,8 +1,7 @@
 #include "cluster.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 
@@ -41,6 +40,53 @@ EnvChanges ChildEnv() {
 
 RunResult RunCli(const std::vector<std::string>& args, absl::Duration timeout) {
   return Run(CliBinary(), args, ChildEnv(), timeout);
+}
+
+absl::StatusOr<std::unique_ptr<Credentials>> Credentials::Make() {
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "pfor-credentials-XXXXXX")
+          .string();
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError("cannot make a temporary directory");
+  }
+  std::unique_ptr<Credentials> made(new Credentials(dir));
+  const RunResult result = Run("/bin/bash", {PFOR_MAKE_CREDENTIALS, dir},
+                               ChildEnv(), absl::Seconds(60));
+  if (!result.status.ExitedWith(0)) return Failed("make-credentials", result);
+  return made;
+}
+
+Credentials::~Credentials() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string Credentials::Path(const std::string& name) const {
+  return (std::filesystem::path(dir_) / name).string();
+}
+
+std::vector<std::string> Credentials::CoordinatorArgs() const {
+  return {"--tls-cert",
+          Path("coordinator.pem"),
+          "--tls-key",
+          Path("coordinator.key"),
+          "--tls-ca",
+          Path("ca.pem"),
+          "--tls-verify-workers",
+          "--tokens",
+          Path("tokens")};
+}
+
+std::vector<std::string> Credentials::WorkerArgs() const {
+  return {"--tls-ca",         Path("ca.pem"),      "--tls-cert",
+          Path("worker.pem"), "--tls-key",         Path("worker.key"),
+          "--token-file",     Path("worker.token")};
+}
+
+std::vector<std::string> Credentials::ClientArgs(
+    const std::string& token) const {
+  return {"--tls-ca", Path("ca.pem"), "--token-file",
+          Path(absl::StrCat(token, ".token"))};
 }
 
 bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
@@ -140,6 +186,9 @@ absl::StatusOr<int> Cluster::StartWorker(int threads,
   if (std::find(args.begin(), args.end(), "--processes") == args.end()) {
     argv.insert(argv.end(), {"--processes", "-1"});
   }
+  // The tests crash and fail chunks on purpose with the fault kernel.
+  argv.push_back("--enable-test-kernels");
+  argv.insert(argv.end(), worker_args_.begin(), worker_args_.end());
   argv.insert(argv.end(), args.begin(), args.end());
   absl::StatusOr<std::unique_ptr<Process>> process =
       Process::Start(WorkerBinary(), argv, ChildEnv());
@@ -178,6 +227,7 @@ std::string Cluster::address() const {
 RunResult Cluster::Cli(const std::vector<std::string>& args,
                        absl::Duration timeout) {
   std::vector<std::string> argv = {"--coordinator", address()};
+  argv.insert(argv.end(), client_args_.begin(), client_args_.end());
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCli(argv, timeout);
 }
@@ -241,10 +291,17 @@ absl::StatusOr<nlohmann::json> Cluster::WaitForStatus(
 }
 
 absl::StatusOr<std::unique_ptr<Cluster>> StartCluster(
-    int workers, const std::vector<std::string>& coordinator_args) {
+    int workers, const std::vector<std::string>& coordinator_args,
+    const Credentials* credentials) {
   auto cluster = std::make_unique<Cluster>();
-  if (absl::Status status = cluster->StartCoordinator(coordinator_args);
-      !status.ok()) {
+  std::vector<std::string> args = coordinator_args;
+  if (credentials != nullptr) {
+    std::vector<std::string> secure = credentials->CoordinatorArgs();
+    args.insert(args.end(), secure.begin(), secure.end());
+    cluster->set_worker_args(credentials->WorkerArgs());
+    cluster->set_client_args(credentials->ClientArgs());
+  }
+  if (absl::Status status = cluster->StartCoordinator(args); !status.ok()) {
     return status;
   }
   for (int i = 0; i < workers; ++i) {

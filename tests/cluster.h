@@ -32,6 +32,29 @@ EnvChanges ChildEnv();
 RunResult RunCli(const std::vector<std::string>& args,
                  absl::Duration timeout = absl::Seconds(60));
 
+// A fresh directory holding what deploy/make-credentials.sh makes (a CA,
+// coordinator, worker and client certificates, the token table and the
+// submit, admin and worker tokens), removed with the object.
+class Credentials {
+ public:
+  static absl::StatusOr<std::unique_ptr<Credentials>> Make();
+  ~Credentials();
+  // DIR/NAME.
+  std::string Path(const std::string& name) const;
+  // Flags of pfor-coordinator serving TLS, checking worker certificates
+  // and taking tokens.
+  std::vector<std::string> CoordinatorArgs() const;
+  // Flags of a worker presenting its certificate and the worker token.
+  std::vector<std::string> WorkerArgs() const;
+  // Flags of `pfor` trusting the CA and presenting token NAME.token.
+  std::vector<std::string> ClientArgs(
+      const std::string& token = "submit") const;
+
+ private:
+  explicit Credentials(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
 // Calls `condition` every `every` until it returns true or `timeout` passes;
 // returns whether it did.
 bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
@@ -62,9 +85,18 @@ class Cluster {
   absl::Status StartCoordinator(const std::vector<std::string>& args = {},
                                 int port = 0);
 
+  // Flags every later worker gets before its own, and that every `pfor`
+  // run gets after --coordinator (TLS files and tokens).
+  void set_worker_args(std::vector<std::string> args) {
+    worker_args_ = std::move(args);
+  }
+  void set_client_args(std::vector<std::string> args) {
+    client_args_ = std::move(args);
+  }
+
   // Starts a worker named "wN" (N its index) dialling the coordinator with
-  // `--threads threads` plus `args`, and waits until it logs that it is
-  // connected. Returns its index.
+  // `--threads threads`, the test kernels, and `args`, and waits until it
+  // logs that it is connected. Returns its index.
   absl::StatusOr<int> StartWorker(int threads = 1,
                                   const std::vector<std::string>& args = {});
 
@@ -108,13 +140,17 @@ class Cluster {
  private:
   std::unique_ptr<Process> coordinator_;
   std::vector<std::unique_ptr<Process>> workers_;
+  std::vector<std::string> worker_args_;
+  std::vector<std::string> client_args_;
   int port_ = 0;
 };
 
 // The usual fixture: a coordinator and `workers` one-thread workers, both
-// listed by `pfor workers`.
+// listed by `pfor workers`. With `credentials`, the secure setup: TLS with
+// worker certificates and tokens (clients use the submit token).
 absl::StatusOr<std::unique_ptr<Cluster>> StartCluster(
-    int workers = 2, const std::vector<std::string>& coordinator_args = {});
+    int workers = 2, const std::vector<std::string>& coordinator_args = {},
+    const Credentials* credentials = nullptr);
 
 // Accessors for `pfor status --json` output.
 std::string State(const nlohmann::json& status);

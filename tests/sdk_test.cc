@@ -74,6 +74,8 @@ class SdkTest : public ::testing::TestWithParam<Mode> {
       options.coordinator = remote_->address();
     } else {
       options.embedded_threads = 2;
+      // The tests fail chunks on purpose with the fault kernel.
+      options.embedded_test_kernels = true;
     }
     absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
     ASSERT_TRUE(client.ok()) << client.status();

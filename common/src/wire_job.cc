@@ -163,6 +163,7 @@ void EncodeSpec(const JobSpec& spec, bool with_tasks, v1::JobSpec& out) {
     for (const Task& task : spec.tasks) ToProto(task, *out.add_tasks());
   }
   out.set_max_parallel(spec.max_parallel);
+  out.set_submitted_by(spec.submitted_by);
 }
 
 }  // namespace
@@ -224,6 +225,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::JobSpec& spec) {
     out.tasks.push_back(*std::move(task));
   }
   out.max_parallel = spec.max_parallel();
+  out.submitted_by = spec.submitted_by();
   return out;
 }
 

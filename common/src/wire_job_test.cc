@@ -53,6 +53,7 @@ void ExpectSameSpec(const JobSpec& got, const JobSpec& want) {
     ExpectSameTask(got.tasks[i], want.tasks[i]);
   }
   EXPECT_EQ(got.max_parallel, want.max_parallel);
+  EXPECT_EQ(got.submitted_by, want.submitted_by);
 }
 
 JobSpec RoundTrip(const JobSpec& spec) {
@@ -74,6 +75,7 @@ JobSpec FullSpec() {
   spec.chunk_timeout = absl::Milliseconds(2500);
   spec.executor = ExecutorKind::kProcesses;
   spec.max_parallel = 7;
+  spec.submitted_by = "alice";
   return spec;
 }
 

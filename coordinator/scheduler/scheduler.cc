@@ -66,6 +66,18 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
         absl::StrCat(options_.max_active_jobs,
                      " jobs are queued or running; wait for some to finish"));
   }
+  if (!spec->submitted_by.empty()) {
+    const int owned = static_cast<int>(
+        std::count_if(active_.begin(), active_.end(), [&](ScheduledJob* job) {
+          return job->spec->submitted_by == spec->submitted_by;
+        }));
+    if (owned >= options_.max_active_jobs_per_token) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("token ", spec->submitted_by, " has ", owned,
+                       " jobs queued or running, the most one token may "
+                       "(--max-jobs-per-token); wait for some to finish"));
+    }
+  }
 
   const JobId id = job.id;
   next_job_id_ = id + 1;

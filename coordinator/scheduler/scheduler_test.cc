@@ -711,5 +711,32 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   EXPECT_GT(restarted.SubmitJob(Share(Spec(0, 10)), now_)->id, job.id);
 }
 
+class PerTokenLimitTest : public SchedulerHarness {
+ protected:
+  PerTokenLimitTest() : SchedulerHarness({.max_active_jobs_per_token = 2}) {}
+
+  static JobSpec By(const std::string& token) {
+    JobSpec spec = Spec(0, 100);
+    spec.submitted_by = token;
+    return spec;
+  }
+};
+
+TEST_F(PerTokenLimitTest, RefusesATokenPastItsActiveJobsNamingTheFlag) {
+  const JobStatus first = Submit(By("alice"));
+  Submit(By("alice"));
+  const absl::Status refused = SubmitStatus(By("alice"));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("token alice has 2 jobs queued or running, the most "
+                        "one token may (--max-jobs-per-token)"));
+  // Other tokens, and callers without tokens, are not held back by alice.
+  EXPECT_TRUE(SubmitStatus(By("bob")).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(SubmitStatus(By("")).ok());
+  // A job that ends makes room.
+  ASSERT_TRUE(scheduler_.CancelJob(first.id, now_).ok());
+  EXPECT_TRUE(SubmitStatus(By("alice")).ok());
+}
+
 }  // namespace
 }  // namespace pfor::coordinator

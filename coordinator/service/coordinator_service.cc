@@ -25,6 +25,30 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A stream refused before it starts: it ends at once with `status`.
+template <typename Reactor>
+class RefusedStream final : public Reactor {
+ public:
+  explicit RefusedStream(const absl::Status& status) {
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+// Stamps a job with the token that submits it, and refuses a command job
+// from a token without the commands role.
+absl::StatusOr<std::shared_ptr<const JobSpec>> Admit(const Caller& caller,
+                                                     JobSpec spec) {
+  if (spec.executor == ExecutorKind::kCommand && !caller.Has(kCommandsRole)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "token ", caller.name,
+        " lacks the commands role, which command jobs need; ask for a "
+        "token with it, or run a kernel"));
+  }
+  spec.submitted_by = caller.name;
+  return std::make_shared<const JobSpec>(std::move(spec));
+}
+
 // The session stream: submits and follows come in; answers and the events
 // of followed jobs go out, coalesced while a message is on its way.
 class SessionStream final
@@ -34,7 +58,12 @@ class SessionStream final
       public SessionSink,
       public std::enable_shared_from_this<SessionStream> {
  public:
-  explicit SessionStream(SchedulerHost* host) : host_(host) {}
+  SessionStream(SchedulerHost* host, Authenticator* auth, Caller caller,
+                std::string stream_key)
+      : host_(host),
+        auth_(auth),
+        caller_(std::move(caller)),
+        stream_key_(std::move(stream_key)) {}
 
   void Start() {
     self_ = shared_from_this();
@@ -51,17 +80,20 @@ class SessionStream final
     }
     for (const v1::SubmitCall& call : incoming_->submit()) Submit(call);
     for (const v1::FollowCall& follow : incoming_->follow()) {
+      // Another token's job reads as missing to a non-admin.
       host_->Follow(this, follow.job_id(),
                     follow.has_progress_interval()
                         ? std::max(absl::ZeroDuration(),
                                    FromProto(follow.progress_interval()))
-                        : absl::ZeroDuration());
+                        : absl::ZeroDuration(),
+                    caller_.Has(kAdminRole) ? nullptr : &caller_.name);
     }
     StartRead(&incoming_.Reset());
   }
 
   void OnDone() override {
     host_->EndSession(this);
+    auth_->CloseStream(stream_key_);
     Abandon();
     // The last reference may be a flush in flight; it ends this stream.
     std::shared_ptr<SessionStream> self = std::move(self_);
@@ -86,12 +118,14 @@ class SessionStream final
  private:
   void Submit(const v1::SubmitCall& call) {
     absl::StatusOr<JobSpec> spec = FromProto(call.spec());
-    if (!spec.ok()) {
-      host_->Answer(this, call.call_id(), spec.status(), false);
+    absl::StatusOr<std::shared_ptr<const JobSpec>> admitted =
+        spec.ok() ? Admit(caller_, *std::move(spec)) : spec.status();
+    if (!admitted.ok()) {
+      host_->Answer(this, call.call_id(), admitted.status(), false);
       return;
     }
     std::weak_ptr<SessionStream> self = shared_from_this();
-    host_->Submit(std::make_shared<const JobSpec>(*std::move(spec)),
+    host_->Submit(*std::move(admitted),
                   [host = host_, self, id = call.call_id(),
                    follow = call.follow()](absl::StatusOr<JobStatus> job) {
                     if (auto stream = self.lock()) {
@@ -122,6 +156,9 @@ class SessionStream final
   }
 
   SchedulerHost* const host_;
+  Authenticator* const auth_;
+  const Caller caller_;
+  const std::string stream_key_;
   WireBuffer<v1::SessionRequest> incoming_;
   std::shared_ptr<SessionStream> self_;
   std::mutex mu_;
@@ -136,8 +173,13 @@ class WatchStream final
       public SessionSink,
       public std::enable_shared_from_this<WatchStream> {
  public:
-  WatchStream(SchedulerHost* host, uint64_t job, absl::Duration interval)
-      : host_(host), job_(job), interval_(interval) {}
+  WatchStream(SchedulerHost* host, Authenticator* auth, std::string stream_key,
+              uint64_t job, absl::Duration interval)
+      : host_(host),
+        auth_(auth),
+        stream_key_(std::move(stream_key)),
+        job_(job),
+        interval_(interval) {}
 
   void Start() {
     self_ = shared_from_this();
@@ -147,6 +189,7 @@ class WatchStream final
 
   void OnDone() override {
     host_->EndSession(this);
+    auth_->CloseStream(stream_key_);
     Abandon();
     std::shared_ptr<WatchStream> self = std::move(self_);
   }
@@ -197,6 +240,8 @@ class WatchStream final
   }
 
   SchedulerHost* const host_;
+  Authenticator* const auth_;
+  const std::string stream_key_;
   const uint64_t job_;
   const absl::Duration interval_;
   std::shared_ptr<WatchStream> self_;
@@ -210,10 +255,15 @@ class WatchStream final
 grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(
     grpc::CallbackServerContext* context, const v1::SubmitJobRequest* request,
     v1::SubmitJobResponse* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
   absl::StatusOr<JobSpec> spec = FromProto(request->spec());
   if (!spec.ok()) return Reply(context, spec.status());
+  absl::StatusOr<std::shared_ptr<const JobSpec>> admitted =
+      Admit(*caller, *std::move(spec));
+  if (!admitted.ok()) return Reply(context, admitted.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  host_->Submit(std::make_shared<const JobSpec>(*std::move(spec)),
+  host_->Submit(*std::move(admitted),
                 [reactor, response](absl::StatusOr<JobStatus> job) {
                   if (job.ok()) {
                     *response->mutable_job() = ToProtoWithoutTasks(*job);
@@ -226,14 +276,26 @@ grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(
 grpc::ServerUnaryReactor* CoordinatorService::GetJob(
     grpc::CallbackServerContext* context, const v1::GetJobRequest* request,
     v1::Job* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
   absl::StatusOr<JobStatus> job =
-      host_->Get(request->job_id(), /*with_recent_chunks=*/true);
+      Visible(*caller, request->job_id(), /*with_recent_chunks=*/true);
   if (job.ok()) *response = ToProto(*job);
   return Reply(context, job.status());
 }
 
 grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
-    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  using Refused = RefusedStream<grpc::ServerWriteReactor<v1::Job>>;
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return new Refused(caller.status());
+  if (absl::StatusOr<JobStatus> job =
+          Visible(*caller, request->job_id(), false);
+      job.status().code() == absl::StatusCode::kPermissionDenied) {
+    return new Refused(job.status());
+  }
+  absl::StatusOr<std::string> key = auth_->OpenStream(*context, *caller);
+  if (!key.ok()) return new Refused(key.status());
   absl::Duration interval = kDefaultWatchInterval;
   if (request->has_interval()) {
     // Zero asks for every change; the outbox passes progress only with a
@@ -241,8 +303,8 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
     interval = std::clamp(FromProto(request->interval()), absl::Nanoseconds(1),
                           kMaxWatchInterval);
   }
-  auto stream =
-      std::make_shared<WatchStream>(host_, request->job_id(), interval);
+  auto stream = std::make_shared<WatchStream>(host_, auth_, *std::move(key),
+                                              request->job_id(), interval);
   stream->Start();
   return stream.get();
 }
@@ -250,6 +312,13 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
     grpc::CallbackServerContext* context, const v1::CancelJobRequest* request,
     v1::Job* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
+  if (absl::StatusOr<JobStatus> visible =
+          Visible(*caller, request->job_id(), false);
+      !visible.ok()) {
+    return Reply(context, visible.status());
+  }
   absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id());
   if (job.ok()) *response = ToProtoWithoutTasks(*job);
   return Reply(context, job.status());
@@ -258,11 +327,16 @@ grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
 grpc::ServerUnaryReactor* CoordinatorService::ListJobs(
     grpc::CallbackServerContext* context, const v1::ListJobsRequest* request,
     v1::ListJobsResponse* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
   absl::StatusOr<std::vector<JobStatus>> jobs =
       host_->ListJobs(request->limit());
   if (jobs.ok()) {
+    // A token sees its own jobs among the newest; an admin sees all.
     for (const JobStatus& job : *jobs) {
-      *response->add_jobs() = ToProtoWithoutTasks(job);
+      if (caller->Owns(job.spec->submitted_by)) {
+        *response->add_jobs() = ToProtoWithoutTasks(job);
+      }
     }
   }
   return Reply(context, jobs.status());
@@ -271,6 +345,8 @@ grpc::ServerUnaryReactor* CoordinatorService::ListJobs(
 grpc::ServerUnaryReactor* CoordinatorService::ListWorkers(
     grpc::CallbackServerContext* context, const v1::ListWorkersRequest*,
     v1::ListWorkersResponse* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
   for (const WorkerStatus& worker : host_->ListWorkers()) {
     *response->add_workers() = ToProto(worker);
   }
@@ -280,6 +356,8 @@ grpc::ServerUnaryReactor* CoordinatorService::ListWorkers(
 grpc::ServerUnaryReactor* CoordinatorService::ListKernels(
     grpc::CallbackServerContext* context, const v1::ListKernelsRequest*,
     v1::ListKernelsResponse* response) {
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return Reply(context, caller.status());
   for (const KernelInfo& kernel : host_->ListKernels()) {
     *response->add_kernels() = ToProto(kernel);
   }
@@ -287,10 +365,29 @@ grpc::ServerUnaryReactor* CoordinatorService::ListKernels(
 }
 
 grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvents>*
-CoordinatorService::Session(grpc::CallbackServerContext*) {
-  auto stream = std::make_shared<SessionStream>(host_);
+CoordinatorService::Session(grpc::CallbackServerContext* context) {
+  using Refused = RefusedStream<
+      grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvents>>;
+  absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
+  if (!caller.ok()) return new Refused(caller.status());
+  absl::StatusOr<std::string> key = auth_->OpenStream(*context, *caller);
+  if (!key.ok()) return new Refused(key.status());
+  auto stream = std::make_shared<SessionStream>(
+      host_, auth_, *std::move(caller), *std::move(key));
   stream->Start();
   return stream.get();
+}
+
+absl::StatusOr<JobStatus> CoordinatorService::Visible(const Caller& caller,
+                                                      uint64_t job,
+                                                      bool with_recent_chunks) {
+  absl::StatusOr<JobStatus> status = host_->Get(job, with_recent_chunks);
+  if (!status.ok() || caller.Owns(status->spec->submitted_by)) return status;
+  return absl::PermissionDeniedError(
+      absl::StrCat("job ", job, " belongs to token ",
+                   status->spec->submitted_by, "; token ", caller.name,
+                   " may see and cancel only its own jobs (an admin token "
+                   "may touch any)"));
 }
 
 }  // namespace pfor::coordinator

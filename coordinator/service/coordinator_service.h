@@ -4,6 +4,7 @@
 #ifndef PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
 #define PFOR_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include "auth.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
 #include "scheduler_host.h"
 
@@ -11,8 +12,12 @@ namespace pfor::coordinator {
 
 class CoordinatorService final : public v1::Coordinator::CallbackService {
  public:
-  // `host` must outlive the service and every call it serves.
-  explicit CoordinatorService(SchedulerHost* host) : host_(host) {}
+  // `host` and `auth` must outlive the service and every call it serves.
+  // Every call passes `auth` first: listing and submitting need the submit
+  // role (or admin), command jobs the commands role too; a job is seen,
+  // followed and cancelled only by the token that submitted it or an admin.
+  CoordinatorService(SchedulerHost* host, Authenticator* auth)
+      : host_(host), auth_(auth) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
                                       const v1::SubmitJobRequest* request,
@@ -41,7 +46,12 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
       grpc::CallbackServerContext* context) override;
 
  private:
+  // The job, if `caller` may see it; PERMISSION_DENIED otherwise.
+  absl::StatusOr<JobStatus> Visible(const Caller& caller, uint64_t job,
+                                    bool with_recent_chunks);
+
   SchedulerHost* host_;
+  Authenticator* auth_;
 };
 
 }  // namespace pfor::coordinator

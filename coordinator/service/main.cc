@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "pfor/common/daemon.h"
+#include "pfor/common/security_flags.h"
 #include "pfor/coordinator/server.h"
 
 int main(int argc, char** argv) {
@@ -19,7 +20,13 @@ int main(int argc, char** argv) {
       "their chunks to "
       "workers.\nWorkers dial in with `pfor-worker --coordinator HOST:PORT`; "
       "clients use "
-      "`pfor submit --coordinator HOST:PORT ...`.",
+      "`pfor submit --coordinator HOST:PORT ...`.\n"
+      "Without --tokens it listens on loopback only (or, with --insecure, "
+      "lets anyone in). A token table has one line per token, NAME ROLES "
+      "SHA256: roles among submit, admin, worker and commands, and the "
+      "SHA-256 of the secret (`printf %s SECRET | sha256sum`); "
+      "deploy/make-credentials.sh makes a CA, certificates and tokens in one "
+      "step (docs/security.md).",
       "pfor-coordinator");
   pfor::coordinator::ServerOptions options;
   pfor::coordinator::SchedulerOptions& scheduling = options.scheduling;
@@ -52,7 +59,53 @@ int main(int argc, char** argv) {
                  "Finished jobs kept for listings")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  pfor::coordinator::SecurityOptions& security = options.security;
+  pfor::AddTlsFlags(app, security.tls, pfor::FlagSide::kServer);
+  app.add_flag("--tls-verify-workers", security.require_worker_certificates,
+               "Take only workers whose certificate is signed by --tls-ca "
+               "(mutual TLS)")
+      ->group("Security");
+  app.add_option("--tokens", security.tokens_file,
+                 "Token table: who may submit, administer, join as a worker "
+                 "and run commands (read again when it changes)")
+      ->group("Security");
+  app.add_flag("--insecure", security.insecure,
+               "Listen beyond loopback without --tokens: anyone who reaches "
+               "the port may do anything")
+      ->group("Security");
+  app.add_option("--max-auth-failures", security.max_auth_failures_per_minute,
+                 "Failed authentications a host may make in a minute before "
+                 "it is refused for the rest of it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000))
+      ->group("Limits");
+  app.add_option("--max-streams-per-client", security.max_streams_per_client,
+                 "Sessions and WatchJob streams one token (or, without "
+                 "tokens, one host) may hold open")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000))
+      ->group("Limits");
+  std::string max_message_size = "64MiB";
+  app.add_option("--max-message-size", max_message_size,
+                 "Largest message received or sent, such as 64MiB")
+      ->capture_default_str()
+      ->group("Limits");
+  app.add_option("--max-jobs-per-token", scheduling.max_active_jobs_per_token,
+                 "Jobs one token may have queued or running")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000))
+      ->group("Limits");
   CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<int64_t> message_bytes = pfor::ParseBytes(max_message_size);
+  if (!message_bytes.ok() || *message_bytes < 4096) {
+    std::fprintf(stderr,
+                 "pfor-coordinator: --max-message-size '%s' is not a size of "
+                 "at least 4KiB; write it like 64MiB\n",
+                 max_message_size.c_str());
+    return 2;
+  }
+  security.max_message_bytes = *message_bytes;
 
   if (!absl::ParseDuration(heartbeat_timeout, &scheduling.heartbeat_timeout) ||
       scheduling.heartbeat_timeout <= absl::ZeroDuration()) {
@@ -78,7 +131,7 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     std::fprintf(stderr, "pfor-coordinator: %s\n",
                  std::string(server.status().message()).c_str());
-    return 1;
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   if ((*server)->resumed_jobs() > 0) {
     std::fprintf(stderr,

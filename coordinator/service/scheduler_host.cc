@@ -225,10 +225,16 @@ void SchedulerHost::AddSession(std::shared_ptr<SessionSink> session) {
 
 void SchedulerHost::FollowLocked(SessionSink* session, JobId job,
                                  absl::Duration progress_interval,
-                                 Touched& touched) {
+                                 Touched& touched, const std::string* only_by) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;  // the session has ended
   JobEvent first = scheduler_.FollowEvent(job);
+  if (only_by != nullptr && first.status != nullptr &&
+      first.status->spec->submitted_by != *only_by) {
+    first = JobEvent();
+    first.job = job;
+    first.missing = true;
+  }
   const bool last = first.missing || IsFinal(first.state);
   session->outbox().Follow(job, progress_interval, std::move(first),
                            clock_.Now());
@@ -237,11 +243,12 @@ void SchedulerHost::FollowLocked(SessionSink* session, JobId job,
 }
 
 void SchedulerHost::Follow(SessionSink* session, JobId job,
-                           absl::Duration progress_interval) {
+                           absl::Duration progress_interval,
+                           const std::string* only_by) {
   Touched touched;
   {
     std::lock_guard lock(mu_);
-    FollowLocked(session, job, progress_interval, touched);
+    FollowLocked(session, job, progress_interval, touched, only_by);
   }
   touched.Flush();
 }

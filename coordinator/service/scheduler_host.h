@@ -100,8 +100,9 @@ class SchedulerHost {
   // A session opened; it hears nothing until it follows a job.
   void AddSession(std::shared_ptr<SessionSink> session);
   // The session follows `job`: its first event at once, then its changes.
-  void Follow(SessionSink* session, JobId job,
-              absl::Duration progress_interval);
+  // With `only_by`, a job submitted by another token reads as missing.
+  void Follow(SessionSink* session, JobId job, absl::Duration progress_interval,
+              const std::string* only_by = nullptr);
   // Queues the answer to a session's submit (and, with `follow`, follows
   // the accepted job), then flushes the session.
   void Answer(SessionSink* session, uint64_t call,
@@ -142,7 +143,8 @@ class SchedulerHost {
   // number of the last entry (0 without a journal).
   uint64_t DeliverLocked(Touched& touched);
   void FollowLocked(SessionSink* session, JobId job,
-                    absl::Duration progress_interval, Touched& touched);
+                    absl::Duration progress_interval, Touched& touched,
+                    const std::string* only_by = nullptr);
 
   Clock& clock_;
   JournalWriter* const journal_;

@@ -2,15 +2,18 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "auth.h"
 #include "coordinator_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "journal_writer.h"
 #include "local_links.h"
+#include "pfor/common/grpc_credentials.h"
 #include "scheduler_host.h"
 #include "sqlite_journal.h"
 #include "worker_link_service.h"
@@ -19,23 +22,61 @@ namespace pfor::coordinator {
 namespace {
 
 constexpr absl::Duration kTickInterval = absl::Milliseconds(100);
-constexpr int kMaxMessageBytes = 64 << 20;
+
+// Whether HOST:PORT names a loopback address, which only this machine can
+// reach.
+bool IsLoopback(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return absl::StartsWith(host, "127.") || host == "localhost" ||
+         host == "[::1]" || host == "::1";
+}
+
+// Without tokens anybody who reaches the port may do anything: refuse to
+// listen beyond loopback unless told to, and say what the coordinator
+// accepts.
+absl::Status CheckExposure(const ServerOptions& options) {
+  const SecurityOptions& security = options.security;
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+  if (!security.tokens_file.empty()) return absl::OkStatus();
+  if (IsLoopback(options.listen)) {
+    log("no --tokens: accepting connections from this machine (loopback) "
+        "only");
+    return absl::OkStatus();
+  }
+  if (!security.insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", options.listen,
+        " reaches beyond this machine, and without --tokens anyone who "
+        "reaches it may run, cancel or poison jobs; pass --tokens FILE "
+        "(docs/security.md), listen on 127.0.0.1, or pass --insecure on a "
+        "network you trust"));
+  }
+  log(absl::StrCat("WARNING: --insecure: anyone who reaches ", options.listen,
+                   " may submit, cancel and join as a worker; use --tokens "
+                   "and TLS on any shared network (docs/security.md)"));
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 struct CoordinatorServer::State {
-  State(const ServerOptions& options, std::unique_ptr<Journal> opened)
+  State(const ServerOptions& options, std::unique_ptr<Journal> opened,
+        std::unique_ptr<Authenticator> authenticator)
       : clock(options.clock != nullptr ? *options.clock : Clock::Real()),
+        auth(std::move(authenticator)),
         journal(std::move(opened)),
         writer(journal == nullptr
                    ? nullptr
                    : std::make_unique<JournalWriter>(journal.get())),
         log(options.log),
         host(options, clock, writer.get()),
-        coordinator(&host),
-        worker_link(&host) {}
+        coordinator(&host, auth.get()),
+        worker_link(&host, auth.get()) {}
 
   Clock& clock;
+  std::unique_ptr<Authenticator> auth;
   // Declared before the host so they go after it: it appends until it is
   // gone.
   std::unique_ptr<Journal> journal;
@@ -76,6 +117,30 @@ struct CoordinatorServer::State {
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const ServerOptions& options) {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::unique_ptr<Authenticator> auth;
+  if (!options.listen.empty()) {
+    if (absl::Status status = CheckExposure(options); !status.ok()) {
+      return status;
+    }
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> made =
+        MakeServerCredentials(options.security.tls);
+    if (!made.ok()) return made.status();
+    credentials = *std::move(made);
+    if (options.security.require_worker_certificates &&
+        options.security.tls.ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-verify-workers checks worker certificates against --tls-ca; "
+          "pass --tls-ca with --tls-cert and --tls-key");
+    }
+    absl::StatusOr<std::unique_ptr<Authenticator>> created =
+        Authenticator::Create(
+            options.security,
+            options.clock != nullptr ? *options.clock : Clock::Real(),
+            options.log);
+    if (!created.ok()) return created.status();
+    auth = *std::move(created);
+  }
   std::unique_ptr<Journal> journal;
   std::vector<RecoveredJob> recovered;
   if (!options.state_dir.empty()) {
@@ -92,19 +157,21 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     journal = std::move(opened->journal);
     recovered = *std::move(loaded);
   }
-  auto state = std::make_unique<State>(options, std::move(journal));
+  auto state =
+      std::make_unique<State>(options, std::move(journal), std::move(auth));
   state->resumed_jobs = state->host.Restore(recovered);
   if (!options.listen.empty()) {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                             &state->port);
+    builder.AddListeningPort(options.listen, credentials, &state->port);
     // gRPC sets SO_REUSEPORT by default: a second coordinator on the same
     // port would start and split the clients and workers with the first.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    builder.SetMaxSendMessageSize(kMaxMessageBytes);
+    const int max_message_bytes = static_cast<int>(
+        std::min<int64_t>(options.security.max_message_bytes, INT32_MAX));
+    builder.SetMaxReceiveMessageSize(max_message_bytes);
+    builder.SetMaxSendMessageSize(max_message_bytes);
     builder.RegisterService(&state->coordinator);
     builder.RegisterService(&state->worker_link);
     state->server = builder.BuildAndStart();
@@ -121,6 +188,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval)) {
       raw->host.Tick();
       raw->WatchJournal();
+      if (raw->auth != nullptr) raw->auth->ReloadIfChanged();
     }
   });
   return std::unique_ptr<CoordinatorServer>(

@@ -23,8 +23,9 @@ class WorkerSession final
       public WorkerOutbox,
       public std::enable_shared_from_this<WorkerSession> {
  public:
-  WorkerSession(SchedulerHost* host, std::string peer)
-      : host_(host), peer_(std::move(peer)) {}
+  WorkerSession(SchedulerHost* host, Authenticator* auth,
+                const grpc::CallbackServerContext* context)
+      : host_(host), auth_(auth), context_(context), peer_(context->peer()) {}
 
   void Start() {
     self_ = shared_from_this();
@@ -45,6 +46,12 @@ class WorkerSession final
       return;
     }
     if (worker_ == 0) {
+      absl::StatusOr<Caller> caller = auth_->CheckWorker(
+          *context_, message->hello ? message->hello->version : "");
+      if (!caller.ok()) {
+        End(ToGrpcStatus(caller.status()));
+        return;
+      }
       absl::StatusOr<WorkerId> joined =
           host_->Join(*std::move(message), peer_, shared_from_this());
       if (!joined.ok()) {
@@ -121,6 +128,9 @@ class WorkerSession final
   }
 
   SchedulerHost* const host_;
+  Authenticator* const auth_;
+  // Valid until OnDone.
+  const grpc::CallbackServerContext* const context_;
   const std::string peer_;
   WireBuffer<v1::WorkerMessage> incoming_;
   std::shared_ptr<WorkerSession> self_;
@@ -135,7 +145,7 @@ class WorkerSession final
 
 grpc::ServerBidiReactor<v1::WorkerMessage, v1::CoordinatorMessage>*
 WorkerLinkService::Connect(grpc::CallbackServerContext* context) {
-  auto session = std::make_shared<WorkerSession>(host_, context->peer());
+  auto session = std::make_shared<WorkerSession>(host_, auth_, context);
   session->Start();
   return session.get();
 }

@@ -4,6 +4,7 @@
 #ifndef PFOR_COORDINATOR_WORKER_LINK_SERVICE_H_
 #define PFOR_COORDINATOR_WORKER_LINK_SERVICE_H_
 
+#include "auth.h"
 #include "pfor/v1/worker_link.grpc.pb.h"
 #include "scheduler_host.h"
 
@@ -11,14 +12,17 @@ namespace pfor::coordinator {
 
 class WorkerLinkService final : public v1::WorkerLink::CallbackService {
  public:
-  // `host` must outlive the service and every stream it serves.
-  explicit WorkerLinkService(SchedulerHost* host) : host_(host) {}
+  // `host` and `auth` must outlive the service and every stream it serves.
+  // A worker's first message is checked by `auth` before it joins.
+  WorkerLinkService(SchedulerHost* host, Authenticator* auth)
+      : host_(host), auth_(auth) {}
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::CoordinatorMessage>* Connect(
       grpc::CallbackServerContext* context) override;
 
  private:
   SchedulerHost* host_;
+  Authenticator* auth_;
 };
 
 }  // namespace pfor::coordinator

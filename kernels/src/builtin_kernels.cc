@@ -18,7 +18,6 @@ std::vector<KernelDef> Builtins() {
   std::vector<KernelDef> kernels;
   kernels.push_back(CountPrimesKernel());
   kernels.push_back(CountPrimesTrialKernel());
-  kernels.push_back(FaultKernel());
   kernels.push_back(IntegrateKernel());
   kernels.push_back(MonteCarloPiKernel());
   kernels.push_back(NoopKernel());
@@ -26,16 +25,20 @@ std::vector<KernelDef> Builtins() {
   return kernels;
 }
 
-}  // namespace
+std::vector<KernelDef> TestKernels() {
+  std::vector<KernelDef> kernels;
+  kernels.push_back(FaultKernel());
+  return kernels;
+}
 
-std::vector<std::string> BuiltinKernelNames() {
+std::vector<std::string> NamesOf(const std::vector<KernelDef>& kernels) {
   std::vector<std::string> names;
-  for (const KernelDef& kernel : Builtins()) names.push_back(kernel.name);
+  for (const KernelDef& kernel : kernels) names.push_back(kernel.name);
   return names;
 }
 
-absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
-  std::vector<KernelDef> kernels = Builtins();
+absl::Status RegisterAll(KernelRegistry& registry,
+                         std::vector<KernelDef> kernels) {
   // Checked up front so that a clash leaves the registry as it was.
   for (const KernelDef& kernel : kernels) {
     if (registry.Find(kernel.name) != nullptr) {
@@ -51,9 +54,29 @@ absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+std::vector<std::string> BuiltinKernelNames() { return NamesOf(Builtins()); }
+
+std::vector<std::string> TestKernelNames() { return NamesOf(TestKernels()); }
+
+absl::Status RegisterBuiltinKernels(KernelRegistry& registry) {
+  return RegisterAll(registry, Builtins());
+}
+
+absl::Status RegisterTestKernels(KernelRegistry& registry) {
+  return RegisterAll(registry, TestKernels());
+}
+
 absl::Status RegisterBuiltinKernelsOnce() {
   static const absl::Status* status =
       new absl::Status(RegisterBuiltinKernels(KernelRegistry::Global()));
+  return *status;
+}
+
+absl::Status RegisterTestKernelsOnce() {
+  static const absl::Status* status =
+      new absl::Status(RegisterTestKernels(KernelRegistry::Global()));
   return *status;
 }
 

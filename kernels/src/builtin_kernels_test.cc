@@ -17,17 +17,26 @@ std::vector<std::string> Names(const KernelRegistry& registry) {
   return names;
 }
 
-TEST(BuiltinKernelsTest, RegistersTheSevenBuiltinKernels) {
+TEST(BuiltinKernelsTest, RegistersTheSixBuiltinKernelsWithoutTheTestOnes) {
   KernelRegistry registry;
   ASSERT_TRUE(RegisterBuiltinKernels(registry).ok());
   EXPECT_THAT(Names(registry),
-              ElementsAre("count_primes", "count_primes_trial", "fault",
-                          "integrate", "monte_carlo_pi", "noop", "sleep"));
+              ElementsAre("count_primes", "count_primes_trial", "integrate",
+                          "monte_carlo_pi", "noop", "sleep"));
+  EXPECT_EQ(registry.Find("fault"), nullptr);
+}
+
+TEST(BuiltinKernelsTest, RegistersTheFaultKernelOnlyAsATestKernel) {
+  KernelRegistry registry;
+  ASSERT_TRUE(RegisterTestKernels(registry).ok());
+  EXPECT_THAT(Names(registry), ElementsAre("fault"));
+  EXPECT_THAT(TestKernelNames(), ElementsAre("fault"));
 }
 
 TEST(BuiltinKernelsTest, GivesEveryKernelOneLineOfHelpAndValidParams) {
   KernelRegistry registry;
   ASSERT_TRUE(RegisterBuiltinKernels(registry).ok());
+  ASSERT_TRUE(RegisterTestKernels(registry).ok());
   for (const KernelDef* kernel : registry.List()) {
     SCOPED_TRACE(kernel->name);
     EXPECT_FALSE(kernel->help.empty());

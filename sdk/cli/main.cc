@@ -13,6 +13,7 @@
 #include "output.h"
 #include "parse.h"
 #include "pfor/client.h"
+#include "pfor/common/security_flags.h"
 
 namespace pfor::cli {
 namespace {
@@ -37,6 +38,8 @@ struct GlobalFlags {
   std::string coordinator;
   bool json = false;
   std::string timeout = "10s";
+  TlsFiles tls;
+  std::string token_file;
 };
 
 struct JobFlags {
@@ -106,9 +109,15 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
   absl::StatusOr<absl::Duration> timeout =
       ParseDurationFlag(global.timeout, "--timeout");
   if (!timeout.ok()) return timeout.status();
+  absl::StatusOr<std::string> token = ReadToken(global.token_file);
+  if (!token.ok()) return token.status();
   return Client::Connect({.coordinator = global.coordinator,
                           .embedded_threads = threads,
-                          .timeout = *timeout});
+                          .timeout = *timeout,
+                          .tls_ca = global.tls.ca,
+                          .tls_cert = global.tls.cert,
+                          .tls_key = global.tls.key,
+                          .token = *std::move(token)});
 }
 
 // The executor and, for commands, what to run.
@@ -365,6 +374,8 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", global.timeout,
                  "Deadline of each call to the coordinator")
       ->capture_default_str();
+  AddTlsFlags(app, global.tls, FlagSide::kClient);
+  AddTokenFileFlag(app, global.token_file);
 
   JobFlags run_flags;
   CLI::App* run = app.add_subcommand(

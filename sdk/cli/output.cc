@@ -119,6 +119,7 @@ nlohmann::json ToJson(const JobStatus& job) {
       {"chunks", ChunkPolicyText(Spec(job).chunks)},
       {"reduce", ReductionName(Spec(job).reduction)},
       {"executor", ExecutorName(Spec(job).executor)},
+      {"submitted_by", Spec(job).submitted_by},
       {"state", JobStateName(job.state)},
       {"progress",
        {{"indices_total", job.progress.indices_total},
@@ -263,6 +264,9 @@ std::string FormatStatus(const JobStatus& job) {
   absl::StrAppend(&text, "\n  chunks   ", ChunkPolicyText(Spec(job).chunks),
                   ", reduce ", ReductionName(Spec(job).reduction),
                   ", executor ", ExecutorName(Spec(job).executor), "\n");
+  if (!Spec(job).submitted_by.empty()) {
+    absl::StrAppend(&text, "  token    ", Spec(job).submitted_by, "\n");
+  }
   absl::StrAppend(&text, "  progress ", job.progress.indices_done, "/",
                   job.progress.indices_total, " indices, ",
                   job.progress.chunks_done, " chunks done, ",

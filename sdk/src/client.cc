@@ -10,6 +10,7 @@
 #include "follower.h"
 #include "grpc_calls.h"
 #include "local_cluster.h"
+#include "pfor/common/credentials.h"
 
 namespace pfor {
 
@@ -66,8 +67,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
     if (env != nullptr) address = env;
   }
   if (address.empty()) {
-    absl::StatusOr<std::unique_ptr<LocalCluster>> cluster =
-        LocalCluster::Start(options.embedded_threads);
+    absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(
+        options.embedded_threads, options.embedded_test_kernels);
     if (!cluster.ok()) return cluster.status();
     std::unique_ptr<CoordinatorCalls> calls = (*cluster)->Calls();
     return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
@@ -87,9 +88,20 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
         "coordinator address '", address, "' has no port between 1 and 65535",
         "; pass HOST:PORT, such as 127.0.0.1:7070"));
   }
-  return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(
-      address, nullptr, internal::NewGrpcCalls(address, options.timeout),
-      options)));
+  Credentials credentials{.tls = {.cert = options.tls_cert,
+                                  .key = options.tls_key,
+                                  .ca = options.tls_ca},
+                          .token = options.token};
+  if (credentials.token.empty()) {
+    absl::StatusOr<std::string> token = ReadToken("");
+    if (!token.ok()) return token.status();
+    credentials.token = *std::move(token);
+  }
+  absl::StatusOr<std::unique_ptr<CoordinatorCalls>> calls =
+      internal::NewGrpcCalls(address, options.timeout, credentials);
+  if (!calls.ok()) return calls.status();
+  return std::unique_ptr<Client>(new Client(
+      std::make_unique<Impl>(address, nullptr, *std::move(calls), options)));
 }
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

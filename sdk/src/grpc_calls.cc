@@ -5,8 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "pfor/common/grpc_credentials.h"
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire.h"
@@ -50,7 +52,8 @@ class GrpcSession final
  public:
   explicit GrpcSession(SessionHandler* handler) : handler_(handler) {}
 
-  void Open(v1::Coordinator::Stub& stub) {
+  void Open(v1::Coordinator::Stub& stub, const std::string& token) {
+    AddCallMetadata(context_, token);
     stub.async()->Session(&context_, this);
     StartRead(incoming_.get());
     // Calls are written from any thread at any time; the hold keeps OnDone
@@ -139,13 +142,17 @@ class GrpcSession final
 
 class GrpcCalls final : public CoordinatorCalls {
  public:
-  GrpcCalls(std::string address, absl::Duration timeout)
-      : address_(std::move(address)), timeout_(timeout) {
+  GrpcCalls(std::string address, absl::Duration timeout,
+            Credentials credentials,
+            std::shared_ptr<grpc::ChannelCredentials> channel_credentials)
+      : address_(std::move(address)),
+        timeout_(timeout),
+        credentials_(std::move(credentials)) {
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
     arguments.SetMaxSendMessageSize(kMaxMessageBytes);
-    stub_ = v1::Coordinator::NewStub(grpc::CreateCustomChannel(
-        address_, grpc::InsecureChannelCredentials(), arguments));
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateCustomChannel(address_, channel_credentials, arguments));
   }
 
   absl::StatusOr<JobStatus> Submit(const JobSpec& spec) override {
@@ -220,7 +227,7 @@ class GrpcCalls final : public CoordinatorCalls {
 
   std::shared_ptr<Session> OpenSession(SessionHandler* handler) override {
     auto session = std::make_shared<GrpcSession>(handler);
-    session->Open(*stub_);
+    session->Open(*stub_, credentials_.token);
     return session;
   }
 
@@ -231,15 +238,21 @@ class GrpcCalls final : public CoordinatorCalls {
   absl::StatusOr<Response> Call(Method method, const Request& request) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    AddCallMetadata(context, credentials_.token);
     Response response;
     const grpc::Status status =
         ((*stub_).*method)(&context, request, &response);
     if (status.ok()) return response;
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot reach the coordinator at ", address_, " (",
+      return absl::UnavailableError(
+          DescribeUnavailable(status, address_, credentials_.tls));
+    }
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+        absl::StrContains(status.error_message(), "larger than max")) {
+      return absl::ResourceExhaustedError(absl::StrCat(
           status.error_message(),
-          "); start pfor-coordinator there, or pass --coordinator HOST:PORT"));
+          "; the coordinator's --max-message-size bounds every message: "
+          "split the job into smaller ones"));
     }
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return absl::DeadlineExceededError(absl::StrCat(
@@ -251,14 +264,20 @@ class GrpcCalls final : public CoordinatorCalls {
 
   const std::string address_;
   const absl::Duration timeout_;
+  const Credentials credentials_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
 };
 
 }  // namespace
 
-std::unique_ptr<CoordinatorCalls> NewGrpcCalls(const std::string& address,
-                                               absl::Duration timeout) {
-  return std::make_unique<GrpcCalls>(address, timeout);
+absl::StatusOr<std::unique_ptr<CoordinatorCalls>> NewGrpcCalls(
+    const std::string& address, absl::Duration timeout,
+    const Credentials& credentials) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel =
+      MakeChannelCredentials(credentials.tls);
+  if (!channel.ok()) return channel.status();
+  return std::make_unique<GrpcCalls>(address, timeout, credentials,
+                                     *std::move(channel));
 }
 
 }  // namespace pfor::internal

@@ -11,9 +11,15 @@ constexpr absl::Duration kJoinTimeout = absl::Seconds(10);
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
+    int threads, bool test_kernels) {
   if (absl::Status status = RegisterBuiltinKernelsOnce(); !status.ok()) {
     return status;
+  }
+  if (test_kernels) {
+    if (absl::Status status = RegisterTestKernelsOnce(); !status.ok()) {
+      return status;
+    }
   }
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
   coordinator::ServerOptions server_options;
@@ -29,6 +35,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(int threads) {
   worker_options.name = "embedded";
   // Kernels this program registers itself are not in pfor-helper.
   worker_options.helper_kernels = BuiltinKernelNames();
+  if (test_kernels) {
+    for (std::string& name : TestKernelNames()) {
+      worker_options.helper_kernels.push_back(std::move(name));
+    }
+  }
   absl::StatusOr<std::unique_ptr<worker::Worker>> worker =
       worker::Worker::Start(std::move(worker_options));
   if (!worker.ok()) return worker.status();

@@ -15,9 +15,11 @@ namespace pfor {
 class LocalCluster {
  public:
   // Starts a coordinator and one worker with `threads` slots (0: one per
-  // core) serving the built-in kernels and every kernel registered with
-  // PFOR_KERNEL. Returns once the worker has joined.
-  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int threads);
+  // core) serving the built-in kernels, with `test_kernels` the test-only
+  // ones, and every kernel registered with PFOR_KERNEL. Returns once the
+  // worker has joined.
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(int threads,
+                                                             bool test_kernels);
   // Stops the worker, then the coordinator.
   ~LocalCluster();
 

@@ -38,6 +38,9 @@ std::string Tail(const std::string& text) {
 
 class CommandRunner final : public ChunkRunner {
  public:
+  explicit CommandRunner(std::vector<std::string> environment)
+      : environment_(std::move(environment)) {}
+
   absl::StatusOr<ChunkOutput> Run(int, const ChunkTask& task,
                                   const std::atomic<bool>& cancel) override {
     const Command& command = task.job->definition->command;
@@ -56,6 +59,7 @@ class CommandRunner final : public ChunkRunner {
     spawn.environment = {"PFOR_BEGIN=" + begin, "PFOR_END=" + end,
                          "PFOR_CHUNK=" + chunk,
                          absl::StrCat("PFOR_JOB=", task.job->id())};
+    spawn.inherit = environment_;
     absl::StatusOr<Subprocess> child = Subprocess::Spawn(spawn);
     if (!child.ok()) {
       return absl::FailedPreconditionError(
@@ -111,6 +115,9 @@ class CommandRunner final : public ChunkRunner {
     if (!value.ok()) return value.status();
     return ChunkOutput(std::in_place_type<Value>, *std::move(value));
   }
+
+ private:
+  const std::vector<std::string> environment_;
 };
 
 }  // namespace
@@ -140,8 +147,9 @@ absl::StatusOr<Value> ParseCommandOutput(const std::string& text,
   return bad("a number");
 }
 
-std::unique_ptr<ChunkRunner> NewCommandRunner() {
-  return std::make_unique<CommandRunner>();
+std::unique_ptr<ChunkRunner> NewCommandRunner(
+    std::vector<std::string> environment) {
+  return std::make_unique<CommandRunner>(std::move(environment));
 }
 
 }  // namespace pfor::worker

@@ -2,7 +2,9 @@
 //
 // The job's Command gives the program and its arguments; {begin}, {end}
 // and {chunk} are replaced in each, and PFOR_BEGIN, PFOR_END, PFOR_CHUNK and
-// PFOR_JOB are set in its environment. No shell runs unless the job asks for
+// PFOR_JOB are set in its environment, which otherwise holds only the
+// worker's variables named in the allow-list (never, say, its token). No
+// shell runs unless the job asks for
 // one. Standard output is the chunk's value (an integer, a float or a JSON
 // number, per the job); a non-zero exit, a signal, unparsable output or a
 // timeout fails the chunk with the tail of standard error.
@@ -11,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "pfor/job.h"
@@ -19,7 +22,10 @@
 
 namespace pfor::worker {
 
-std::unique_ptr<ChunkRunner> NewCommandRunner();
+// Runs commands that inherit the worker's variables named in `environment`
+// and no others.
+std::unique_ptr<ChunkRunner> NewCommandRunner(
+    std::vector<std::string> environment);
 
 // Reads a command's standard output as the chunk value. INVALID_ARGUMENT
 // quotes (the start of) the text and says what was expected.

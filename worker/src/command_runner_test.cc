@@ -23,9 +23,12 @@ ChunkTask Task(std::vector<std::string> argv, bool shell = false,
   return {job, 100, 250, 1, 7};
 }
 
-absl::StatusOr<Value> RunCommand(const ChunkTask& task) {
+absl::StatusOr<Value> RunCommand(const ChunkTask& task,
+                                 std::vector<std::string> environment = {
+                                     "PATH"}) {
   std::atomic<bool> cancel{false};
-  absl::StatusOr<ChunkOutput> output = NewCommandRunner()->Run(0, task, cancel);
+  absl::StatusOr<ChunkOutput> output =
+      NewCommandRunner(std::move(environment))->Run(0, task, cancel);
   if (!output.ok()) return output.status();
   return std::get<Value>(*output);
 }
@@ -48,6 +51,18 @@ TEST(CommandRunnerTest, SetsTheChunkInTheEnvironment) {
       Task({"echo $((PFOR_END - PFOR_BEGIN + PFOR_CHUNK + PFOR_JOB))"}, true));
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(std::get<int64_t>(*value), 150 + 7 + 42);
+}
+
+TEST(CommandRunnerTest, HidesTheWorkersVariablesOutsideTheAllowList) {
+  setenv("PFOR_TOKEN", "13", 1);
+  const ChunkTask task = Task({"echo ${PFOR_TOKEN:-7}"}, /*shell=*/true);
+  absl::StatusOr<Value> hidden = RunCommand(task);
+  ASSERT_TRUE(hidden.ok()) << hidden.status();
+  EXPECT_EQ(std::get<int64_t>(*hidden), 7);
+  absl::StatusOr<Value> allowed = RunCommand(task, {"PATH", "PFOR_TOKEN"});
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(std::get<int64_t>(*allowed), 13);
+  unsetenv("PFOR_TOKEN");
 }
 
 TEST(CommandRunnerTest, ReportsExitStatusWithTheTailOfStderr) {
@@ -94,8 +109,8 @@ TEST(CommandRunnerTest, StopsWhenCancelled) {
     cancel = true;
   });
   // The shell's child sleeps too: the whole process group goes.
-  const absl::StatusOr<ChunkOutput> value =
-      NewCommandRunner()->Run(0, Task({"sleep 30; echo 1"}, true), cancel);
+  const absl::StatusOr<ChunkOutput> value = NewCommandRunner({"PATH"})->Run(
+      0, Task({"sleep 30; echo 1"}, true), cancel);
   canceller.join();
   EXPECT_EQ(value.status().code(), absl::StatusCode::kCancelled);
 }

@@ -339,6 +339,12 @@ void Engine::Supervise() {
     const bool was_welcomed = welcomed_;
     welcomed_ = false;
     const std::string why(close_status_.message());
+    // A token, certificate or version it does not accept: retrying helps
+    // only once the operator has fixed it.
+    const absl::StatusCode code = close_status_.code();
+    const bool refused = code == absl::StatusCode::kUnauthenticated ||
+                         code == absl::StatusCode::kPermissionDenied ||
+                         code == absl::StatusCode::kFailedPrecondition;
     lock.unlock();
     old.reset();
     lock.lock();
@@ -349,8 +355,9 @@ void Engine::Supervise() {
       Log(absl::StrCat("lost the coordinator (", why, "); redialing"));
     } else if (!told_unreachable) {
       told_unreachable = true;
-      Log(absl::StrCat("cannot reach the coordinator (", why,
-                       "); retrying with backoff up to ",
+      Log(absl::StrCat(refused ? "the coordinator refused this worker ("
+                               : "cannot reach the coordinator (",
+                       why, "); retrying with backoff up to ",
                        absl::FormatDuration(options_.reconnect_max)));
     }
     changed_.wait_for(lock, Chrono(backoff.Next()),

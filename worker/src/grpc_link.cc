@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "pfor/common/grpc_credentials.h"
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire_buffer.h"
@@ -19,7 +20,9 @@ namespace {
 
 constexpr int kMaxMessageBytes = 64 << 20;
 
-std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+std::shared_ptr<grpc::Channel> Dial(
+    const std::string& address,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
   arguments.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -30,8 +33,7 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
   // Our own backoff decides when to redial.
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   arguments);
+  return grpc::CreateCustomChannel(address, credentials, arguments);
 }
 
 // What a stream writes next: merged messages, or a heartbeat (an empty
@@ -62,8 +64,9 @@ class GrpcLink final
   // Starts the call with `hello` as its first message. The link keeps itself
   // alive until the stream ends.
   void Start(const std::shared_ptr<GrpcLink>& self, v1::WorkerLink::Stub& stub,
-             WorkerMessage hello) {
+             const std::string& token, WorkerMessage hello) {
     self_ = self;
+    AddCallMetadata(context_, token);
     stub.async()->Connect(&context_, this);
     StartRead(incoming_.get());
     // Writes start from the worker's threads at any time: the hold keeps
@@ -138,8 +141,12 @@ class GrpcLink final
 // The channel and the streams on it.
 class Dialer {
  public:
-  explicit Dialer(const std::string& address)
-      : channel_(Dial(address)), stub_(v1::WorkerLink::NewStub(channel_)) {}
+  Dialer(const std::string& address, Credentials credentials,
+         const std::shared_ptr<grpc::ChannelCredentials>& channel_credentials)
+      : address_(address),
+        credentials_(std::move(credentials)),
+        channel_(Dial(address, channel_credentials)),
+        stub_(v1::WorkerLink::NewStub(channel_)) {}
 
   // Waits for every stream to end (cancelling those still open), then lets
   // the streams and the channel go, on this thread.
@@ -173,8 +180,19 @@ class Dialer {
     }
     // Ended streams go here, on the caller's thread.
     finished.clear();
-    link->Start(link, *stub_, std::move(hello));
+    link->Start(link, *stub_, credentials_.token, std::move(hello));
     return link;
+  }
+
+  // A link's final status, with a failed handshake told in one line that
+  // names the fix.
+  absl::Status Explain(const grpc::Status& status) const {
+    std::string handshake =
+        status.error_code() == grpc::StatusCode::UNAVAILABLE
+            ? DescribeHandshakeFailure(status, address_, credentials_.tls)
+            : "";
+    if (handshake.empty()) return FromGrpcStatus(status);
+    return absl::UnavailableError(handshake);
   }
 
   // The stream's last reaction: it is kept until a worker thread drops it.
@@ -186,6 +204,8 @@ class Dialer {
   }
 
  private:
+  const std::string address_;
+  const Credentials credentials_;
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::WorkerLink::Stub> stub_;
   std::mutex mu_;
@@ -199,7 +219,7 @@ void GrpcLink::OnDone(const grpc::Status& status) {
   absl::Status closed;
   {
     std::lock_guard lock(mu_);
-    closed = unreadable_.ok() ? FromGrpcStatus(status) : unreadable_;
+    closed = unreadable_.ok() ? dialer_->Explain(status) : unreadable_;
   }
   WorkerLinkHandler* const handler = handler_;
   // After this, `this` may go at any moment (on a worker thread): only
@@ -210,8 +230,12 @@ void GrpcLink::OnDone(const grpc::Status& status) {
 
 }  // namespace
 
-WorkerLinkOpener GrpcLinkOpener(const std::string& address) {
-  auto dialer = std::make_shared<Dialer>(address);
+absl::StatusOr<WorkerLinkOpener> GrpcLinkOpener(
+    const std::string& address, const Credentials& credentials) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel =
+      MakeChannelCredentials(credentials.tls);
+  if (!channel.ok()) return channel.status();
+  auto dialer = std::make_shared<Dialer>(address, credentials, *channel);
   return [dialer](WorkerMessage hello, WorkerLinkHandler* handler) {
     return dialer->Open(std::move(hello), handler);
   };

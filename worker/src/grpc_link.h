@@ -19,18 +19,23 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "pfor/common/credentials.h"
 #include "pfor/common/link.h"
 
 namespace pfor::worker {
 
-// Opens links to the coordinator at `address` (host:port). The channel is
-// made here and dialled lazily: a coordinator out of reach shows up as
-// OnClosed with UNAVAILABLE. Keeps today's channel settings: 64 MiB
-// messages, keepalive every 10 s (a vanished coordinator is noticed even
-// when no chunk runs), reconnect attempts between 100 ms and 1 s (the
-// worker's own backoff decides when to open another link). The opener is
-// thread-safe; its links are too.
-WorkerLinkOpener GrpcLinkOpener(const std::string& address);
+// Opens links to the coordinator at `address` (host:port), over TLS when
+// `credentials` has TLS files, presenting its token. The channel is made
+// here and dialled lazily: a coordinator out of reach (or a failed
+// handshake) shows up as OnClosed with UNAVAILABLE and a message naming
+// the fix. INVALID_ARGUMENT when a TLS file cannot be read. Keeps today's
+// channel settings: 64 MiB messages, keepalive every 10 s (a vanished
+// coordinator is noticed even when no chunk runs), reconnect attempts between
+// 100 ms and 1 s (the worker's own backoff decides when to open another link).
+// The opener is thread-safe; its links are too.
+absl::StatusOr<WorkerLinkOpener> GrpcLinkOpener(const std::string& address,
+                                                const Credentials& credentials);
 
 }  // namespace pfor::worker
 

@@ -201,7 +201,7 @@ WorkerMessage Hello(std::string name) {
 TEST(GrpcLinkTest, CarriesMessagesBothWaysAndHalfCloses) {
   StandInCoordinator coordinator;
   Recorder recorder;
-  WorkerLinkOpener opener = GrpcLinkOpener(coordinator.address());
+  WorkerLinkOpener opener = *GrpcLinkOpener(coordinator.address(), {});
   std::shared_ptr<WorkerLink> link = opener(Hello("w1"), &recorder);
 
   std::vector<WorkerMessage> received = coordinator.Await(1);
@@ -276,7 +276,7 @@ TEST(GrpcLinkTest, CarriesMessagesBothWaysAndHalfCloses) {
 TEST(GrpcLinkTest, SendsHeartbeatsAsEmptyMessages) {
   StandInCoordinator coordinator;
   Recorder recorder;
-  WorkerLinkOpener opener = GrpcLinkOpener(coordinator.address());
+  WorkerLinkOpener opener = *GrpcLinkOpener(coordinator.address(), {});
   std::shared_ptr<WorkerLink> link = opener(Hello("w2"), &recorder);
   ASSERT_EQ(coordinator.Await(1).size(), 1u);
   link->Send(WorkerMessage());
@@ -290,7 +290,7 @@ TEST(GrpcLinkTest, SendsHeartbeatsAsEmptyMessages) {
 TEST(GrpcLinkTest, ReportsACancelledLink) {
   StandInCoordinator coordinator;
   Recorder recorder;
-  WorkerLinkOpener opener = GrpcLinkOpener(coordinator.address());
+  WorkerLinkOpener opener = *GrpcLinkOpener(coordinator.address(), {});
   std::shared_ptr<WorkerLink> link = opener(Hello("w3"), &recorder);
   ASSERT_EQ(coordinator.Await(1).size(), 1u);
   link->Cancel();
@@ -306,7 +306,7 @@ TEST(GrpcLinkTest, ACoordinatorOutOfReachClosesTheLinkAsUnavailable) {
   {
     // A port that was just free: nothing listens there now.
     StandInCoordinator gone;
-    opener = GrpcLinkOpener(gone.address());
+    opener = *GrpcLinkOpener(gone.address(), {});
   }
   std::shared_ptr<WorkerLink> link = opener(Hello("w4"), &recorder);
   std::optional<absl::Status> closed = recorder.AwaitClosed();
@@ -317,7 +317,7 @@ TEST(GrpcLinkTest, ACoordinatorOutOfReachClosesTheLinkAsUnavailable) {
 TEST(GrpcLinkTest, TheOpenerWaitsForItsStreamsToEnd) {
   StandInCoordinator coordinator;
   Recorder recorder;
-  WorkerLinkOpener opener = GrpcLinkOpener(coordinator.address());
+  WorkerLinkOpener opener = *GrpcLinkOpener(coordinator.address(), {});
   std::shared_ptr<WorkerLink> link = opener(Hello("w5"), &recorder);
   ASSERT_EQ(coordinator.Await(1).size(), 1u);
   link.reset();

@@ -249,8 +249,11 @@ int Main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   pfor::KernelRegistry registry;
-  if (absl::Status status = pfor::RegisterBuiltinKernels(registry);
-      !status.ok()) {
+  // The test kernels too: a helper runs only what its worker sends, and
+  // the worker sends them only when it offers them (--enable-test-kernels).
+  absl::Status registered = pfor::RegisterBuiltinKernels(registry);
+  if (registered.ok()) registered = pfor::RegisterTestKernels(registry);
+  if (absl::Status status = registered; !status.ok()) {
     Complain(std::string(status.message()));
     return 1;
   }

@@ -34,7 +34,8 @@ constexpr bool kSanitizer = false;
 const KernelRegistry& Kernels() {
   static const KernelRegistry* const registry = [] {
     auto* registry = new KernelRegistry;
-    const absl::Status status = RegisterBuiltinKernels(*registry);
+    absl::Status status = RegisterBuiltinKernels(*registry);
+    if (status.ok()) status = RegisterTestKernels(*registry);
     if (!status.ok()) std::abort();
     return registry;
   }();

@@ -34,11 +34,17 @@ struct Pipe {
 };
 
 std::vector<std::string> MergedEnvironment(
-    const std::vector<std::string>& extra) {
+    const std::vector<std::string>& extra,
+    const std::optional<std::vector<std::string>>& inherit) {
   std::map<std::string, std::string> entries;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text = *entry;
-    entries[text.substr(0, text.find('='))] = text;
+    std::string name = text.substr(0, text.find('='));
+    if (inherit &&
+        std::find(inherit->begin(), inherit->end(), name) == inherit->end()) {
+      continue;
+    }
+    entries[std::move(name)] = text;
   }
   for (const std::string& text : extra)
     entries[text.substr(0, text.find('='))] = text;
@@ -123,7 +129,8 @@ absl::StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
                                             POSIX_SPAWN_SETSIGMASK |
                                             POSIX_SPAWN_SETSIGDEF);
   std::vector<std::string> argv = options.argv;
-  std::vector<std::string> environment = MergedEnvironment(options.environment);
+  std::vector<std::string> environment =
+      MergedEnvironment(options.environment, options.inherit);
   std::vector<char*> argv_pointers = Pointers(argv);
   std::vector<char*> environment_pointers = Pointers(environment);
   pid_t pid = -1;

@@ -23,8 +23,11 @@ namespace pfor::worker {
 struct SpawnOptions {
   // argv[0] is looked up in PATH when it has no '/'.
   std::vector<std::string> argv;
-  // NAME=VALUE entries added to (or replacing) this process's environment.
+  // NAME=VALUE entries added to (or replacing) the inherited environment.
   std::vector<std::string> environment;
+  // The names of this process's environment variables the child inherits;
+  // unset: all of them.
+  std::optional<std::vector<std::string>> inherit;
   // Give the child a pipe as standard input; otherwise /dev/null.
   bool pipe_stdin = false;
 };

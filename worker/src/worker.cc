@@ -86,14 +86,23 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(WorkerOptions options) {
          .plugins = options.plugins,
          .memory_limit_bytes = options.helper_memory_limit_bytes});
   }
-  if (options.commands > 0) engine.runners[2] = NewCommandRunner();
+  if (options.commands > 0) {
+    engine.runners[2] =
+        NewCommandRunner(std::move(options.command_environment));
+  }
   engine.prefetch = options.prefetch;
   engine.prefetch_target = options.prefetch_target;
   engine.kernels =
       options.kernels != nullptr ? options.kernels : &KernelRegistry::Global();
   engine.helper_kernels = std::move(options.helper_kernels);
-  engine.opener = options.link != nullptr ? std::move(options.link)
-                                          : GrpcLinkOpener(options.coordinator);
+  if (options.link != nullptr) {
+    engine.opener = std::move(options.link);
+  } else {
+    absl::StatusOr<WorkerLinkOpener> opener =
+        GrpcLinkOpener(options.coordinator, options.credentials);
+    if (!opener.ok()) return opener.status();
+    engine.opener = *std::move(opener);
+  }
   engine.reconnect_min = options.reconnect_min;
   engine.reconnect_max = options.reconnect_max;
   engine.log = std::move(options.log);

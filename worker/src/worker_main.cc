@@ -8,7 +8,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "pfor/builtin_kernels.h"
+#include "pfor/common/credentials.h"
 #include "pfor/common/daemon.h"
+#include "pfor/common/security_flags.h"
 #include "pfor/worker/worker.h"
 #include "plugin_loader.h"
 
@@ -75,7 +77,30 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
   app.add_option("--drain-timeout", grace,
                  "On SIGTERM, how long running chunks may take to finish")
       ->capture_default_str();
+  std::vector<std::string> command_env;
+  app.add_option("--command-env", command_env,
+                 "An environment variable of this worker that commands may "
+                 "see, on top of PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER "
+                 "and LOGNAME; repeatable");
+  bool test_kernels = false;
+  app.add_flag("--enable-test-kernels", test_kernels,
+               "Also offer the test-only kernels (fault: crashes, hangs and "
+               "fails on purpose); never on a shared cluster");
+  pfor::AddTlsFlags(app, options.credentials.tls, pfor::FlagSide::kClient);
+  std::string token_file;
+  pfor::AddTokenFileFlag(app, token_file);
   CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<std::string> token = pfor::ReadToken(token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program,
+                 std::string(token.status().message()).c_str());
+    return 2;
+  }
+  options.credentials.token = *std::move(token);
+  for (std::string& name : command_env) {
+    options.command_environment.push_back(std::move(name));
+  }
 
   absl::StatusOr<int64_t> memory_limit_bytes = pfor::ParseBytes(memory_limit);
   if (!memory_limit_bytes.ok()) {
@@ -99,9 +124,13 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
     return 2;
   }
   options.helper_kernels = main_options.helper_kernels;
-  if (absl::Status status = pfor::RegisterBuiltinKernelsOnce(); !status.ok()) {
+  absl::Status registered = pfor::RegisterBuiltinKernelsOnce();
+  if (registered.ok() && test_kernels) {
+    registered = pfor::RegisterTestKernelsOnce();
+  }
+  if (!registered.ok()) {
     std::fprintf(stderr, "%s: %s\n", program,
-                 std::string(status.message()).c_str());
+                 std::string(registered.message()).c_str());
     return 1;
   }
   for (const std::string& path : plugins) {

@@ -102,6 +102,9 @@ struct JobSpec {
   std::vector<Task> tasks = {};
   // At most this many chunks run at once; 0 means no limit.
   int max_parallel = 0;
+  // The name of the token that submitted the job (never its secret): set
+  // by the coordinator; empty without tokens.
+  std::string submitted_by = {};
 };
 
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };

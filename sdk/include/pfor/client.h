@@ -46,6 +46,18 @@ struct ClientOptions {
   // coordinator with a journal (--state-dir) still has their jobs when it
   // comes back.
   absl::Duration reconnect_timeout = absl::Seconds(30);
+  // TLS to the coordinator: PEM files. With `tls_ca` set, the coordinator's
+  // certificate must be signed by it; `tls_cert` and `tls_key` add this
+  // client's own certificate (mutual TLS). Empty: plaintext.
+  std::string tls_ca = {};
+  std::string tls_cert = {};
+  std::string tls_key = {};
+  // The token's secret, for a coordinator with tokens. Empty: $PFOR_TOKEN,
+  // or the first line of the file $PFOR_TOKEN_FILE names, or none.
+  std::string token = {};
+  // Embedded cluster: also offer the test-only kernels (`fault`, which
+  // crashes, hangs or fails on purpose).
+  bool embedded_test_kernels = false;
 };
 
 class Client;

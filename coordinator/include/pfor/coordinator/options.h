@@ -5,10 +5,12 @@
 #define PFOR_COORDINATOR_OPTIONS_H_
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "absl/time/time.h"
+#include "pfor/common/credentials.h"
 
 namespace pfor {
 class Clock;
@@ -28,6 +30,9 @@ struct SchedulerOptions {
   // running on this many lost workers (it may be what kills them) fails
   // its job.
   int max_worker_losses = 100;
+  // Jobs queued or running at once per token; more are refused
+  // (--max-jobs-per-token).
+  int max_active_jobs_per_token = 1000;
   // Near the end of a job, an idle slot runs a backup copy of an in-flight
   // chunk that has run this many times longer than expected...
   double straggler_factor = 3;
@@ -38,11 +43,35 @@ struct SchedulerOptions {
   absl::Duration queue_timeout = absl::Minutes(10);
 };
 
+// Who may connect, and the bounds on what one caller may hold.
+struct SecurityOptions {
+  // TLS (--tls-cert, --tls-key, --tls-ca); plaintext when none is set.
+  TlsFiles tls;
+  // Workers must present a certificate signed by tls.ca
+  // (--tls-verify-workers).
+  bool require_worker_certificates = false;
+  // The token table (--tokens; coordinator/service/tokens.h has its
+  // format). Empty: no tokens, every caller may do everything, so the
+  // coordinator listens on loopback only unless `insecure`.
+  std::string tokens_file;
+  // Listen beyond loopback without tokens (--insecure).
+  bool insecure = false;
+  // Failed authentications a host may make in a minute before it is
+  // refused for the rest of it (--max-auth-failures).
+  int max_auth_failures_per_minute = 20;
+  // Session and WatchJob streams one token (or, without tokens, one host)
+  // holds open at once (--max-streams-per-client).
+  int max_streams_per_client = 256;
+  // Largest message received or sent (--max-message-size).
+  int64_t max_message_bytes = int64_t{64} << 20;
+};
+
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (--listen). Empty:
   // in-process links and calls only (the embedded cluster).
   std::string listen = "127.0.0.1:7070";
   SchedulerOptions scheduling;
+  SecurityOptions security;
   // Workers are told to send something at least this often: a quarter of
   // the heartbeat timeout, at most a second.
   absl::Duration heartbeat_interval() const {

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pfor/common/credentials.h"
 #include "pfor/common/link.h"
 #include "pfor/kernel.h"
 
@@ -26,6 +27,8 @@ namespace pfor::worker {
 struct WorkerOptions {
   // host:port of the coordinator, reached over gRPC...
   std::string coordinator;
+  // TLS files and token for `coordinator`.
+  Credentials credentials;
   // ...or links opened within this process (the embedded cluster:
   // CoordinatorServer::LocalWorkerLinks()). Exactly one of the two.
   WorkerLinkOpener link;
@@ -38,6 +41,10 @@ struct WorkerOptions {
   // Slots of the command executor; 0 (the default) means none: commands run
   // only on workers started with --allow-commands.
   int commands = 0;
+  // The worker's environment variables a command inherits (--command-env
+  // adds to them); its other variables, such as PFOR_TOKEN, stay hidden.
+  std::vector<std::string> command_environment = {
+      "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME"};
   // Chunks asked for beyond each executor's slots. -1 (the default) adapts:
   // enough to keep every slot busy for `prefetch_target` at the measured
   // time per chunk, at least the executor's slots (so long chunks do not
