@@ -19,8 +19,12 @@ namespace {
 
 constexpr int kMaxMessageBytes = 64 << 20;
 
-std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+std::shared_ptr<grpc::Channel> Dial(const std::string& address,
+                                    const GrpcLinkOptions& options) {
   grpc::ChannelArguments arguments;
+  if (options.own_connection) {
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
   arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
   arguments.SetMaxSendMessageSize(kMaxMessageBytes);
   // Notice a vanished coordinator even when no chunk is running.
@@ -138,8 +142,9 @@ class GrpcLink final
 // The channel and the streams on it.
 class Dialer {
  public:
-  explicit Dialer(const std::string& address)
-      : channel_(Dial(address)), stub_(v1::WorkerLink::NewStub(channel_)) {}
+  Dialer(const std::string& address, const GrpcLinkOptions& options)
+      : channel_(Dial(address, options)),
+        stub_(v1::WorkerLink::NewStub(channel_)) {}
 
   // Waits for every stream to end (cancelling those still open), then lets
   // the streams and the channel go, on this thread.
@@ -210,8 +215,9 @@ void GrpcLink::OnDone(const grpc::Status& status) {
 
 }  // namespace
 
-WorkerLinkOpener GrpcLinkOpener(const std::string& address) {
-  auto dialer = std::make_shared<Dialer>(address);
+WorkerLinkOpener GrpcLinkOpener(const std::string& address,
+                                const GrpcLinkOptions& options) {
+  auto dialer = std::make_shared<Dialer>(address, options);
   return [dialer](WorkerMessage hello, WorkerLinkHandler* handler) {
     return dialer->Open(std::move(hello), handler);
   };

@@ -23,6 +23,13 @@
 
 namespace pfor::worker {
 
+struct GrpcLinkOptions {
+  // A TCP connection of the opener's own. By default the channels of one
+  // process to one address share a connection (gRPC's global subchannel
+  // pool); a program that stands in for many workers wants one each.
+  bool own_connection = false;
+};
+
 // Opens links to the coordinator at `address` (host:port). The channel is
 // made here and dialled lazily: a coordinator out of reach shows up as
 // OnClosed with UNAVAILABLE. Keeps today's channel settings: 64 MiB
@@ -30,7 +37,8 @@ namespace pfor::worker {
 // when no chunk runs), reconnect attempts between 100 ms and 1 s (the
 // worker's own backoff decides when to open another link). The opener is
 // thread-safe; its links are too.
-WorkerLinkOpener GrpcLinkOpener(const std::string& address);
+WorkerLinkOpener GrpcLinkOpener(const std::string& address,
+                                const GrpcLinkOptions& options = {});
 
 }  // namespace pfor::worker
 
