@@ -30,6 +30,13 @@ pfor / tool: below 1 means pfor is faster.
      ThreadPoolExecutor and ProcessPoolExecutor doing the same with a
      trivial function.
 
+Long jobs, minutes each, only when asked for (--only ij; bench/run --long):
+
+  i. pi(1e11), embedded and through the coordinator, vs `primesieve -t P`;
+  j. trial division over [1, 1e8): `pfor run` and `pfor submit` with
+     --chunks auto vs an OpenMP schedule(dynamic, 1000) build, with the
+     slots' busy times.
+
 Each comparison is a module of bench/pforbench/. Only the Python standard
 library is required; joblib and Dask comparisons are
 skipped with a note when those modules do not import. Results are checked
@@ -48,8 +55,8 @@ import sys
 import tempfile
 import types
 
-from pforbench import (executors, integration, primes, running_clusters, sdk,
-                       startup, trial)
+from pforbench import (executors, integration, long_jobs, primes,
+                       running_clusters, sdk, startup, trial)
 from pforbench.harness import (DEBIAN_PYTHON, REEXEC_ENV, REPO, PforCluster,
                                ToolError, _install_signal_handlers,
                                cleanup_children, distributed, find_binaries,
@@ -76,7 +83,8 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="also write the "
                         "results as JSON to FILE")
     parser.add_argument("--only", default="abcdefgh",
-                        help="comparisons to run, e.g. 'ac' (default: all)")
+                        help="comparisons to run, e.g. 'ac' (default: "
+                        "abcdefgh; the long jobs i and j only when named)")
     parser.add_argument("--procs", type=int, default=os.cpu_count(),
                         help="processes / threads / workers per tool "
                         "(default: nproc = %(default)s)")
@@ -89,6 +97,12 @@ def main():
     parser.add_argument("--points", type=parse_count, default=None,
                         help="d.: integration points (default 1e8; "
                         "--quick 2e6)")
+    parser.add_argument("--long-primes-n", type=parse_count, default=None,
+                        help="i.: count primes up to this (default 1e11; "
+                        "--quick 1e9)")
+    parser.add_argument("--long-trial-n", type=parse_count, default=None,
+                        help="j.: trial division over [1, N) (default 1e8; "
+                        "--quick 1e6)")
     parser.add_argument("--noop-repeat", type=int, default=None,
                         help="f.: rounds of the per-job overhead (default 20, "
                         "--quick 3)")
@@ -106,13 +120,15 @@ def main():
     primes_n = args.primes_n or (10**9 if quick else 10**10)
     trial_n = args.trial_n or (200_000 if quick else 3_000_000)
     points = args.points or (2_000_000 if quick else 100_000_000)
+    long_primes_n = args.long_primes_n or (10**9 if quick else 10**11)
+    long_trial_n = args.long_trial_n or (10**6 if quick else 10**8)
     noop_repeat = args.noop_repeat or (3 if quick else 20)
     chunk_jobs = {k: v // 10 if quick else v
                   for k, v in executors.CHUNK_JOBS.items()}
     procs = args.procs
     only = set(args.only.lower())
-    if not only or not only <= set("abcdefgh"):
-        parser.error(f"--only {args.only}: pick letters among abcdefgh")
+    if not only or not only <= set("abcdefghij"):
+        parser.error(f"--only {args.only}: pick letters among abcdefghij")
     timeout = args.timeout
     if repeat < 1 or noop_repeat < 1 or procs < 1:
         parser.error("--repeat, --noop-repeat and --procs must be positive")
@@ -121,6 +137,7 @@ def main():
     facts = machine_facts(bins)
     settings = {"repeat": repeat, "noop_repeat": noop_repeat, "procs": procs,
                 "primes_n": primes_n, "trial_n": trial_n, "points": points,
+                "long_primes_n": long_primes_n, "long_trial_n": long_trial_n,
                 "chunk_jobs": chunk_jobs, "quick": quick}
     print_facts(facts, settings)
 
@@ -149,9 +166,8 @@ def main():
     comparisons = []
     interrupted = False
     try:
-        comparisons = run_all(
-            args, bins, primesieve, notes, logdir, procs, repeat, noop_repeat,
-            primes_n, trial_n, points, only, timeout, chunk_jobs)
+        comparisons = run_all(args, bins, primesieve, notes, logdir, settings,
+                              only, timeout)
     except KeyboardInterrupt as e:
         interrupted = True
         print(f"\ninterrupted ({e}); cleaning up", file=sys.stderr)
@@ -210,17 +226,14 @@ def shutdown_python_pools():
         pass
 
 
-def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
-            noop_repeat, primes_n, trial_n, points, only, timeout,
-            chunk_jobs):
-    """Starts pfor's coordinator and workers once (for b., e., f., g., h.),
+def run_all(args, bins, primesieve, notes, logdir, settings, only, timeout):
+    """Starts pfor's coordinator and workers once (for b., e. to j.),
     then runs the comparisons picked by `only`, in an order that keeps
     idle helpers and Dask processes out of the others' way."""
+    procs = settings["procs"]
     ctx = types.SimpleNamespace(
-        args=args, bins=bins, pfor=bins["pfor"], primesieve=primesieve,
-        notes=notes, procs=procs, repeat=repeat, noop_repeat=noop_repeat,
-        primes_n=primes_n, trial_n=trial_n, points=points, only=only,
-        timeout=timeout, chunk_jobs=chunk_jobs,
+        **settings, args=args, bins=bins, pfor=bins["pfor"],
+        primesieve=primesieve, notes=notes, only=only, timeout=timeout,
         threads=["--threads", str(procs)],
         no_pfor=unavailable_pfor(bins, "pfor"),
         no_joblib=None if joblib else "joblib does not import",
@@ -228,7 +241,7 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
         cluster=None,
         cluster_problem=unavailable_pfor(bins, "pfor", "coordinator",
                                          "worker"))
-    if ctx.cluster_problem is None and only & set("befgh"):
+    if ctx.cluster_problem is None and only & set("befghij"):
         print(f"starting pfor-coordinator and {procs} workers (1 thread, 1 "
               "helper process, 1 command slot each)", file=sys.stderr,
               flush=True)
@@ -262,18 +275,21 @@ def run_all(args, bins, primesieve, notes, logdir, procs, repeat,
     ctx.cluster_up = cluster_up
     # g. runs late, so that the helper processes it starts idle through no
     # other comparison.
-    steps = [("ab", primes), ("c", trial), ("d", integration),
-             ("f", startup), ("ef", running_clusters), ("g", executors),
-             ("h", sdk)]
+    steps = [("ab", primes.compare), ("c", trial.compare),
+             ("d", integration.compare), ("f", startup.compare),
+             ("ef", running_clusters.compare), ("g", executors.compare),
+             ("h", sdk.compare), ("i", long_jobs.compare_pi),
+             ("j", long_jobs.compare_trial)]
     comparisons = []
-    for letters, module in steps:
+    for letters, step in steps:
         if only & set(letters):
-            comparisons.extend(module.compare(ctx))
+            comparisons.extend(step(ctx))
     if ctx.cluster is not None:
         ctx.cluster.stop()
 
     order = {c: i for i, c in enumerate(
-        ["a", "b", "c", "d", "e", "f1", "f2", "g", "h1", "h2"])}
+        ["a", "b", "c", "d", "e", "f1", "f2", "g", "h1", "h2", "i1", "i2",
+         "j"])}
     comparisons.sort(key=lambda c: order.get(c.cid, 99))
     return comparisons
 

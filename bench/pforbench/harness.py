@@ -158,12 +158,14 @@ def _after_fork_child():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HANDLED)
 
 
-def run_command(argv, timeout):
-    """Runs argv to completion; returns its stdout. Raises ToolError."""
+def run_command(argv, timeout, env=None):
+    """Runs argv to completion (in `env`, default ours); returns its stdout.
+    Raises ToolError."""
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              env=env)
     except subprocess.TimeoutExpired:
         raise ToolError(f"{' '.join(argv)}: no result after {timeout:.0f} s")
     except OSError as e:

@@ -9,7 +9,15 @@ from .harness import (PRIME_PI, Comparison, Tool, check_exact, fmt_count,
 
 def compare(ctx):
     """a. and b. share their rounds, so b.'s ratios compare like with like."""
-    primes_n, procs, timeout = ctx.primes_n, ctx.procs, ctx.timeout
+    return sieve(ctx, ctx.primes_n, "a" in ctx.only, "b" in ctx.only,
+                 ("a", "b"))
+
+
+def sieve(ctx, primes_n, embedded, through_coordinator, ids):
+    """The count to `primes_n` embedded and through the coordinator (each
+    compared when asked for), against primesieve; `ids` name the two
+    comparisons."""
+    procs, timeout = ctx.procs, ctx.timeout
     primes_text = fmt_count(primes_n)
     run_primes = Tool(
         "pfor-run", f"pfor run count_primes --range 1:{primes_text}",
@@ -17,7 +25,7 @@ def compare(ctx):
             [ctx.pfor, "run", "count_primes", "--range", f"1:{primes_n}",
              *ctx.threads, "--no-progress"], timeout), "pfor run"),
         ctx.no_pfor)
-    sieve = Tool(
+    primesieve_tool = Tool(
         "primesieve", f"primesieve {primes_text} -t{procs}",
         lambda: parse_int(run_command(
             [ctx.primesieve, str(primes_n), f"-t{procs}", "-q"], timeout),
@@ -28,25 +36,27 @@ def compare(ctx):
         lambda: parse_int(run_command(
             ctx.submit("count_primes", "--range", f"1:{primes_n}"), timeout),
             "pfor submit"),
-        ctx.cluster_problem if "b" in ctx.only else "not selected",
+        ctx.cluster_problem if through_coordinator else "not selected",
         prepare=ctx.cluster_up)
-    print(f"a./b. prime count to {primes_text}", file=sys.stderr)
-    measure("a/b", [run_primes, sieve, submit_primes], ctx.repeat, timeout)
+    print(f"{ids[0]}./{ids[1]}. prime count to {primes_text}",
+          file=sys.stderr)
+    measure("/".join(ids), [run_primes, primesieve_tool, submit_primes],
+            ctx.repeat, timeout)
     expected = PRIME_PI.get(primes_n)
     check = check_exact(expected)
     comparisons = []
-    if "a" in ctx.only:
+    if embedded:
         comparisons.append(Comparison(
-            "a", f"Prime count 1..{primes_text}, segmented sieve "
+            ids[0], f"Prime count 1..{primes_text}, segmented sieve "
             f"(exact; pi = {expected or '?'})",
-            run_primes, [sieve], check,
+            run_primes, [primesieve_tool], check,
             ["Wall time of the whole command: process start, embedded "
              "cluster start (pfor) and exit included for both."]))
-    if "b" in ctx.only:
+    if through_coordinator:
         comparisons.append(Comparison(
-            "b", f"Same count through pfor-coordinator + {procs} "
+            ids[1], f"Same count through pfor-coordinator + {procs} "
             "one-thread workers on loopback",
-            submit_primes, [run_primes, sieve], check,
+            submit_primes, [run_primes, primesieve_tool], check,
             ["Coordinator and workers started once before timing; the "
              "time is `pfor submit --wait` (CLI start, submit, "
              "dispatch over gRPC, result)."]))
