@@ -9,7 +9,8 @@
 #   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
 #                      tests (ctest -L unit: the code that runs no gRPC)
-#   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+#   ./setup.sh bench   build, then run every benchmark (bench/run) and write
+#                      docs/BENCHMARKS.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -74,10 +75,10 @@ case "${1:-}" in
   bench)
     install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build build -DCMAKE_BUILD_TYPE=Release
-    python3 bench/compare.py --build build
+    bench/run --build build
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

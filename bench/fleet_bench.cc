@@ -69,7 +69,7 @@ struct FleetOptions {
   int connections = 0;  // 0: one per stream
   absl::Duration chunk_time = absl::Milliseconds(200);
   int rounds = 25;
-  absl::Duration connect_timeout = absl::Seconds(120);
+  absl::Duration connect_timeout = absl::Seconds(300);
   bool json = false;
 };
 
@@ -250,10 +250,11 @@ class SimWorker final : public WorkerLinkHandler {
     SendLocked();
   }
 
-  // Sends a heartbeat when nothing went out for half the interval.
+  // Sends a heartbeat when nothing went out for an interval, as the
+  // worker's engine does.
   void Heartbeat(SteadyTime now) {
     std::lock_guard lock(mu_);
-    if (link_ == nullptr || closed_ || now - last_send_ < heartbeat_ / 2) {
+    if (link_ == nullptr || closed_ || now - last_send_ < heartbeat_) {
       return;
     }
     last_send_ = now;
@@ -532,6 +533,10 @@ absl::StatusOr<JobStatus> SubmitAndWait(v1::Coordinator::Stub& stub,
 double Mib(int64_t kb) { return static_cast<double>(kb) / 1024.0; }
 
 void PrintReport(const nlohmann::json& report, bool json) {
+  if (report.contains("error")) {
+    std::fprintf(stderr, "fleet_bench: %s\n",
+                 report["error"].get<std::string>().c_str());
+  }
   if (json) {
     std::printf("%s\n", report.dump().c_str());
     return;
@@ -577,10 +582,6 @@ void PrintReport(const nlohmann::json& report, bool json) {
     }
     std::printf("fleet_bench itself: %.2f s CPU during the job\n",
                 report["fleet_cpu_s"].get<double>());
-  }
-  if (report.contains("error")) {
-    std::printf("fleet_bench: %s\n",
-                report["error"].get<std::string>().c_str());
   }
 }
 
@@ -756,7 +757,7 @@ int main(int argc, char** argv) {
       "utilisation, dispatch rate, and the coordinator's CPU and memory"};
   pfor::FleetOptions options;
   std::string chunk_time = "200ms";
-  std::string connect_timeout = "120s";
+  std::string connect_timeout = "300s";
   app.add_option("--coordinator", options.coordinator,
                  "HOST:PORT of a running coordinator with no other workers")
       ->required();

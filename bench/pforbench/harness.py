@@ -516,8 +516,8 @@ def check_none(_tools):
 
 
 def find_binaries(args):
-    """Paths of pfor, pfor-coordinator, pfor-worker and sdk_bench; None for
-    missing ones."""
+    """Paths of pfor, pfor-coordinator, pfor-worker, sdk_bench and
+    fleet_bench; None for missing ones."""
     if args.bin:
         base = os.path.abspath(args.bin)
         candidates = {
@@ -530,6 +530,8 @@ def find_binaries(args):
                        os.path.join(base, "worker", "pfor-worker")],
             "sdk_bench": [os.path.join(base, "sdk_bench"),
                           os.path.join(base, "bench", "sdk_bench")],
+            "fleet_bench": [os.path.join(base, "fleet_bench"),
+                            os.path.join(base, "bench", "fleet_bench")],
         }
     else:
         base = os.path.abspath(args.build)
@@ -539,6 +541,7 @@ def find_binaries(args):
                                          "pfor-coordinator")],
             "worker": [os.path.join(base, "worker", "pfor-worker")],
             "sdk_bench": [os.path.join(base, "bench", "sdk_bench")],
+            "fleet_bench": [os.path.join(base, "bench", "fleet_bench")],
         }
     found = {}
     for name, paths in candidates.items():
