@@ -60,9 +60,20 @@ from pforbench import (executors, integration, long_jobs, primes,
 from pforbench.harness import (DEBIAN_PYTHON, REEXEC_ENV, REPO, PforCluster,
                                ToolError, _install_signal_handlers,
                                cleanup_children, distributed, find_binaries,
-                               joblib, machine_facts, parse_count,
+                               fmt_count, joblib, machine_facts, parse_count,
                                unavailable_pfor)
 from pforbench.report import print_facts, print_table, write_json
+
+
+# The problem sizes: flag, (what it sets, default, default with --quick).
+SIZES = {
+    "--primes-n": ("a./b.: count primes up to this", 10**10, 10**9),
+    "--trial-n": ("c./e.: trial division over [1, N)", 3 * 10**6,
+                  2 * 10**5),
+    "--points": ("d.: integration points", 10**8, 2 * 10**6),
+    "--long-primes-n": ("i.: count primes up to this", 10**11, 10**9),
+    "--long-trial-n": ("j.: trial division over [1, N)", 10**8, 10**6),
+}
 
 
 def main():
@@ -88,21 +99,10 @@ def main():
     parser.add_argument("--procs", type=int, default=os.cpu_count(),
                         help="processes / threads / workers per tool "
                         "(default: nproc = %(default)s)")
-    parser.add_argument("--primes-n", type=parse_count, default=None,
-                        help="a./b.: count primes up to this (default 1e10; "
-                        "--quick 1e9)")
-    parser.add_argument("--trial-n", type=parse_count, default=None,
-                        help="c./e.: trial division over [1, N) (default 3e6; "
-                        "--quick 2e5)")
-    parser.add_argument("--points", type=parse_count, default=None,
-                        help="d.: integration points (default 1e8; "
-                        "--quick 2e6)")
-    parser.add_argument("--long-primes-n", type=parse_count, default=None,
-                        help="i.: count primes up to this (default 1e11; "
-                        "--quick 1e9)")
-    parser.add_argument("--long-trial-n", type=parse_count, default=None,
-                        help="j.: trial division over [1, N) (default 1e8; "
-                        "--quick 1e6)")
+    for flag, (what, default, quick_default) in SIZES.items():
+        parser.add_argument(flag, type=parse_count, default=None,
+                            help=f"{what} (default {fmt_count(default)}; "
+                            f"--quick {fmt_count(quick_default)})")
     parser.add_argument("--noop-repeat", type=int, default=None,
                         help="f.: rounds of the per-job overhead (default 20, "
                         "--quick 3)")
@@ -117,11 +117,11 @@ def main():
 
     quick = args.quick
     repeat = args.repeat or (1 if quick else 5)
-    primes_n = args.primes_n or (10**9 if quick else 10**10)
-    trial_n = args.trial_n or (200_000 if quick else 3_000_000)
-    points = args.points or (2_000_000 if quick else 100_000_000)
-    long_primes_n = args.long_primes_n or (10**9 if quick else 10**11)
-    long_trial_n = args.long_trial_n or (10**6 if quick else 10**8)
+    sizes = {}
+    for flag, (_, default, quick_default) in SIZES.items():
+        name = flag[2:].replace("-", "_")
+        sizes[name] = (getattr(args, name)
+                       or (quick_default if quick else default))
     noop_repeat = args.noop_repeat or (3 if quick else 20)
     chunk_jobs = {k: v // 10 if quick else v
                   for k, v in executors.CHUNK_JOBS.items()}
@@ -136,8 +136,7 @@ def main():
     bins, candidates = find_binaries(args)
     facts = machine_facts(bins)
     settings = {"repeat": repeat, "noop_repeat": noop_repeat, "procs": procs,
-                "primes_n": primes_n, "trial_n": trial_n, "points": points,
-                "long_primes_n": long_primes_n, "long_trial_n": long_trial_n,
+                **sizes,
                 "chunk_jobs": chunk_jobs, "quick": quick}
     print_facts(facts, settings)
 
