@@ -182,6 +182,8 @@ class SimWorker final : public WorkerLinkHandler {
     std::shared_ptr<WorkerLink> link = opener(std::move(hello), this);
     std::lock_guard lock(mu_);
     link_ = std::move(link);
+    // Whatever came before the link was known here goes now.
+    SendLocked();
   }
 
   void OnMessage(CoordinatorMessage message) override {
