@@ -39,8 +39,6 @@ TEST(FleetBench, SmallFleetRunsEveryChunkOnce) {
   EXPECT_LE(utilisation, 1.01) << run.out;
   EXPECT_GT(report["coordinator_rss_mib"].get<double>(), 0) << run.out;
   EXPECT_GE(report["coordinator_cpu_s"].get<double>(), 0) << run.out;
-  // The fleet's workers left when it ended.
-  ASSERT_OK(cluster.WaitForWorkers(0));
 }
 
 TEST(FleetBench, BadDurationIsOneLineAndExitTwo) {
