@@ -107,9 +107,9 @@ struct FleetCounters {
   std::atomic<int64_t> all_busy_ns{-1};  // first time every slot ran, since t0
   SteadyTime t0 = SteadyClock::now();
   std::mutex mu;
-  std::string first_loss;            // guarded by mu
-  std::vector<int32_t> completions;  // per index, guarded by mu
-  int64_t range_begin = 0;           // guarded by mu
+  std::string first_loss;  // guarded by mu
+  // Completed runs per index of the job (its range starts at 0).
+  std::vector<int32_t> completions;  // guarded by mu
   int total_slots = 0;
 };
 
@@ -361,11 +361,10 @@ class SimWorker final : public WorkerLinkHandler {
 
   void CountCompletion(const Held& held) {
     std::lock_guard lock(counters_.mu);
-    for (int64_t i = held.attempt.begin; i < held.end; ++i) {
-      const int64_t at = i - counters_.range_begin;
-      if (at >= 0 && at < static_cast<int64_t>(counters_.completions.size())) {
-        counters_.completions[at] += 1;
-      }
+    const auto size = static_cast<int64_t>(counters_.completions.size());
+    for (int64_t i = std::max<int64_t>(held.attempt.begin, 0);
+         i < std::min(held.end, size); ++i) {
+      counters_.completions[i] += 1;
     }
   }
 
