@@ -16,11 +16,11 @@ TEST(FleetBench, SmallFleetRunsEveryChunkOnce) {
   Cluster cluster;
   ASSERT_OK(cluster.StartCoordinator());
   const RunResult run =
-      Run(PFOR_FLEET_BIN,
-          {"--coordinator", cluster.address(), "--coordinator-pid",
-           absl::StrCat(cluster.coordinator().pid()), "--streams", "50",
-           "--rounds", "3", "--json"},
-          ChildEnv(), absl::Seconds(120));
+      testing::Run(PFOR_FLEET_BIN,
+                   {"--coordinator", cluster.address(), "--coordinator-pid",
+                    absl::StrCat(cluster.coordinator().pid()), "--streams",
+                    "50", "--rounds", "3", "--json"},
+                   ChildEnv(), absl::Seconds(120));
   ASSERT_TRUE(run.status.ExitedWith(0)) << Describe(run);
   const nlohmann::json report = nlohmann::json::parse(run.out);
   const int64_t chunks = 50 * 4 * 3;
@@ -42,9 +42,9 @@ TEST(FleetBench, SmallFleetRunsEveryChunkOnce) {
 }
 
 TEST(FleetBench, BadDurationIsOneLineAndExitTwo) {
-  const RunResult run =
-      Run(PFOR_FLEET_BIN,
-          {"--coordinator", "127.0.0.1:1", "--chunk-time", "soon"}, ChildEnv());
+  const RunResult run = testing::Run(
+      PFOR_FLEET_BIN, {"--coordinator", "127.0.0.1:1", "--chunk-time", "soon"},
+      ChildEnv());
   EXPECT_TRUE(run.status.ExitedWith(2)) << Describe(run);
   EXPECT_EQ(run.err,
             "fleet_bench: --chunk-time soon is not a duration; pass one such "
