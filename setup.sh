@@ -10,7 +10,8 @@
 #   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
 #                      tests (ctest -L unit: the code that runs no gRPC)
-#   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+#   ./setup.sh bench   build, then run every benchmark (bench/run) and write
+#                      docs/BENCHMARKS.md
 #   ./setup.sh deploy-test  as root: install podman, Slurm, sshd..., build, then
 #                      run the tests of deploy/ (multihost, ssh, container, slurm)
 #   ./setup.sh fuzz    build the fuzz targets with clang and libFuzzer into
@@ -93,7 +94,7 @@ case "${1:-}" in
   bench)
     install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build build -DCMAKE_BUILD_TYPE=Release
-    python3 bench/compare.py --build build
+    bench/run --build build
     ;;
   fuzz)
     install_packages "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
@@ -109,7 +110,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

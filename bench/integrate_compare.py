@@ -44,6 +44,8 @@ import subprocess
 import sys
 import time
 
+from pforbench import baselines
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Integrand, interval as pfor reads it, the same as numbers, exact integral.
@@ -124,21 +126,6 @@ def run_openmp(args, integrand, a, b):
     except ValueError:
         raise ToolError(f"integrate_openmp: unexpected output {out!r}")
     return result, wall, compute
-
-
-def build_openmp(build_dir):
-    source = os.path.join(HERE, "integrate_openmp.cc")
-    binary = os.path.join(build_dir, "bench", "integrate_openmp")
-    if (os.path.exists(binary)
-            and os.path.getmtime(binary) >= os.path.getmtime(source)):
-        return binary
-    os.makedirs(os.path.dirname(binary), exist_ok=True)
-    argv = [os.environ.get("CXX", "g++"), "-std=c++20", "-O3",
-            "-march=native", "-ffast-math", "-fopenmp", "-Wall", "-Wextra",
-            source, "-o", binary]
-    print("building the baseline: " + " ".join(argv), file=sys.stderr)
-    subprocess.run(argv, check=True)
-    return binary
 
 
 def measure(args, integrands):
@@ -247,7 +234,9 @@ def main():
     if not os.access(args.pfor, os.X_OK):
         sys.exit(f"no {args.pfor}: build it first (cmake --build "
                  f"{args.build} --target pfor)")
-    args.openmp = build_openmp(args.build)
+    args.openmp = baselines.build(
+        args.build, "integrate_openmp",
+        ["-O3", "-march=native", "-ffast-math", "-fopenmp"])
 
     load_before = os.getloadavg()
     try:

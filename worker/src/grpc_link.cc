@@ -22,8 +22,12 @@ constexpr int kMaxMessageBytes = 64 << 20;
 
 std::shared_ptr<grpc::Channel> Dial(
     const std::string& address,
-    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const GrpcLinkOptions& options) {
   grpc::ChannelArguments arguments;
+  if (options.own_connection) {
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
   arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
   arguments.SetMaxSendMessageSize(kMaxMessageBytes);
   // Notice a vanished coordinator even when no chunk is running.
@@ -142,10 +146,11 @@ class GrpcLink final
 class Dialer {
  public:
   Dialer(const std::string& address, Credentials credentials,
-         const std::shared_ptr<grpc::ChannelCredentials>& channel_credentials)
+         const std::shared_ptr<grpc::ChannelCredentials>& channel_credentials,
+         const GrpcLinkOptions& options)
       : address_(address),
         credentials_(std::move(credentials)),
-        channel_(Dial(address, channel_credentials)),
+        channel_(Dial(address, channel_credentials, options)),
         stub_(v1::WorkerLink::NewStub(channel_)) {}
 
   // Waits for every stream to end (cancelling those still open), then lets
@@ -231,11 +236,13 @@ void GrpcLink::OnDone(const grpc::Status& status) {
 }  // namespace
 
 absl::StatusOr<WorkerLinkOpener> GrpcLinkOpener(
-    const std::string& address, const Credentials& credentials) {
+    const std::string& address, const Credentials& credentials,
+    const GrpcLinkOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel =
       MakeChannelCredentials(credentials.tls);
   if (!channel.ok()) return channel.status();
-  auto dialer = std::make_shared<Dialer>(address, credentials, *channel);
+  auto dialer =
+      std::make_shared<Dialer>(address, credentials, *channel, options);
   return [dialer](WorkerMessage hello, WorkerLinkHandler* handler) {
     return dialer->Open(std::move(hello), handler);
   };

@@ -25,6 +25,13 @@
 
 namespace pfor::worker {
 
+struct GrpcLinkOptions {
+  // A TCP connection of the opener's own. By default the channels of one
+  // process to one address share a connection (gRPC's global subchannel
+  // pool); a program that stands in for many workers wants one each.
+  bool own_connection = false;
+};
+
 // Opens links to the coordinator at `address` (host:port), over TLS when
 // `credentials` has TLS files, presenting its token. The channel is made
 // here and dialled lazily: a coordinator out of reach (or a failed
@@ -34,8 +41,9 @@ namespace pfor::worker {
 // coordinator is noticed even when no chunk runs), reconnect attempts between
 // 100 ms and 1 s (the worker's own backoff decides when to open another link).
 // The opener is thread-safe; its links are too.
-absl::StatusOr<WorkerLinkOpener> GrpcLinkOpener(const std::string& address,
-                                                const Credentials& credentials);
+absl::StatusOr<WorkerLinkOpener> GrpcLinkOpener(
+    const std::string& address, const Credentials& credentials,
+    const GrpcLinkOptions& options = {});
 
 }  // namespace pfor::worker
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -54,6 +55,11 @@ class StandInCoordinator final : public v1::WorkerLink::CallbackService {
     changed_.wait_for(lock, kPatience,
                       [&] { return received_.size() >= count; });
     return received_;
+  }
+  // The addresses the streams came from, such as ipv4:127.0.0.1:40000.
+  std::set<std::string> peers() {
+    std::lock_guard lock(mu_);
+    return peers_;
   }
   // Waits (up to 10 s) until `count` streams have ended.
   bool AwaitEnded(int count) {
@@ -109,10 +115,11 @@ class StandInCoordinator final : public v1::WorkerLink::CallbackService {
   };
 
   grpc::ServerBidiReactor<v1::WorkerMessage, v1::CoordinatorMessage>* Connect(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* context) override {
     auto* stream = new Stream(this);
     std::lock_guard lock(mu_);
     stream_ = stream;
+    peers_.insert(context->peer());
     return stream;
   }
 
@@ -140,6 +147,7 @@ class StandInCoordinator final : public v1::WorkerLink::CallbackService {
   Stream* stream_ = nullptr;             // guarded by mu_
   std::vector<WorkerMessage> received_;  // guarded by mu_
   int ended_ = 0;                        // guarded by mu_
+  std::set<std::string> peers_;          // guarded by mu_
   // Last: its streams report to the members above until it has gone.
   std::unique_ptr<grpc::Server> server_;
 };
@@ -285,6 +293,29 @@ TEST(GrpcLinkTest, SendsHeartbeatsAsEmptyMessages) {
   EXPECT_TRUE(received[1].empty());
   link->Cancel();
   ASSERT_TRUE(recorder.AwaitClosed().has_value());
+}
+
+// Opens a link on each of two openers and returns how many connections
+// carried them.
+size_t ConnectionsOfTwoOpeners(const GrpcLinkOptions& options) {
+  StandInCoordinator coordinator;
+  Recorder first;
+  Recorder second;
+  WorkerLinkOpener a = *GrpcLinkOpener(coordinator.address(), {}, options);
+  WorkerLinkOpener b = *GrpcLinkOpener(coordinator.address(), {}, options);
+  std::shared_ptr<WorkerLink> one = a(Hello("w-a"), &first);
+  std::shared_ptr<WorkerLink> two = b(Hello("w-b"), &second);
+  EXPECT_EQ(coordinator.Await(2).size(), 2u);
+  one->Cancel();
+  two->Cancel();
+  EXPECT_TRUE(first.AwaitClosed().has_value());
+  EXPECT_TRUE(second.AwaitClosed().has_value());
+  return coordinator.peers().size();
+}
+
+TEST(GrpcLinkTest, OpenersShareAConnectionUnlessToldOtherwise) {
+  EXPECT_EQ(ConnectionsOfTwoOpeners({}), 1u);
+  EXPECT_EQ(ConnectionsOfTwoOpeners({.own_connection = true}), 2u);
 }
 
 TEST(GrpcLinkTest, ReportsACancelledLink) {
