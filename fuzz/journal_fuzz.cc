@@ -1,6 +1,7 @@
 // Recovery from a damaged journal: the bytes are the SQLite file of a
 // coordinator's --state-dir. Opening and loading it must give the jobs or an
-// error naming the file, never a crash.
+// error naming the file, never a crash. (Each input starts without a
+// journal.sequence: the bytes alone decide.)
 #include <unistd.h>
 
 #include <cstddef>
@@ -31,7 +32,8 @@ const std::string& Directory() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& directory = Directory();
-  for (const char* stale : {"/journal.sqlite-wal", "/journal.sqlite-shm"}) {
+  for (const char* stale : {"/journal.sqlite-wal", "/journal.sqlite-shm",
+                            "/journal.sequence"}) {
     std::filesystem::remove(directory + stale);
   }
   {
@@ -40,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     file.write(reinterpret_cast<const char*>(data),
                static_cast<std::streamsize>(size));
   }
-  auto journal = pfor::coordinator::OpenSqliteJournal(directory, 10);
-  if (journal.ok()) (void)(*journal)->Load();
+  auto opened = pfor::coordinator::OpenSqliteJournal(
+      {.directory = directory, .keep_jobs = 10});
+  if (opened.ok()) (void)opened->journal->Load();
   return 0;
 }

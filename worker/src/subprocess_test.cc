@@ -20,6 +20,7 @@ Subprocess Shell(const std::string& script, bool pipe_stdin = false) {
   absl::StatusOr<Subprocess> child =
       Subprocess::Spawn({.argv = {"/bin/sh", "-c", script},
                          .environment = {},
+                         .inherit = {},
                          .pipe_stdin = pipe_stdin});
   EXPECT_TRUE(child.ok()) << child.status();
   return *std::move(child);
