@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/time/clock.h"
+
 namespace pfor::coordinator {
 
 JournalWriter::JournalWriter(Journal* journal,
@@ -48,6 +50,11 @@ void JournalWriter::WhenWritten(uint64_t count, Written done) {
   queued_.notify_one();
 }
 
+DurationHistogram JournalWriter::commit_times() const {
+  std::lock_guard lock(mu_);
+  return commit_times_;
+}
+
 void JournalWriter::Loop() {
   while (true) {
     std::vector<JournalEntry> batch;
@@ -63,9 +70,12 @@ void JournalWriter::Loop() {
       stop = stopping_ && batch.empty();
     }
     if (!batch.empty()) {
+      const absl::Time start = absl::Now();
       absl::Status status = journal_->Write(batch);
+      const absl::Duration took = absl::Now() - start;
       if (!status.ok() && on_error_) on_error_(status);
       std::lock_guard lock(mu_);
+      commit_times_.Observe(took);
       written_count_ += batch.size();
       if (!status.ok() && error_.ok()) error_ = status;
     }
