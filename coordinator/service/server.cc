@@ -11,6 +11,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "journal_writer.h"
 #include "local_links.h"
+#include "pfor/common/log.h"
 #include "scheduler_host.h"
 #include "sqlite_journal.h"
 #include "worker_link_service.h"
@@ -20,6 +21,28 @@ namespace {
 
 constexpr absl::Duration kTickInterval = absl::Milliseconds(100);
 constexpr int kMaxMessageBytes = 64 << 20;
+
+// The HTTP module's view of the cluster: the host's.
+class HostView final : public ClusterView {
+ public:
+  explicit HostView(SchedulerHost* host) : host_(host) {}
+  std::vector<WorkerStatus> ListWorkers() override {
+    return host_->ListWorkers();
+  }
+  absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) override {
+    return host_->ListJobs(limit);
+  }
+  absl::StatusOr<JobStatus> GetJob(uint64_t job) override {
+    return host_->Get(job, /*with_recent_chunks=*/true);
+  }
+  absl::StatusOr<JobStatus> CancelJob(uint64_t job) override {
+    return host_->Cancel(job);
+  }
+  CoordinatorStats Stats() override { return host_->Stats(); }
+
+ private:
+  SchedulerHost* const host_;
+};
 
 }  // namespace
 
@@ -31,15 +54,17 @@ struct CoordinatorServer::State {
                    ? nullptr
                    : std::make_unique<JournalWriter>(
                          journal.get(),
-                         [log = options.log](const absl::Status& status) {
-                           if (log) {
-                             log(absl::StrCat("journal write failed: ",
-                                              status.message()));
+                         [logger = options.logger](const absl::Status& status) {
+                           if (logger != nullptr) {
+                             logger->Log(LogLevel::kError,
+                                         absl::StrCat("journal write failed: ",
+                                                      status.message()));
                            }
                          })),
         host(options, clock, writer.get()),
         coordinator(&host),
-        worker_link(&host) {}
+        worker_link(&host),
+        view(&host) {}
 
   Clock& clock;
   // Declared before the host so they go after it: it appends until it is
@@ -49,6 +74,7 @@ struct CoordinatorServer::State {
   SchedulerHost host;
   CoordinatorService coordinator;
   WorkerLinkService worker_link;
+  HostView view;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   int resumed_jobs = 0;
@@ -108,6 +134,8 @@ CoordinatorServer::CoordinatorServer(std::unique_ptr<State> state)
 CoordinatorServer::~CoordinatorServer() { Shutdown(); }
 
 int CoordinatorServer::port() const { return state_->port; }
+
+ClusterView& CoordinatorServer::view() { return state_->view; }
 
 int CoordinatorServer::resumed_jobs() const { return state_->resumed_jobs; }
 

@@ -12,6 +12,7 @@
 
 namespace pfor {
 class Clock;
+class Logger;
 }  // namespace pfor
 
 namespace pfor::coordinator {
@@ -46,9 +47,10 @@ struct ServerOptions {
   // Directory of the journal (created if missing): jobs and completed
   // chunks survive a restart there (--state-dir). Empty: nothing survives.
   std::string state_dir;
-  // Receives one line per notable event (journal failures); nullptr means
-  // silence.
-  std::function<void(const std::string&)> log;
+  // Receives one line per event (workers joining and leaving, jobs
+  // starting and ending, journal failures; attempts failing at debug
+  // level); must outlive the server. nullptr means silence.
+  const Logger* logger = nullptr;
   // The clock the coordinator reads; nullptr means the system's. Tests pass
   // a FakeClock and move time themselves.
   Clock* clock = nullptr;
