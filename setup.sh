@@ -10,6 +10,8 @@
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
 #                      tests (ctest -L unit: the code that runs no gRPC)
 #   ./setup.sh bench   build, then compare pfor with other tools (bench/)
+#   ./setup.sh browser build, then test the dashboard in headless Chromium
+#                      (installs chromium, chromium-driver, python3-selenium)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,10 +20,11 @@ BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
-  libsleef-dev
+  libsleef-dev libcpp-httplib-dev
   python3
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)
+BROWSER_PACKAGES=(chromium chromium-driver python3-selenium)
 
 install_packages() {
   local missing=()
@@ -76,8 +79,13 @@ case "${1:-}" in
     build build -DCMAKE_BUILD_TYPE=Release
     python3 bench/compare.py --build build
     ;;
+  browser)
+    install_packages "${BUILD_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir build --output-on-failure -L browser
+    ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
