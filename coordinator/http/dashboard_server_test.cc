@@ -169,7 +169,8 @@ TEST_F(DashboardServerTest, JobHasItsRecentAttemptsWithErrorsAndFinishTimes) {
   EXPECT_EQ(status, 200);
   ASSERT_EQ(job["recent_chunks"].size(), 2u);
   EXPECT_EQ(job["recent_chunks"][1]["error"], "kernel threw: boom");
-  EXPECT_EQ(job["recent_chunks"][0]["finish_time"], "2026-11-18T11:06:40+00:00");
+  EXPECT_EQ(job["recent_chunks"][0]["finish_time"],
+            "2026-11-18T11:06:40+00:00");
   EXPECT_DOUBLE_EQ(job["recent_chunks"][0]["seconds"].get<double>(), 0.03);
 }
 
