@@ -27,7 +27,7 @@ std::string MetricsPage(const CoordinatorStats& stats) {
       {"pfor_chunks_completed_total", "Chunks completed, each counted once.",
        chunks.chunks_completed},
       {"pfor_chunks_failed_total",
-       "Chunk attempts that failed (an error, a timeout, a lost worker).",
+       "Chunk attempts that failed (an error, a timeout).",
        chunks.attempts_failed},
       {"pfor_chunks_retried_total",
        "Failed chunk attempts whose chunk was queued to run again.",

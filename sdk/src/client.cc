@@ -107,6 +107,20 @@ absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
 absl::StatusOr<JobStatus> Client::Wait(
     uint64_t job, const std::function<void(const JobStatus&)>& on_update,
     absl::Duration interval) {
+  return WaitFor(job, absl::InfinitePast(), on_update, interval);
+}
+
+absl::StatusOr<JobStatus> Client::Wait(
+    const JobStatus& submitted,
+    const std::function<void(const JobStatus&)>& on_update,
+    absl::Duration interval) {
+  return WaitFor(submitted.id, submitted.submit_time, on_update, interval);
+}
+
+absl::StatusOr<JobStatus> Client::WaitFor(
+    uint64_t job, absl::Time submitted,
+    const std::function<void(const JobStatus&)>& on_update,
+    absl::Duration interval) {
   // The job as its events build it up; the final one is the answer.
   struct Waiting {
     std::mutex mu;
@@ -148,7 +162,7 @@ absl::StatusOr<JobStatus> Client::Wait(
         }
         if (waiting->done.has_value()) waiting->ended.notify_all();
       },
-      interval);
+      interval, submitted);
   std::unique_lock lock(waiting->mu);
   waiting->ended.wait(lock, [&] { return waiting->done.has_value(); });
   return *std::move(waiting->done);
@@ -159,7 +173,7 @@ absl::StatusOr<JobStatus> Client::Run(
     const std::function<void(const JobStatus&)>& on_update) {
   absl::StatusOr<JobStatus> submitted = Submit(spec);
   if (!submitted.ok()) return submitted.status();
-  return Wait(submitted->id, on_update);
+  return Wait(*submitted, on_update);
 }
 
 absl::StatusOr<std::vector<JobStatus>> Client::ListJobs(int limit) {

@@ -19,7 +19,8 @@ struct ChunkCounters {
   int64_t chunks_dispatched = 0;
   // Chunks done, each counted once.
   int64_t chunks_completed = 0;
-  // Attempts that failed (an error, a timeout, a lost worker).
+  // Attempts that failed (an error, a timeout); a lost worker's are
+  // requeued instead.
   int64_t attempts_failed = 0;
   // Of those, the ones whose chunk was queued to run again.
   int64_t chunks_retried = 0;
