@@ -16,6 +16,8 @@
 #                      run the tests of deploy/ (multihost, ssh, container, slurm)
 #   ./setup.sh fuzz    build the fuzz targets with clang and libFuzzer into
 #                      ./build-fuzz and run each for FUZZ_SECONDS (60)
+#   ./setup.sh browser build, then test the dashboard in headless Chromium
+#                      (installs chromium, chromium-driver, python3-selenium)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,7 +26,7 @@ BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
-  libsleef-dev libssl-dev openssl
+  libsleef-dev libssl-dev openssl libcpp-httplib-dev
   python3
   shellcheck yamllint python3-yaml iptables
 )
@@ -36,6 +38,7 @@ DEPLOY_PACKAGES=(
 )
 BENCH_PACKAGES=(primesieve python3-joblib python3-distributed)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+BROWSER_PACKAGES=(chromium chromium-driver python3-selenium)
 
 install_packages() {
   local missing=()
@@ -109,8 +112,13 @@ case "${1:-}" in
         "build-fuzz/fuzz/found/$name" "fuzz/corpus/$name"
     done
     ;;
+  browser)
+    install_packages "${BUILD_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}"
+    build build -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir build --output-on-failure -L browser
+    ;;
   *)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

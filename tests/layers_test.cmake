@@ -11,8 +11,12 @@ cmake_minimum_required(VERSION 3.25)
 # includes they must not have (a regular expression), and why.
 set(rules
   "coordinator/scheduler/*"
-  "grpcpp/|pfor/v1/|google/protobuf|pfor/common/(wire|wire_job|wire_link|rpc|clock)|absl/time/clock\\.h|absl/synchronization|sqlite3\\.h|<thread>|<mutex>"
-  "the scheduler core makes decisions only: plain C++ types, no wire, no clock, no disk, no threads"
+  "grpcpp/|pfor/v1/|google/protobuf|pfor/common/(wire|wire_job|wire_link|rpc|clock|http_server)|absl/time/clock\\.h|absl/synchronization|sqlite3\\.h|httplib\\.h|<thread>|<mutex>"
+  "the scheduler core makes decisions only: plain C++ types, no wire, no clock, no disk, no threads, no HTTP"
+
+  "coordinator/http/*"
+  "grpcpp/|pfor/v1/|google/protobuf|pfor/common/(wire|wire_job|wire_link|rpc)|\"scheduler\\.h\"|\"scheduler_host\\.h\"|\"journal"
+  "the dashboard reads the cluster through ClusterView only: no gRPC, no scheduler"
 
   "coordinator/journal/*"
   "grpcpp/|\\.grpc\\.pb\\.h|pfor/common/rpc\\.h"

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -55,6 +56,24 @@ absl::StatusOr<int64_t> ParseBytes(const std::string& text) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "'", text, "' is not a size; write it like 2GiB, 512MiB or 0"));
+}
+
+void LogFlags::AddTo(CLI::App& app, const std::string& level_help) {
+  app.add_option("--log-level", level, level_help)->capture_default_str();
+  app.add_option("--log-format", format,
+                 "Log lines as text or json (one object per line)")
+      ->capture_default_str();
+}
+
+absl::StatusOr<Logger::Options> LogFlags::LoggerOptions(
+    std::string program) const {
+  absl::StatusOr<LogLevel> parsed_level = ParseLogLevel(level);
+  if (!parsed_level.ok()) return parsed_level.status();
+  absl::StatusOr<LogFormat> parsed_format = ParseLogFormat(format);
+  if (!parsed_format.ok()) return parsed_format.status();
+  return Logger::Options{.program = std::move(program),
+                         .level = *parsed_level,
+                         .format = *parsed_format};
 }
 
 }  // namespace pfor

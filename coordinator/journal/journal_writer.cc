@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/time/clock.h"
+
 namespace pfor::coordinator {
 
 JournalWriter::JournalWriter(Journal* journal, absl::Duration retry_interval)
@@ -52,6 +54,11 @@ void JournalWriter::WhenWritten(uint64_t count, Written done) {
   queued_.notify_one();
 }
 
+DurationHistogram JournalWriter::commit_times() const {
+  std::lock_guard lock(mu_);
+  return commit_times_;
+}
+
 void JournalWriter::Loop() {
   while (true) {
     std::vector<JournalEntry> batch;
@@ -76,8 +83,11 @@ void JournalWriter::Loop() {
       retry = !status_.ok();
     }
     if (!batch.empty() || retry) {
+      const absl::Time start = absl::Now();
       absl::Status status = journal_->Write(batch);
+      const absl::Duration took = absl::Now() - start;
       std::lock_guard lock(mu_);
+      commit_times_.Observe(took);
       written_count_ += batch.size();
       status_ = std::move(status);
     }

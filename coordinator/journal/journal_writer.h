@@ -16,6 +16,7 @@
 
 #include "absl/time/time.h"
 #include "journal.h"
+#include "pfor/common/histogram.h"
 
 namespace pfor::coordinator {
 
@@ -45,13 +46,15 @@ class JournalWriter {
   // caller may hold locks that `done` takes; it must not block for long.
   // Callbacks still waiting when the writer stops get CANCELLED.
   void WhenWritten(uint64_t count, Written done);
+  // How long each batch took to be made durable, so far.
+  DurationHistogram commit_times() const;
 
  private:
   void Loop();
 
   Journal* const journal_;
   const absl::Duration retry_interval_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable queued_;   // entries or callbacks arrived, stopping
   std::condition_variable written_;  // a batch was written
   // Guarded by mu_:
@@ -64,6 +67,7 @@ class JournalWriter {
   // The latest write's outcome.
   absl::Status status_;
   bool stopping_ = false;
+  DurationHistogram commit_times_;
   std::thread thread_;
 };
 

@@ -204,5 +204,17 @@ TEST(JournalWriterTest, CancelsCallbacksForEntriesNeverAppended) {
   EXPECT_EQ(status->code(), absl::StatusCode::kCancelled);
 }
 
+TEST(JournalWriterTest, TimesEveryBatchItWrites) {
+  CountingJournal journal;
+  JournalWriter writer(&journal, nullptr);
+  EXPECT_EQ(writer.commit_times().count(), 0u);
+  writer.Append(Chunks(3));
+  ASSERT_TRUE(writer.Sync().ok());
+  writer.Append(Chunks(2));
+  ASSERT_TRUE(writer.Sync().ok());
+  EXPECT_EQ(writer.commit_times().count(), journal.batches());
+  EXPECT_GE(writer.commit_times().count(), 2u);
+}
+
 }  // namespace
 }  // namespace pfor::coordinator

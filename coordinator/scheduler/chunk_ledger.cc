@@ -38,6 +38,7 @@ ChunkInFlight* ChunkLedger::Revoke(int64_t begin, int32_t attempt,
                              return l.worker == worker && l.attempt == attempt;
                            });
   if (live == chunk.live.end()) return nullptr;
+  chunk.revoked_started = live->started;
   chunk.live.erase(live);
   live_attempts_ -= 1;
   return &chunk;

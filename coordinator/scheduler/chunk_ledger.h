@@ -39,6 +39,9 @@ struct ChunkInFlight {
   int32_t worker_losses = 0;
   // Usually one; two while a backup copy runs.
   absl::InlinedVector<LiveAttempt, 2> live;
+  // When the attempt Revoke took off last was started (its result's
+  // latency is measured from there).
+  absl::Time revoked_started;
 };
 
 class ChunkLedger {

@@ -72,7 +72,7 @@ std::vector<ChunkAttempt> RecentAttempts::View(
     const AttemptRecord& record = ring_[(next_ + i) % ring_.size()];
     out.push_back({record.begin, record.end, record.attempt,
                    workers.NameOf(record.worker), record.kernel_time,
-                   record.error});
+                   record.error, record.finished});
   }
   return out;
 }

@@ -53,6 +53,7 @@ struct AttemptRecord {
   absl::Duration kernel_time = absl::ZeroDuration();
   // Empty when the attempt succeeded.
   std::string error = {};
+  absl::Time finished = absl::InfinitePast();
 };
 
 // The most recent finished attempts of a job, in a fixed ring.

@@ -333,10 +333,11 @@ void Scheduler::WorkerLost(WorkerId id, const std::string& reason,
         job->ledger.Revoke(attempt.begin, attempt.attempt, id);
     if (chunk == nullptr) continue;
     job->ledger.CountRequeued();
+    counters_.chunks_requeued += 1;
     // Not the chunk's fault: its attempts are not spent, unless it keeps
     // losing the workers that run it.
     chunk->worker_losses += 1;
-    Record(*job, attempt, chunk->end, id, absl::ZeroDuration(), error);
+    Record(*job, attempt, chunk->end, id, absl::ZeroDuration(), error, now);
     if (chunk->worker_losses >= options_.max_worker_losses) {
       Finish(*job, JobState::kFailed,
              absl::StrCat("chunk ", RangeText(attempt.begin, chunk->end),
@@ -368,6 +369,7 @@ void Scheduler::ChunkFinished(WorkerId worker_id, ChunkResult result,
       job->ledger.Revoke(attempt.begin, attempt.attempt, worker_id);
   if (chunk == nullptr) return;  // a late or losing copy: counted or requeued
   AttemptEnded(worker);
+  counters_.result_latency.Observe(now - chunk->revoked_started);
   if (!result.output.ok()) {
     AttemptFailed(*job, *chunk, attempt, worker_id,
                   result.output.status().message(), result.kernel_time, now);
@@ -390,8 +392,9 @@ void Scheduler::ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
     AttemptEnded(other.worker);
   }
   if (worker != nullptr) worker->chunks_done += 1;
+  counters_.chunks_completed += 1;
   Record(job, attempt, end, worker != nullptr ? worker->id : WorkerId{0},
-         kernel_time, {});
+         kernel_time, {}, now);
   job.rate.Add(now, job.start_time, end - attempt.begin);
 
   auto shared = std::make_shared<const ChunkOutput>(std::move(output));
@@ -417,7 +420,8 @@ void Scheduler::AttemptFailed(ScheduledJob& job, ChunkInFlight& chunk,
                               absl::string_view error,
                               absl::Duration kernel_time, absl::Time now) {
   job.ledger.CountFailure(chunk);
-  Record(job, attempt, chunk.end, worker, kernel_time, error);
+  counters_.attempts_failed += 1;
+  Record(job, attempt, chunk.end, worker, kernel_time, error, now);
   if (chunk.failures >= job.max_attempts) {
     Finish(
         job, JobState::kFailed,
@@ -427,6 +431,7 @@ void Scheduler::AttemptFailed(ScheduledJob& job, ChunkInFlight& chunk,
         now);
     return;
   }
+  counters_.chunks_retried += 1;
   // Another copy is still running: let it finish.
   if (chunk.live.empty()) job.ledger.Requeue(attempt.begin, false);
   events_.Changed(job);
@@ -450,9 +455,10 @@ void Scheduler::ChunkReleased(WorkerId worker_id, const AttemptRef& attempt,
 
 void Scheduler::Record(ScheduledJob& job, const AttemptRef& attempt,
                        int64_t end, WorkerId worker_id,
-                       absl::Duration kernel_time, absl::string_view error) {
+                       absl::Duration kernel_time, absl::string_view error,
+                       absl::Time now) {
   job.recent.Add({attempt.begin, end, attempt.attempt, worker_id, kernel_time,
-                  std::string(error)});
+                  std::string(error), now});
 }
 
 // --- Time -------------------------------------------------------------------
@@ -523,10 +529,25 @@ void Scheduler::Tick(absl::Time now) {
 Commands Scheduler::TakeCommands() {
   Commands commands = std::exchange(commands_, Commands{});
   commands.events = events_.Take();
+  counters_.chunks_dispatched += static_cast<int64_t>(commands.assign.size());
   return commands;
 }
 
 // --- Queries ----------------------------------------------------------------
+
+std::array<int64_t, 5> Scheduler::CountJobsByState() const {
+  std::array<int64_t, 5> counts{};
+  for (const auto& [id, job] : jobs_) counts[static_cast<int>(job->state)] += 1;
+  return counts;
+}
+
+int64_t Scheduler::ChunksInFlight() const {
+  int64_t chunks = 0;
+  for (const ScheduledJob* job : active_) {
+    chunks += static_cast<int64_t>(job->ledger.in_flight().size());
+  }
+  return chunks;
+}
 
 absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id,
                                             bool with_recent_chunks) const {

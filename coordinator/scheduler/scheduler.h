@@ -22,6 +22,7 @@
 #ifndef PFOR_COORDINATOR_SCHEDULER_H_
 #define PFOR_COORDINATOR_SCHEDULER_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -39,6 +40,7 @@
 #include "pfor/common/link.h"
 #include "pfor/common/session.h"
 #include "pfor/coordinator/options.h"
+#include "pfor/coordinator/stats.h"
 #include "pfor/job.h"
 #include "scheduled_job.h"
 #include "worker_registry.h"
@@ -156,6 +158,11 @@ class Scheduler {
   // Every kernel a connected worker offers, with the executors that run it
   // on some worker.
   std::vector<KernelInfo> ListKernels() const;
+  const ChunkCounters& counters() const { return counters_; }
+  // The jobs kept (active, and ended ones not yet forgotten), by JobState.
+  std::array<int64_t, 5> CountJobsByState() const;
+  // Chunks with a live attempt, over every job.
+  int64_t ChunksInFlight() const;
 
  private:
   // The parts the scheduler is made of, each in a file of its own:
@@ -192,7 +199,7 @@ class Scheduler {
   // Keeps a finished attempt for the status view.
   void Record(ScheduledJob& job, const AttemptRef& attempt, int64_t end,
               WorkerId worker, absl::Duration kernel_time,
-              absl::string_view error);
+              absl::string_view error, absl::Time now);
   void Finish(ScheduledJob& job, JobState state, std::string error,
               absl::Time now);
   void MaybeSucceed(ScheduledJob& job, absl::Time now);
@@ -212,6 +219,7 @@ class Scheduler {
   std::deque<JobId> ended_;
   EventLog events_;
   Commands commands_;
+  ChunkCounters counters_;
   Dispatcher dispatcher_{workers_, events_, commands_};
 };
 

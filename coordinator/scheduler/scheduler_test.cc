@@ -738,5 +738,59 @@ TEST_F(PerTokenLimitTest, RefusesATokenPastItsActiveJobsNamingTheFlag) {
   EXPECT_TRUE(SubmitStatus(By("alice")).ok());
 }
 
+TEST_F(SchedulerTest, CountsWhatHappensToChunksForMetrics) {
+  Join(1, 2);
+  Join(2, 1);
+  const JobStatus job = Submit(Spec(0, 50, 10));
+  ASSERT_THAT(running_, SizeIs(3));
+  // Worker 1 is lost holding two chunks: both are requeued (not failed).
+  std::erase_if(running_, [](const Running& run) { return run.worker == 1; });
+  scheduler_.WorkerLost(1, "connection reset", now_);
+  Collect();
+  // One attempt fails after 3 ms and runs again.
+  const Running failing = running_[0];
+  running_.erase(running_.begin());
+  now_ += absl::Milliseconds(3);
+  scheduler_.ChunkFinished(failing.worker, Failed(failing.attempt, "boom"),
+                           now_);
+  scheduler_.CreditsGranted(2, ExecutorKind::kThreads, 1, now_);
+  Collect();
+  RunAll();
+  ASSERT_EQ(Get(job.id).state, JobState::kSucceeded);
+  // A late result is not counted.
+  scheduler_.ChunkFinished(
+      2, Succeeded(failing.attempt, Value(int64_t{10}), absl::Milliseconds(1)),
+      now_);
+
+  const ChunkCounters& counters = scheduler_.counters();
+  EXPECT_EQ(counters.chunks_completed, 5);
+  EXPECT_EQ(counters.chunks_requeued, 2);
+  EXPECT_EQ(counters.attempts_failed, 1);
+  EXPECT_EQ(counters.chunks_retried, 1);
+  // Five chunks, three of them twice.
+  EXPECT_EQ(counters.chunks_dispatched, 8);
+  // Every result that counted, the failure included; the failure took 3 ms.
+  EXPECT_EQ(counters.result_latency.count(), 6u);
+  EXPECT_EQ(counters.result_latency.CumulativeCount(3), 5u);  // <= 1 ms
+  EXPECT_EQ(counters.result_latency.CumulativeCount(5), 6u);  // <= 5 ms
+}
+
+TEST_F(SchedulerTest, CountsJobsByStateAndChunksInFlight) {
+  Join(1, 2);
+  const JobStatus running = Submit(Spec(0, 100, 10));
+  const JobStatus queued = Submit(Spec(0, 100, 10));
+  const JobStatus cancelled = Submit(Spec(0, 100, 10));
+  ASSERT_TRUE(scheduler_.CancelJob(cancelled.id, now_).ok());
+  Collect();
+  EXPECT_EQ(scheduler_.ChunksInFlight(), 2);
+  const std::array<int64_t, 5> jobs = scheduler_.CountJobsByState();
+  EXPECT_EQ(jobs[static_cast<int>(JobState::kRunning)], 1);
+  EXPECT_EQ(jobs[static_cast<int>(JobState::kQueued)], 1);
+  EXPECT_EQ(jobs[static_cast<int>(JobState::kCancelled)], 1);
+  EXPECT_EQ(jobs[static_cast<int>(JobState::kSucceeded)], 0);
+  EXPECT_EQ(Get(running.id).state, JobState::kRunning);
+  EXPECT_EQ(Get(queued.id).state, JobState::kQueued);
+}
+
 }  // namespace
 }  // namespace pfor::coordinator

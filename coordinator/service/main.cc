@@ -5,9 +5,12 @@
 #include <cstdlib>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "dashboard_server.h"
 #include "pfor/common/daemon.h"
 #include "pfor/common/security_flags.h"
+#include "pfor/common/log.h"
 #include "pfor/coordinator/server.h"
 
 int main(int argc, char** argv) {
@@ -95,6 +98,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000))
       ->group("Limits");
+  std::string http_listen;
+  app.add_option("--http-listen", http_listen,
+                 "Serve the dashboard (/), its JSON API (/api/v1/) and "
+                 "Prometheus metrics (/metrics) over HTTP on HOST:PORT; port 0 "
+                 "picks a free port. Off by default");
+  bool allow_cancel = false;
+  app.add_flag("--http-allow-cancel", allow_cancel,
+               "Let anyone who reaches --http-listen cancel jobs from the "
+               "dashboard; without it the dashboard is read-only");
+  pfor::LogFlags log_flags;
+  log_flags.AddTo(app,
+                  "Least level logged: debug (also every failed attempt), "
+                  "info, warning or error");
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<int64_t> message_bytes = pfor::ParseBytes(max_message_size);
@@ -106,6 +122,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   security.max_message_bytes = *message_bytes;
+
+  absl::StatusOr<pfor::Logger::Options> log_options =
+      log_flags.LoggerOptions("pfor-coordinator");
+  if (!log_options.ok()) {
+    std::fprintf(stderr, "pfor-coordinator: %s\n",
+                 std::string(log_options.status().message()).c_str());
+    return 2;
+  }
+  const pfor::Logger logger(*log_options);
+  options.logger = &logger;
 
   if (!absl::ParseDuration(heartbeat_timeout, &scheduling.heartbeat_timeout) ||
       scheduling.heartbeat_timeout <= absl::ZeroDuration()) {
@@ -124,9 +150,6 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  options.log = [](const std::string& line) {
-    std::fprintf(stderr, "pfor-coordinator: %s\n", line.c_str());
-  };
   auto server = pfor::coordinator::CoordinatorServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "pfor-coordinator: %s\n",
@@ -134,22 +157,46 @@ int main(int argc, char** argv) {
     return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   if ((*server)->resumed_jobs() > 0) {
-    std::fprintf(stderr,
-                 "pfor-coordinator: resumed %d unfinished jobs from %s\n",
-                 (*server)->resumed_jobs(), options.state_dir.c_str());
+    logger.Log(pfor::LogLevel::kInfo,
+               absl::StrCat("resumed ", (*server)->resumed_jobs(),
+                            " unfinished jobs from ", options.state_dir));
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   // Tests and scripts wait for this line to learn the port.
   std::printf("pfor-coordinator listening on %s:%d\n", host.c_str(),
               (*server)->port());
+  std::unique_ptr<pfor::HttpServer> dashboard;
+  if (!http_listen.empty()) {
+    pfor::coordinator::DashboardOptions dashboard_options;
+    dashboard_options.listen = http_listen;
+    if (allow_cancel) {
+      dashboard_options.authorize_cancel = [](const std::string&, uint64_t) {
+        return absl::OkStatus();
+      };
+    }
+    absl::StatusOr<std::unique_ptr<pfor::HttpServer>> started =
+        pfor::coordinator::StartDashboard(dashboard_options,
+                                          &(*server)->view());
+    if (!started.ok()) {
+      std::fprintf(stderr, "pfor-coordinator: %s\n",
+                   std::string(started.status().message()).c_str());
+      return started.status().code() == absl::StatusCode::kInvalidArgument ? 2
+                                                                           : 1;
+    }
+    dashboard = *std::move(started);
+    // Tests and scripts wait for this line to learn the port.
+    std::printf("pfor-coordinator dashboard on http://%s/\n",
+                dashboard->address().c_str());
+  }
   std::fflush(stdout);
 
   pfor::coordinator::CoordinatorServer* raw = server->get();
-  std::thread signals = pfor::WatchTerminationSignals([raw](const char* name) {
-    std::fprintf(stderr, "pfor-coordinator: %s received, shutting down\n",
-                 name);
-    std::thread([raw] { raw->Shutdown(); }).detach();
-  });
+  std::thread signals =
+      pfor::WatchTerminationSignals([raw, &logger](const char* name) {
+        logger.Log(pfor::LogLevel::kInfo,
+                   absl::StrCat(name, " received, shutting down"));
+        std::thread([raw] { raw->Shutdown(); }).detach();
+      });
   signals.detach();
   raw->Wait();
   return 0;

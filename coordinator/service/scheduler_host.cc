@@ -9,6 +9,17 @@ namespace pfor::coordinator {
 
 class SchedulerHost::Touched {
  public:
+  explicit Touched(const Logger* logger) : logger_(logger) {}
+  // Whether lines of `level` are written (build them only then).
+  bool Logs(LogLevel level) const {
+    return logger_ != nullptr && logger_->Enabled(level);
+  }
+  // A line for the log, written after the lock.
+  void Log(LogLevel level, std::string message, LogFields fields) {
+    if (Logs(level)) {
+      lines_.push_back({level, std::move(message), std::move(fields)});
+    }
+  }
   void Add(const std::shared_ptr<WorkerOutbox>& outbox) {
     if (seen_.insert(outbox.get()).second) outboxes_.push_back(outbox);
   }
@@ -19,9 +30,20 @@ class SchedulerHost::Touched {
   void Flush() {
     for (const auto& outbox : outboxes_) outbox->Flush();
     for (const auto& session : sessions_) session->Flush();
+    for (const Line& line : lines_) {
+      logger_->Log(line.level, line.message, line.fields);
+    }
   }
 
  private:
+  struct Line {
+    LogLevel level;
+    std::string message;
+    LogFields fields;
+  };
+
+  const Logger* const logger_;
+  std::vector<Line> lines_;
   absl::flat_hash_set<const void*> seen_;
   std::vector<std::shared_ptr<WorkerOutbox>> outboxes_;
   std::vector<std::shared_ptr<SessionSink>> sessions_;
@@ -31,12 +53,13 @@ SchedulerHost::SchedulerHost(const ServerOptions& options, Clock& clock,
                              JournalWriter* journal)
     : clock_(clock),
       journal_(journal),
+      logger_(options.logger),
       heartbeat_interval_(options.heartbeat_interval()),
       scheduler_(options.scheduling) {}
 
 template <typename Event>
 auto SchedulerHost::Apply(Event&& event) {
-  Touched touched;
+  Touched touched(logger_);
   if constexpr (std::is_void_v<decltype(event(scheduler_, absl::Time()))>) {
     {
       std::lock_guard lock(mu_);
@@ -106,11 +129,24 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
     }
   }
   for (const Commands::Disconnect& disconnect : commands.disconnect) {
+    auto name = names_.find(disconnect.worker);
+    if (name != names_.end()) {
+      touched.Log(LogLevel::kWarning,
+                  absl::StrCat("worker lost (", disconnect.reason,
+                               "); its chunks go back to the queue"),
+                  {.worker = name->second});
+      names_.erase(name);
+    }
     auto it = outboxes_.find(disconnect.worker);
     if (it == outboxes_.end()) continue;
     it->second->Close(disconnect.reason);
     touched.Add(it->second);
     outboxes_.erase(it);
+  }
+  // Job events log at info, failures at warning: nothing to do when the
+  // log takes neither.
+  if (touched.Logs(LogLevel::kWarning)) {
+    LogEventsLocked(commands.events, touched);
   }
   if (!commands.events.empty() && !followers_.empty()) {
     const absl::Time now = clock_.Now();
@@ -125,6 +161,39 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
     }
   }
   return written;
+}
+
+void SchedulerHost::LogEventsLocked(const std::vector<JobEvent>& events,
+                                    Touched& touched) {
+  for (const JobEvent& event : events) {
+    // Only changes of state carry a status: one line per job and state.
+    if (event.status == nullptr) continue;
+    const JobStatus& job = *event.status;
+    const LogFields fields{.job = job.id};
+    switch (job.state) {
+      case JobState::kQueued:  // logged by Submit
+        break;
+      case JobState::kRunning:
+        touched.Log(LogLevel::kInfo, "job running", fields);
+        break;
+      case JobState::kSucceeded:
+        touched.Log(
+            LogLevel::kInfo,
+            absl::StrCat("job succeeded: ", job.progress.chunks_done,
+                         " chunks in ",
+                         absl::FormatDuration(job.end_time - job.start_time)),
+            fields);
+        break;
+      case JobState::kFailed:
+        touched.Log(LogLevel::kWarning, absl::StrCat("job failed: ", job.error),
+                    fields);
+        break;
+      case JobState::kCancelled:
+        touched.Log(LogLevel::kInfo, absl::StrCat("job cancelled: ", job.error),
+                    fields);
+        break;
+    }
+  }
 }
 
 namespace {
@@ -156,10 +225,21 @@ void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
   uint64_t written = 0;
   absl::StatusOr<JobStatus> job;
   {
-    Touched touched;
+    Touched touched(logger_);
     {
       std::lock_guard lock(mu_);
-      job = scheduler_.SubmitJob(std::move(spec), clock_.Now());
+      job = scheduler_.SubmitJob(spec, clock_.Now());
+      if (job.ok() && touched.Logs(LogLevel::kInfo)) {
+        touched.Log(
+            LogLevel::kInfo,
+            absl::StrCat(
+                "job queued: ", spec->kernel.empty() ? "command" : spec->kernel,
+                " over [", spec->begin, ", ", spec->end, ")",
+                spec->tasks.empty()
+                    ? ""
+                    : absl::StrCat(", ", spec->tasks.size(), " tasks")),
+            {.job = job->id});
+      }
       written = DeliverLocked(touched);
     }
     touched.Flush();
@@ -217,6 +297,20 @@ std::vector<KernelInfo> SchedulerHost::ListKernels() {
   return scheduler_.ListKernels();
 }
 
+CoordinatorStats SchedulerHost::Stats() {
+  CoordinatorStats stats;
+  {
+    std::lock_guard lock(mu_);
+    stats.chunks = scheduler_.counters();
+    stats.chunks_in_flight = scheduler_.ChunksInFlight();
+    stats.jobs_by_state = scheduler_.CountJobsByState();
+    stats.client_sessions = static_cast<int64_t>(sessions_.size());
+    stats.workers = scheduler_.ListWorkers(clock_.Now());
+  }
+  if (journal_ != nullptr) stats.journal_commit = journal_->commit_times();
+  return stats;
+}
+
 void SchedulerHost::AddSession(std::shared_ptr<SessionSink> session) {
   std::lock_guard lock(mu_);
   SessionSink* key = session.get();
@@ -245,7 +339,7 @@ void SchedulerHost::FollowLocked(SessionSink* session, JobId job,
 void SchedulerHost::Follow(SessionSink* session, JobId job,
                            absl::Duration progress_interval,
                            const std::string* only_by) {
-  Touched touched;
+  Touched touched(logger_);
   {
     std::lock_guard lock(mu_);
     FollowLocked(session, job, progress_interval, touched, only_by);
@@ -255,7 +349,7 @@ void SchedulerHost::Follow(SessionSink* session, JobId job,
 
 void SchedulerHost::Answer(SessionSink* session, uint64_t call,
                            absl::StatusOr<JobStatus> job, bool follow) {
-  Touched touched;
+  Touched touched(logger_);
   {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(session);
@@ -293,18 +387,32 @@ absl::StatusOr<WorkerId> SchedulerHost::Join(
     return absl::InvalidArgumentError(
         "the first message on a worker link must be a hello");
   }
-  Touched touched;
+  Touched touched(logger_);
   absl::StatusOr<WorkerId> joined;
   {
     std::lock_guard lock(mu_);
     const absl::Time now = clock_.Now();
     const WorkerId id = next_worker_id_++;
     joined = id;
+    const std::string name =
+        first.hello->name.empty() ? peer : first.hello->name;
+    const std::array<int32_t, kExecutorKinds> slots = first.hello->slots;
+    if (touched.Logs(LogLevel::kInfo)) {
+      touched.Log(LogLevel::kInfo,
+                  absl::StrCat("worker joined from ", peer, " with ", slots[0],
+                               " threads, ", slots[1], " processes and ",
+                               slots[2], " command slots"),
+                  {.worker = name});
+    }
     if (absl::Status status = scheduler_.WorkerJoined(
             id, *std::move(first.hello), std::move(peer), now);
         !status.ok()) {
+      touched.Log(LogLevel::kWarning,
+                  absl::StrCat("worker refused: ", status.message()),
+                  {.worker = name});
       joined = status;
     } else {
+      names_[id] = name;
       CoordinatorMessage welcome;
       welcome.welcome = Welcome{id, heartbeat_interval_};
       // Queued before anything the credits below bring.
@@ -324,6 +432,27 @@ absl::StatusOr<WorkerId> SchedulerHost::Join(
 }
 
 void SchedulerHost::Report(WorkerId worker, WorkerMessage message) {
+  if (logger_ != nullptr && logger_->Enabled(LogLevel::kDebug)) {
+    for (const ChunkResult& result : message.results) {
+      if (result.output.ok()) continue;
+      logger_->Log(
+          LogLevel::kDebug,
+          absl::StrCat("attempt failed: ", result.output.status().message()),
+          {.job = result.attempt.job,
+           .chunk = result.attempt.begin,
+           .attempt = result.attempt.attempt});
+    }
+  }
+  if (message.draining && logger_ != nullptr) {
+    std::string name;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = names_.find(worker); it != names_.end()) name = it->second;
+    }
+    if (!name.empty()) {
+      logger_->Log(LogLevel::kInfo, "worker draining", {.worker = name});
+    }
+  }
   Apply([&](Scheduler& scheduler, absl::Time now) {
     scheduler.WorkerSeen(worker, now);
     for (ChunkResult& result : message.results) {
@@ -342,14 +471,24 @@ void SchedulerHost::Report(WorkerId worker, WorkerMessage message) {
 }
 
 void SchedulerHost::Leave(WorkerId worker, const std::string& reason) {
+  std::string name;
   Apply([&](Scheduler& scheduler, absl::Time now) {
     outboxes_.erase(worker);
+    if (auto it = names_.find(worker); it != names_.end()) {
+      name = std::move(it->second);
+      names_.erase(it);
+    }
     scheduler.WorkerLost(worker, reason, now);
   });
+  // Empty when the worker was already dropped (and logged) as silent.
+  if (!name.empty() && logger_ != nullptr) {
+    logger_->Log(LogLevel::kInfo, absl::StrCat("worker left (", reason, ")"),
+                 {.worker = name});
+  }
 }
 
 void SchedulerHost::Tick() {
-  Touched touched;
+  Touched touched(logger_);
   {
     std::lock_guard lock(mu_);
     const absl::Time now = clock_.Now();
@@ -366,7 +505,7 @@ void SchedulerHost::Tick() {
 
 void SchedulerHost::CloseAll(const std::string& reason) {
   std::vector<std::shared_ptr<SessionSink>> sessions;
-  Touched touched;
+  Touched touched(logger_);
   {
     std::lock_guard lock(mu_);
     for (auto& [id, outbox] : outboxes_) {

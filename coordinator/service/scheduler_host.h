@@ -23,7 +23,9 @@
 #include "journal_writer.h"
 #include "pfor/common/clock.h"
 #include "pfor/common/link.h"
+#include "pfor/common/log.h"
 #include "pfor/coordinator/options.h"
+#include "pfor/coordinator/stats.h"
 #include "scheduler.h"
 #include "session_outbox.h"
 
@@ -96,6 +98,8 @@ class SchedulerHost {
   absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit);
   std::vector<WorkerStatus> ListWorkers();
   std::vector<KernelInfo> ListKernels();
+  // The numbers behind /metrics.
+  CoordinatorStats Stats();
 
   // A session opened; it hears nothing until it follows a job.
   void AddSession(std::shared_ptr<SessionSink> session);
@@ -142,12 +146,15 @@ class SchedulerHost {
   // Hands out the scheduler's commands; returns the journal's sequence
   // number of the last entry (0 without a journal).
   uint64_t DeliverLocked(Touched& touched);
+  // Queues the log lines of jobs whose state changed.
+  void LogEventsLocked(const std::vector<JobEvent>& events, Touched& touched);
   void FollowLocked(SessionSink* session, JobId job,
                     absl::Duration progress_interval, Touched& touched,
                     const std::string* only_by = nullptr);
 
   Clock& clock_;
   JournalWriter* const journal_;
+  const Logger* const logger_;
   const absl::Duration heartbeat_interval_;
 
   std::mutex mu_;
@@ -160,6 +167,8 @@ class SchedulerHost {
   // The sessions following each job.
   absl::flat_hash_map<JobId, absl::flat_hash_set<SessionSink*>>
       followers_;  // guarded by mu_
+  // Names of the connected workers, for the log.
+  absl::flat_hash_map<WorkerId, std::string> names_;  // guarded by mu_
 };
 
 }  // namespace pfor::coordinator

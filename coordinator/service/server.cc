@@ -14,6 +14,7 @@
 #include "journal_writer.h"
 #include "local_links.h"
 #include "pfor/common/grpc_credentials.h"
+#include "pfor/common/log.h"
 #include "scheduler_host.h"
 #include "sqlite_journal.h"
 #include "worker_link_service.h"
@@ -59,6 +60,28 @@ absl::Status CheckExposure(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
+// The HTTP module's view of the cluster: the host's.
+class HostView final : public ClusterView {
+ public:
+  explicit HostView(SchedulerHost* host) : host_(host) {}
+  std::vector<WorkerStatus> ListWorkers() override {
+    return host_->ListWorkers();
+  }
+  absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) override {
+    return host_->ListJobs(limit);
+  }
+  absl::StatusOr<JobStatus> GetJob(uint64_t job) override {
+    return host_->Get(job, /*with_recent_chunks=*/true);
+  }
+  absl::StatusOr<JobStatus> CancelJob(uint64_t job) override {
+    return host_->Cancel(job);
+  }
+  CoordinatorStats Stats() override { return host_->Stats(); }
+
+ private:
+  SchedulerHost* const host_;
+};
+
 }  // namespace
 
 struct CoordinatorServer::State {
@@ -70,10 +93,11 @@ struct CoordinatorServer::State {
         writer(journal == nullptr
                    ? nullptr
                    : std::make_unique<JournalWriter>(journal.get())),
-        log(options.log),
+        logger(options.logger),
         host(options, clock, writer.get()),
         coordinator(&host, auth.get()),
-        worker_link(&host, auth.get()) {}
+        worker_link(&host, auth.get()),
+        view(&host) {}
 
   Clock& clock;
   std::unique_ptr<Authenticator> auth;
@@ -81,10 +105,11 @@ struct CoordinatorServer::State {
   // gone.
   std::unique_ptr<Journal> journal;
   std::unique_ptr<JournalWriter> writer;
-  std::function<void(const std::string&)> log;
+  const Logger* const logger;
   SchedulerHost host;
   CoordinatorService coordinator;
   WorkerLinkService worker_link;
+  HostView view;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   int resumed_jobs = 0;
@@ -106,12 +131,17 @@ struct CoordinatorServer::State {
     if (server != nullptr) {
       server->GetHealthCheckService()->SetServingStatus(journal_writes);
     }
-    if (!log) return;
-    log(journal_writes
-            ? "the journal writes again: serving, and accepting jobs"
-            : absl::StrCat("the journal cannot write (", status.message(),
-                           "): not serving, and accepting no jobs until "
-                           "it can; free space on the disk of --state-dir"));
+    if (logger == nullptr) return;
+    if (journal_writes) {
+      logger->Log(LogLevel::kInfo,
+                  "the journal writes again: serving, and accepting jobs");
+    } else {
+      logger->Log(LogLevel::kError,
+                  absl::StrCat("the journal cannot write (", status.message(),
+                               "): not serving, and accepting no jobs until "
+                               "it can; free space on the disk of "
+                               "--state-dir"));
+    }
   }
 };
 
@@ -149,8 +179,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                            .keep_jobs = options.scheduling.keep_jobs,
                            .recover = options.recover});
     if (!opened.ok()) return opened.status();
-    if (options.log) {
-      for (const std::string& line : opened->recovered) options.log(line);
+    if (options.logger != nullptr) {
+      for (const std::string& line : opened->recovered) {
+        options.logger->Log(LogLevel::kWarning, line);
+      }
     }
     absl::StatusOr<std::vector<RecoveredJob>> loaded = opened->journal->Load();
     if (!loaded.ok()) return loaded.status();
@@ -201,6 +233,8 @@ CoordinatorServer::CoordinatorServer(std::unique_ptr<State> state)
 CoordinatorServer::~CoordinatorServer() { Shutdown(); }
 
 int CoordinatorServer::port() const { return state_->port; }
+
+ClusterView& CoordinatorServer::view() { return state_->view; }
 
 int CoordinatorServer::resumed_jobs() const { return state_->resumed_jobs; }
 

@@ -6,14 +6,14 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "pfor/client.h"
+#include "pfor/common/json_views.h"
 
 namespace pfor::cli {
 
-nlohmann::json ToJson(const JobStatus& job);
-nlohmann::json ToJson(const WorkerStatus& worker);
-nlohmann::json ToJson(const KernelInfo& kernel);
+// --json prints the views of pfor/common/json_views.h (ToJson), which the
+// coordinator's JSON API serves too.
+using ::pfor::ToJson;
 
 // The result alone: an integer, a float with every digit that counts, or
 // one "BEGIN END VALUE" line per chunk for collect.

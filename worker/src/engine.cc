@@ -57,8 +57,22 @@ bool Engine::connected() const {
   return welcomed_ && link_open_;
 }
 
-void Engine::Log(const std::string& line) const {
-  if (options_.log) options_.log(line);
+void Engine::Log(LogLevel level, const std::string& line) const {
+  if (options_.log) options_.log(level, line);
+}
+
+WorkerStats Engine::Stats() const {
+  WorkerStats stats;
+  stats.slots = options_.slots;
+  for (int kind = 0; kind < kExecutorKinds; ++kind) {
+    if (pools_[kind] == nullptr) continue;
+    stats.busy_slots[kind] = pools_[kind]->Running();
+    stats.helper_restarts += pools_[kind]->runner().helper_restarts();
+  }
+  std::lock_guard lock(mu_);
+  stats.connected = welcomed_ && link_open_;
+  stats.kernel_time = kernel_time_;
+  return stats;
 }
 
 void Engine::Drain(absl::Duration grace) {
@@ -76,7 +90,8 @@ void Engine::Drain(absl::Duration grace) {
     }
     running += pools_[kind]->Running();
   }
-  Log(absl::StrCat("draining: gave back ", message.released.size(),
+  Log(LogLevel::kInfo,
+      absl::StrCat("draining: gave back ", message.released.size(),
                    " queued chunks, waiting for ", running, " running"));
   outbox_.Merge(std::move(message));
   FlushLocked(lock);
@@ -128,7 +143,8 @@ void Engine::OnMessage(CoordinatorMessage message) {
     welcomed_ = true;
     heartbeat_interval_ =
         std::max(kMinHeartbeatInterval, message.welcome->heartbeat_interval);
-    Log(absl::StrCat("connected as worker ", message.welcome->worker_id,
+    Log(LogLevel::kInfo,
+        absl::StrCat("connected as worker ", message.welcome->worker_id,
                      " with ", options_.slots[0], " threads, ",
                      options_.slots[1], " processes and ", options_.slots[2],
                      " command slots"));
@@ -200,6 +216,7 @@ void Engine::OnClosed(const absl::Status& status) {
 void Engine::OnResult(int kind, const ChunkTask& task, ChunkResult result) {
   std::unique_lock lock(mu_);
   load_[kind] -= 1;
+  kernel_time_.Observe(result.kernel_time);
   if (result.output.ok()) prefetch_[kind]->Observe(result.kernel_time);
   if (!link_open_) return;
   // A chunk of an older link was requeued by the coordinator already; its
@@ -352,10 +369,12 @@ void Engine::Supervise() {
     if (was_welcomed) {
       backoff.Reset();
       told_unreachable = false;
-      Log(absl::StrCat("lost the coordinator (", why, "); redialing"));
+      Log(LogLevel::kWarning,
+          absl::StrCat("lost the coordinator (", why, "); redialing"));
     } else if (!told_unreachable) {
       told_unreachable = true;
-      Log(absl::StrCat(refused ? "the coordinator refused this worker ("
+      Log(LogLevel::kWarning,
+          absl::StrCat(refused ? "the coordinator refused this worker ("
                                : "cannot reach the coordinator (",
                        why, "); retrying with backoff up to ",
                        absl::FormatDuration(options_.reconnect_max)));

@@ -28,8 +28,11 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pfor/common/clock.h"
+#include "pfor/common/histogram.h"
 #include "pfor/common/link.h"
+#include "pfor/common/log.h"
 #include "pfor/kernel.h"
+#include "pfor/worker/worker.h"
 #include "prefetch.h"
 #include "slot_pool.h"
 
@@ -57,8 +60,9 @@ struct EngineOptions {
   WorkerLinkOpener opener;
   absl::Duration reconnect_min = absl::Milliseconds(100);
   absl::Duration reconnect_max = absl::Seconds(5);
-  // Receives one line per connection event; nullptr means silence.
-  std::function<void(const std::string&)> log;
+  // Receives one line per connection event, with its level; nullptr means
+  // silence.
+  std::function<void(LogLevel, const std::string&)> log;
   // Times chunks; nullptr means the system's clock. Must outlive the
   // engine.
   Clock* clock = nullptr;
@@ -84,6 +88,8 @@ class Engine final : public WorkerLinkHandler {
   int slots() const;
   // True while a link is open and welcomed.
   bool connected() const;
+  // Slots, busy slots, helper restarts and kernel times, for /metrics.
+  WorkerStats Stats() const;
 
   // WorkerLinkHandler
   void OnMessage(CoordinatorMessage message) override;
@@ -93,7 +99,7 @@ class Engine final : public WorkerLinkHandler {
   void OnResult(int kind, const ChunkTask& task, ChunkResult result);
   void Supervise();
   Hello MakeHello() const;
-  void Log(const std::string& line) const;
+  void Log(LogLevel level, const std::string& line) const;
 
   // Adds credits to `message`: per executor, what brings queued + running +
   // asked up to what it wants.
@@ -146,6 +152,8 @@ class Engine final : public WorkerLinkHandler {
   std::array<std::optional<Prefetch>, kExecutorKinds> prefetch_;
   // Chunks of one message on their way to a pool; kept for its capacity.
   std::array<std::vector<ChunkTask>, kExecutorKinds> arriving_;
+  // Kernel time of every chunk run.
+  DurationHistogram kernel_time_;  // guarded by mu_
 
   // Last, so that the slots stop first.
   std::array<std::unique_ptr<SlotPool>, kExecutorKinds> pools_;

@@ -281,7 +281,7 @@ class EngineTest : public ::testing::Test {
     options.opener = coordinator_.Opener();
     options.reconnect_min = absl::Milliseconds(1);
     options.reconnect_max = absl::Milliseconds(5);
-    options.log = [this](const std::string& line) {
+    options.log = [this](LogLevel, const std::string& line) {
       std::lock_guard lock(log_mu_);
       log_.push_back(line);
     };
@@ -379,6 +379,27 @@ TEST_F(EngineTest, RunsAssignedChunksAndSendsTheirResults) {
   EXPECT_EQ(link->hello().credits[0] +
                 CreditsOf(link->messages(), ExecutorKind::kThreads) - 2,
             2);
+}
+
+TEST_F(EngineTest, StatsCountBusySlotsAndKernelTimes) {
+  auto gate = std::make_unique<GateRunner>();
+  GateRunner* runner = gate.get();
+  auto engine = StartThreads(std::move(gate), /*slots=*/3);
+  std::shared_ptr<FakeLink> link = coordinator_.Link(1);
+  ASSERT_NE(link, nullptr);
+  link->Deliver(Welcome());
+  link->Deliver(Chunks(5, 0, 2, /*define=*/true));
+  ASSERT_TRUE(runner->AwaitStarted(2));
+  WorkerStats stats = engine->Stats();
+  EXPECT_THAT(stats.slots, ElementsAre(3, 0, 0));
+  EXPECT_THAT(stats.busy_slots, ElementsAre(2, 0, 0));
+  EXPECT_TRUE(stats.connected);
+  EXPECT_EQ(stats.kernel_time.count(), 0u);
+  runner->Open();
+  ASSERT_TRUE(link->AwaitResults(2));
+  stats = engine->Stats();
+  EXPECT_EQ(stats.kernel_time.count(), 2u);
+  EXPECT_EQ(stats.helper_restarts, 0);
 }
 
 TEST_F(EngineTest, FailsChunksItCannotRun) {

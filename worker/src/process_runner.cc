@@ -52,6 +52,8 @@ struct SlotHelper {
   std::shared_ptr<const JobContext> job;
   FrameReader responses;
   std::string stderr_text;
+  // A helper was started on this slot before: the next start is a restart.
+  bool started_before = false;
   // Reused from chunk to chunk.
   v1::HelperRequest request;
   v1::HelperResponse response;
@@ -129,6 +131,10 @@ class ProcessRunnerImpl final : public ProcessRunner {
     return Exchange(helper, task, cancel);
   }
 
+  int64_t helper_restarts() const override {
+    return restarts_.load(std::memory_order_relaxed);
+  }
+
   pid_t HelperPid(int slot) const override {
     std::lock_guard lock(mu_);
     if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return 0;
@@ -167,6 +173,10 @@ class ProcessRunnerImpl final : public ProcessRunner {
     }
     helper.pid = child->pid();
     helper.process = *std::move(child);
+    if (helper.started_before) {
+      restarts_.fetch_add(1, std::memory_order_relaxed);
+    }
+    helper.started_before = true;
     return absl::OkStatus();
   }
 
@@ -293,6 +303,7 @@ class ProcessRunnerImpl final : public ProcessRunner {
   const ProcessOptions options_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<SlotHelper>> slots_;  // guarded by mu_
+  std::atomic<int64_t> restarts_{0};
 };
 
 }  // namespace

@@ -205,6 +205,8 @@ TEST_P(FaultTest, FailsTheChunkWithTheReasonAndTheNextChunkSucceeds) {
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(std::get<int64_t>(*value), 450);
   EXPECT_GT(runner->HelperPid(0), 0);
+  // The first start is not a restart; replacing a lost helper is.
+  EXPECT_EQ(runner->helper_restarts(), fault.helper_survives ? 0 : 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(

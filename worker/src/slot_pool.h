@@ -79,6 +79,9 @@ class ChunkRunner {
   // true.
   virtual absl::StatusOr<ChunkOutput> Run(int slot, const ChunkTask& task,
                                           const std::atomic<bool>& cancel) = 0;
+  // Helper processes started again after one died or was killed; 0 for
+  // runners without helpers. Any thread.
+  virtual int64_t helper_restarts() const { return 0; }
 };
 
 class SlotPool {
@@ -120,6 +123,7 @@ class SlotPool {
   // zero.
   bool AwaitReported(absl::Time deadline);
   int slots() const { return static_cast<int>(threads_.size()); }
+  const ChunkRunner& runner() const { return *runner_; }
 
  private:
   struct Slot {

@@ -105,7 +105,12 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Start(WorkerOptions options) {
   }
   engine.reconnect_min = options.reconnect_min;
   engine.reconnect_max = options.reconnect_max;
-  engine.log = std::move(options.log);
+  if (options.logger != nullptr) {
+    engine.log = [logger = options.logger](LogLevel level,
+                                           const std::string& line) {
+      logger->Log(level, line);
+    };
+  }
   return std::unique_ptr<Worker>(
       new Worker(std::make_unique<Impl>(std::move(engine))));
 }
@@ -116,5 +121,6 @@ void Worker::Drain(absl::Duration grace) { impl_->engine.Drain(grace); }
 void Worker::Stop() { impl_->engine.Stop(); }
 int Worker::slots() const { return impl_->engine.slots(); }
 bool Worker::connected() const { return impl_->engine.connected(); }
+WorkerStats Worker::Stats() const { return impl_->engine.Stats(); }
 
 }  // namespace pfor::worker

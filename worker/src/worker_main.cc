@@ -6,13 +6,16 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "pfor/builtin_kernels.h"
 #include "pfor/common/credentials.h"
 #include "pfor/common/daemon.h"
 #include "pfor/common/security_flags.h"
+#include "pfor/common/log.h"
 #include "pfor/worker/worker.h"
 #include "plugin_loader.h"
+#include "worker_http.h"
 
 namespace pfor::worker {
 
@@ -89,6 +92,12 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
   pfor::AddTlsFlags(app, options.credentials.tls, pfor::FlagSide::kClient);
   std::string token_file;
   pfor::AddTokenFileFlag(app, token_file);
+  std::string http_listen;
+  app.add_option("--http-listen", http_listen,
+                 "Serve Prometheus metrics (/metrics) over HTTP on HOST:PORT; "
+                 "port 0 picks a free port. Off by default");
+  LogFlags log_flags;
+  log_flags.AddTo(app, "Least level logged: debug, info, warning or error");
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<std::string> token = pfor::ReadToken(token_file);
@@ -101,6 +110,15 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
   for (std::string& name : command_env) {
     options.command_environment.push_back(std::move(name));
   }
+
+  absl::StatusOr<Logger::Options> log_options =
+      log_flags.LoggerOptions(main_options.program_name);
+  if (!log_options.ok()) {
+    std::fprintf(stderr, "%s: %s\n", program,
+                 std::string(log_options.status().message()).c_str());
+    return 2;
+  }
+  const Logger logger(*log_options);
 
   absl::StatusOr<int64_t> memory_limit_bytes = pfor::ParseBytes(memory_limit);
   if (!memory_limit_bytes.ok()) {
@@ -144,23 +162,38 @@ int WorkerMain(int argc, char** argv, const WorkerMainOptions& main_options) {
     // Helpers load the same file, so its kernels run on processes too.
     options.plugins.push_back(plugin->path);
   }
-  options.log = [program](const std::string& line) {
-    std::fprintf(stderr, "%s: %s\n", program, line.c_str());
-  };
+  options.logger = &logger;
   auto worker = pfor::worker::Worker::Start(options);
   if (!worker.ok()) {
     std::fprintf(stderr, "%s: %s\n", program,
                  std::string(worker.status().message()).c_str());
     return 2;
   }
+  std::unique_ptr<HttpServer> http;
+  if (!http_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        StartWorkerHttp(http_listen, worker->get());
+    if (!started.ok()) {
+      std::fprintf(stderr, "%s: %s\n", program,
+                   std::string(started.status().message()).c_str());
+      return started.status().code() == absl::StatusCode::kInvalidArgument ? 2
+                                                                           : 1;
+    }
+    http = *std::move(started);
+    // Tests and scripts wait for this line to learn the port.
+    std::printf("%s metrics on http://%s/metrics\n", program,
+                http->address().c_str());
+    std::fflush(stdout);
+  }
   // The first signal drains; a second one stops at once.
   absl::Notification first;
   std::thread signals = pfor::WatchTerminationSignals([&](const char* name) {
     if (first.HasBeenNotified()) {
-      std::fprintf(stderr, "%s: %s again, stopping now\n", program, name);
+      logger.Log(LogLevel::kWarning,
+                 absl::StrCat(name, " again, stopping now"));
       std::_Exit(1);
     }
-    std::fprintf(stderr, "%s: %s received, draining\n", program, name);
+    logger.Log(LogLevel::kInfo, absl::StrCat(name, " received, draining"));
     first.Notify();
   });
   signals.detach();

@@ -134,6 +134,8 @@ struct ChunkAttempt {
   absl::Duration kernel_time;
   // Empty when the attempt succeeded.
   std::string error;
+  // When the coordinator heard that it ended (not carried on the wire).
+  absl::Time finished = absl::InfinitePast();
 };
 
 // One task's result in a batch: its value (float sums rounded to a double,

@@ -9,6 +9,11 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "pfor/common/log.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace pfor {
 
@@ -25,6 +30,18 @@ std::thread WatchTerminationSignals(
 // Parses a size such as "2GiB", "512MiB", "64KiB", "1000000" (bytes) or
 // "0". INVALID_ARGUMENT names the forms it accepts.
 absl::StatusOr<int64_t> ParseBytes(const std::string& text);
+
+// The daemons' --log-level and --log-format flags.
+struct LogFlags {
+  std::string level = "info";
+  std::string format = "text";
+
+  // Adds both flags to `app`; `level_help` says what --log-level shows.
+  void AddTo(CLI::App& app, const std::string& level_help);
+  // The log they ask for, lines naming `program`. INVALID_ARGUMENT naming
+  // the flag and its choices.
+  absl::StatusOr<Logger::Options> LoggerOptions(std::string program) const;
+};
 
 }  // namespace pfor
 

@@ -14,6 +14,7 @@
 
 namespace pfor {
 class Clock;
+class Logger;
 }  // namespace pfor
 
 namespace pfor::coordinator {
@@ -85,9 +86,10 @@ struct ServerOptions {
   // to: what was lost is logged, jobs whose rows do not add up are failed
   // (--recover).
   bool recover = false;
-  // Receives one line per notable event (journal failures); nullptr means
-  // silence.
-  std::function<void(const std::string&)> log;
+  // Receives one line per event (workers joining and leaving, jobs
+  // starting and ending, journal failures; attempts failing at debug
+  // level); must outlive the server. nullptr means silence.
+  const Logger* logger = nullptr;
   // The clock the coordinator reads; nullptr means the system's. Tests pass
   // a FakeClock and move time themselves.
   Clock* clock = nullptr;

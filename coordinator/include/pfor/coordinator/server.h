@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "pfor/common/link.h"
 #include "pfor/common/session.h"
+#include "pfor/coordinator/cluster_view.h"
 #include "pfor/coordinator/options.h"
 
 namespace pfor::coordinator {
@@ -32,6 +33,8 @@ class CoordinatorServer {
 
   // The port bound; 0 when serving in-process only.
   int port() const;
+  // The cluster as the dashboard sees it. Valid until the server goes.
+  ClusterView& view();
   // Unfinished jobs resumed from the journal at start.
   int resumed_jobs() const;
 

@@ -11,7 +11,7 @@
 #ifndef PFOR_WORKER_WORKER_H_
 #define PFOR_WORKER_WORKER_H_
 
-#include <functional>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +19,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pfor/common/credentials.h"
+#include "pfor/common/histogram.h"
 #include "pfor/common/link.h"
+#include "pfor/common/log.h"
 #include "pfor/kernel.h"
 
 namespace pfor::worker {
@@ -72,8 +74,22 @@ struct WorkerOptions {
   const KernelRegistry* kernels = nullptr;
   absl::Duration reconnect_min = absl::Milliseconds(100);
   absl::Duration reconnect_max = absl::Seconds(5);
-  // Receives one line per connection event; nullptr means silence.
-  std::function<void(const std::string&)> log;
+  // Receives one line per connection event; must outlive the worker.
+  // nullptr means silence.
+  const Logger* logger = nullptr;
+};
+
+// A worker at one moment, for its /metrics.
+struct WorkerStats {
+  // Per executor, indexed by ExecutorKind.
+  std::array<int, kExecutorKinds> slots{};
+  // Slots running a chunk now.
+  std::array<int, kExecutorKinds> busy_slots{};
+  // Helper processes started again after one died or was killed.
+  int64_t helper_restarts = 0;
+  // Kernel time of every chunk run so far.
+  DurationHistogram kernel_time;
+  bool connected = false;
 };
 
 // Thread-safe.
@@ -97,6 +113,7 @@ class Worker {
   int slots() const;
   // True while a link to the coordinator is up and welcomed.
   bool connected() const;
+  WorkerStats Stats() const;
 
  private:
   class Impl;
