@@ -290,9 +290,10 @@ TEST(Exposure, RefusesToListenBeyondLoopbackWithoutTokensUnlessInsecure) {
       auto insecure,
       Process::Start(CoordinatorBinary(),
                      {"--listen", "0.0.0.0:0", "--insecure"}, ChildEnv()));
-  EXPECT_TRUE(insecure->WaitForLine(Stream::kStderr,
-                                    std::regex("WARNING: --insecure: anyone"),
-                                    absl::Seconds(30)))
+  EXPECT_TRUE(insecure->WaitForLine(
+      Stream::kStderr,
+      std::regex("warning pfor-coordinator: --insecure: anyone"),
+      absl::Seconds(30)))
       << insecure->Stderr();
 
   Cluster loopback;

@@ -206,7 +206,7 @@ TEST(JournalWriterTest, CancelsCallbacksForEntriesNeverAppended) {
 
 TEST(JournalWriterTest, TimesEveryBatchItWrites) {
   CountingJournal journal;
-  JournalWriter writer(&journal, nullptr);
+  JournalWriter writer(&journal);
   EXPECT_EQ(writer.commit_times().count(), 0u);
   writer.Append(Chunks(3));
   ASSERT_TRUE(writer.Sync().ok());

@@ -37,12 +37,13 @@ bool IsLoopback(const std::string& listen) {
 // accepts.
 absl::Status CheckExposure(const ServerOptions& options) {
   const SecurityOptions& security = options.security;
-  auto log = [&](const std::string& line) {
-    if (options.log) options.log(line);
+  auto log = [&](LogLevel level, const std::string& line) {
+    if (options.logger != nullptr) options.logger->Log(level, line);
   };
   if (!security.tokens_file.empty()) return absl::OkStatus();
   if (IsLoopback(options.listen)) {
-    log("no --tokens: accepting connections from this machine (loopback) "
+    log(LogLevel::kInfo,
+        "no --tokens: accepting connections from this machine (loopback) "
         "only");
     return absl::OkStatus();
   }
@@ -54,7 +55,8 @@ absl::Status CheckExposure(const ServerOptions& options) {
         "(docs/security.md), listen on 127.0.0.1, or pass --insecure on a "
         "network you trust"));
   }
-  log(absl::StrCat("WARNING: --insecure: anyone who reaches ", options.listen,
+  log(LogLevel::kWarning,
+      absl::StrCat("--insecure: anyone who reaches ", options.listen,
                    " may submit, cancel and join as a worker; use --tokens "
                    "and TLS on any shared network (docs/security.md)"));
   return absl::OkStatus();
@@ -167,7 +169,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
         Authenticator::Create(
             options.security,
             options.clock != nullptr ? *options.clock : Clock::Real(),
-            options.log);
+            [logger = options.logger](const std::string& line) {
+              // The token table could not be read again, or was.
+              if (logger != nullptr) logger->Log(LogLevel::kWarning, line);
+            });
     if (!created.ok()) return created.status();
     auth = *std::move(created);
   }
