@@ -171,7 +171,8 @@ class SimWorker final : public WorkerLinkHandler {
     WorkerMessage hello;
     hello.hello.emplace();
     hello.hello->name = absl::StrCat("sim-", index_);
-    hello.hello->version = "fleet";
+    // The coordinator takes only workers of its own version.
+    hello.hello->version = PFOR_VERSION;
     hello.hello->slots[static_cast<int>(ExecutorKind::kThreads)] = slots_;
     hello.hello->kernels = {sleep};
     {

@@ -69,8 +69,9 @@ class SecurityTest : public ::testing::Test {
 };
 
 TEST_F(SecurityTest, RunsTheExampleJobsWithExactResultsAndRecordsTheToken) {
-  RunResult primes =
-      cluster_->Cli({"submit", "count_primes", "--range", "1:1e6", "--wait"});
+  ASSERT_OK_AND_ASSIGN(uint64_t job,
+                       cluster_->Submit({"count_primes", "--range", "1:1e6"}));
+  RunResult primes = cluster_->Cli({"wait", absl::StrCat(job)});
   ASSERT_TRUE(primes.status.ExitedWith(0)) << Describe(primes);
   EXPECT_EQ(primes.out, "78498\n");
   RunResult integral = cluster_->Cli(
@@ -79,9 +80,9 @@ TEST_F(SecurityTest, RunsTheExampleJobsWithExactResultsAndRecordsTheToken) {
   ASSERT_TRUE(integral.status.ExitedWith(0)) << Describe(integral);
   EXPECT_THAT(integral.out, HasSubstr("3.14159265358"));
 
-  ASSERT_OK_AND_ASSIGN(nlohmann::json status, cluster_->Status(1));
+  ASSERT_OK_AND_ASSIGN(nlohmann::json status, cluster_->Status(job));
   EXPECT_EQ(status["submitted_by"], "submit");
-  RunResult text = cluster_->Cli({"status", "1"});
+  RunResult text = cluster_->Cli({"status", absl::StrCat(job)});
   EXPECT_THAT(text.out, HasSubstr("  token    submit\n"));
 }
 

@@ -14,9 +14,8 @@ constexpr int kThreads = 4;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const std::string& listen, const std::string& flag,
-    const std::function<void(httplib::Server&)>& routes) {
+absl::Status HttpServer::CheckAddress(const std::string& listen,
+                                      const std::string& flag) {
   const size_t colon = listen.rfind(':');
   int port = -1;
   if (colon == std::string::npos || colon == 0 ||
@@ -27,6 +26,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                      "' is not HOST:PORT; write it like 127.0.0.1:8080 (port "
                      "0 picks a free port)"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const std::string& listen, const std::string& flag,
+    const std::function<void(httplib::Server&)>& routes) {
+  if (absl::Status valid = CheckAddress(listen, flag); !valid.ok()) {
+    return valid;
+  }
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  (void)absl::SimpleAtoi(listen.substr(colon + 1), &port);  // checked above
   std::string host = listen.substr(0, colon);
   // [::1]:8080 binds ::1.
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {

@@ -9,8 +9,9 @@
 #include "absl/time/time.h"
 #include "dashboard_server.h"
 #include "pfor/common/daemon.h"
-#include "pfor/common/security_flags.h"
+#include "pfor/common/http_server.h"
 #include "pfor/common/log.h"
+#include "pfor/common/security_flags.h"
 #include "pfor/coordinator/server.h"
 
 int main(int argc, char** argv) {
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!http_listen.empty()) {
+    absl::Status valid =
+        pfor::HttpServer::CheckAddress(http_listen, "--http-listen");
+    if (!valid.ok()) {
+      std::fprintf(stderr, "pfor-coordinator: %s\n",
+                   std::string(valid.message()).c_str());
+      return 2;
+    }
+  }
   auto server = pfor::coordinator::CoordinatorServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "pfor-coordinator: %s\n",

@@ -42,7 +42,9 @@ class Cluster:
             "coordinator",
             [self.coordinator_bin, "--listen", f"{self.lab.address('coordinator')}:0",
              "--heartbeat-timeout", f"{HEARTBEAT_TIMEOUT_S}s",
-             "--state-dir", self.state_dir],
+             "--state-dir", self.state_dir,
+             # The test's own namespaces: a trusted network without tokens.
+             "--insecure"],
             stdout=subprocess.PIPE, text=True)
         line = read_line(process, 15)
         if "listening on" not in line:

@@ -22,6 +22,10 @@ namespace pfor {
 
 class HttpServer {
  public:
+  // INVALID_ARGUMENT, naming `flag` and the fix, unless `listen` is
+  // HOST:PORT: for a daemon to refuse the flag before it starts anything.
+  static absl::Status CheckAddress(const std::string& listen,
+                                   const std::string& flag);
   // Binds `listen` (HOST:PORT; port 0 picks a free port), lets `routes`
   // add its handlers, and starts serving. INVALID_ARGUMENT for an address
   // that is not HOST:PORT, UNAVAILABLE when it cannot be bound; both name
