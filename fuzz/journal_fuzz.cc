@@ -32,8 +32,8 @@ const std::string& Directory() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& directory = Directory();
-  for (const char* stale : {"/journal.sqlite-wal", "/journal.sqlite-shm",
-                            "/journal.sequence"}) {
+  for (const char* stale :
+       {"/journal.sqlite-wal", "/journal.sqlite-shm", "/journal.sequence"}) {
     std::filesystem::remove(directory + stale);
   }
   {
