@@ -60,13 +60,10 @@ void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
     assign.chunk.tasks = job.tasks;
     assign.chunk.first_task = static_cast<size_t>(begin);
   }
-  if (job.state == JobState::kQueued) {
-    job.state = JobState::kRunning;
-    job.start_time = now;
-    events_.StateChanged(job);
-  } else {
-    events_.Changed(job);
-  }
+  // Assigned is not started: a worker may hold the chunk in its queue for
+  // a while. The job runs once a worker reports a start
+  // (Scheduler::ChunkStarted).
+  events_.Changed(job);
 }
 
 void Dispatcher::Dispatch(const std::vector<ScheduledJob*>& active,

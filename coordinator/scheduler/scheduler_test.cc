@@ -151,6 +151,43 @@ TEST_F(SchedulerTest, CancelStopsDispatchAndEndsJobOnWorkers) {
   EXPECT_EQ(before, 4u);
 }
 
+// Handed out is not started: a worker may hold a chunk in its queue. The
+// job runs once a worker reports a live attempt started; until then a
+// cancel that spares running jobs takes it, and after it leaves it alone.
+TEST_F(SchedulerTest, JobRunsFromItsFirstReportedStart) {
+  Join(1, 2);
+  const JobStatus job = Submit(Spec(0, 1000, 1));
+  ASSERT_FALSE(running_.empty());
+  EXPECT_EQ(Get(job.id).state, JobState::kQueued);
+  // A start of an attempt the worker does not hold says nothing.
+  AttemptRef stale = running_[0].attempt;
+  stale.attempt += 7;
+  scheduler_.ChunkStarted(1, stale, now_);
+  EXPECT_EQ(Get(job.id).state, JobState::kQueued);
+  scheduler_.ChunkStarted(1, running_[0].attempt, now_);
+  EXPECT_EQ(Get(job.id).state, JobState::kRunning);
+  absl::StatusOr<JobStatus> spared =
+      scheduler_.CancelJob(job.id, now_, /*only_if_queued=*/true);
+  ASSERT_TRUE(spared.ok()) << spared.status();
+  EXPECT_EQ(spared->state, JobState::kRunning);
+
+  const JobStatus queued = Submit(Spec(0, 1000, 1));
+  absl::StatusOr<JobStatus> cancelled =
+      scheduler_.CancelJob(queued.id, now_, /*only_if_queued=*/true);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state, JobState::kCancelled);
+}
+
+// A result stands for a start that was not reported (or not yet).
+TEST_F(SchedulerTest, AResultMarksItsJobRunning) {
+  Join(1, 1);
+  const JobStatus job = Submit(Spec(0, 1000, 4));
+  Complete(0);
+  EXPECT_EQ(Get(job.id).state, JobState::kRunning);
+  RunAll();
+  EXPECT_EQ(Get(job.id).state, JobState::kSucceeded);
+}
+
 TEST_F(SchedulerTest, SharesSlotsFairlyBetweenJobs) {
   const JobStatus a = Submit(Spec(0, 1000, 1));
   const JobStatus b = Submit(Spec(0, 1000, 1));

@@ -249,7 +249,8 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
 grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
     grpc::CallbackServerContext* context, const v1::CancelJobRequest* request,
     v1::Job* response) {
-  absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id());
+  absl::StatusOr<JobStatus> job =
+      host_->Cancel(request->job_id(), request->only_if_queued());
   if (job.ok()) *response = ToProtoWithoutTasks(*job);
   return Reply(context, job.status());
 }

@@ -76,8 +76,7 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
   if (!commands.assign.empty() || !commands.end_job.empty() ||
       !commands.cancel.empty()) {
     // Per worker: the message, and whether it must go now.
-    absl::flat_hash_map<WorkerId, std::pair<CoordinatorMessage, bool>>
-        messages;
+    absl::flat_hash_map<WorkerId, std::pair<CoordinatorMessage, bool>> messages;
     for (Commands::Assign& assign : commands.assign) {
       auto& [message, urgent] = messages[assign.worker];
       if (assign.definition != nullptr) {
@@ -168,9 +167,10 @@ absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job,
   return scheduler_.GetJob(job, with_recent_chunks);
 }
 
-absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job) {
+absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job,
+                                                bool only_if_queued) {
   return Apply([&](Scheduler& scheduler, absl::Time now) {
-    return scheduler.CancelJob(job, now);
+    return scheduler.CancelJob(job, now, only_if_queued);
   });
 }
 
@@ -297,6 +297,11 @@ absl::StatusOr<WorkerId> SchedulerHost::Join(
 void SchedulerHost::Report(WorkerId worker, WorkerMessage message) {
   Apply([&](Scheduler& scheduler, absl::Time now) {
     scheduler.WorkerSeen(worker, now);
+    // Before the results: a chunk that started and finished within one
+    // message still started first.
+    for (const AttemptRef& started : message.started) {
+      scheduler.ChunkStarted(worker, started, now);
+    }
     for (ChunkResult& result : message.results) {
       scheduler.ChunkFinished(worker, std::move(result), now);
     }

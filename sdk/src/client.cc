@@ -100,8 +100,8 @@ absl::StatusOr<JobStatus> Client::Get(uint64_t job) {
   return impl_->calls().Get(job, /*with_recent_chunks=*/true);
 }
 
-absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
-  return impl_->calls().Cancel(job);
+absl::StatusOr<JobStatus> Client::Cancel(uint64_t job, bool only_if_queued) {
+  return impl_->calls().Cancel(job, only_if_queued);
 }
 
 absl::StatusOr<JobStatus> Client::Wait(
