@@ -9,6 +9,8 @@
 #include "follower.h"
 #include "grpc_calls.h"
 #include "local_cluster.h"
+#include "pfor/common/blocking.h"
+#include "pfor/future.h"
 
 namespace pfor {
 
@@ -107,6 +109,10 @@ absl::StatusOr<JobStatus> Client::Cancel(uint64_t job, bool only_if_queued) {
 absl::StatusOr<JobStatus> Client::Wait(
     uint64_t job, const std::function<void(const JobStatus&)>& on_update,
     absl::Duration interval) {
+  if (internal::OnCallbackThread()) {
+    return internal::WaitOnCallbackThread(
+        absl::StrCat("waiting for job ", job));
+  }
   // The job as its events build it up; the final one is the answer.
   struct Waiting {
     std::mutex mu;
@@ -149,6 +155,7 @@ absl::StatusOr<JobStatus> Client::Wait(
         if (waiting->done.has_value()) waiting->ended.notify_all();
       },
       interval);
+  BlockingScope blocking;  // without a lock: it may deliver events here
   std::unique_lock lock(waiting->mu);
   waiting->ended.wait(lock, [&] { return waiting->done.has_value(); });
   return *std::move(waiting->done);
@@ -157,6 +164,10 @@ absl::StatusOr<JobStatus> Client::Wait(
 absl::StatusOr<JobStatus> Client::Run(
     const JobSpec& spec,
     const std::function<void(const JobStatus&)>& on_update) {
+  // Not a job that nobody waits for.
+  if (internal::OnCallbackThread()) {
+    return internal::WaitOnCallbackThread("running a job");
+  }
   absl::StatusOr<JobStatus> submitted = Submit(spec);
   if (!submitted.ok()) return submitted.status();
   return Wait(submitted->id, on_update);
