@@ -165,7 +165,8 @@ TEST(AsCompletedTest, YieldsInCompletionOrder) {
   std::vector<std::shared_ptr<FutureCore>> cores = {Core(), Core(), Core()};
   cores[2]->Finish(int64_t{2});
   std::thread finisher([&] {
-    absl::SleepFor(absl::Milliseconds(5));
+    // Once as_completed watches them (however loaded the machine).
+    while (cores[1]->observers() == 0) std::this_thread::yield();
     cores[0]->Finish(int64_t{0});
     absl::SleepFor(absl::Milliseconds(5));
     cores[1]->Finish(int64_t{1});
