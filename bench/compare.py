@@ -869,10 +869,10 @@ def unavailable_pfor(bins, *names):
 
 
 # g.: chunks or tasks per timed run, chosen so that each run takes about
-# 0.5 - 3 s on a 2-core VM (--quick: a tenth). There pfor's threads and
-# processes executors cost some 40 - 60 us of wall time per chunk, the command
-# executor about 0.7 ms (a process spawn per chunk); Python's thread pool
-# 10 - 50 us per task, its process pool 65 - 140 us.
+# 0.4 - 3 s on a 2-core VM (--quick: a tenth). There pfor's threads executor
+# costs about 2 us of wall time per chunk, its processes executor some 35 us,
+# the command executor about 0.7 ms (a process spawn per chunk); Python's
+# thread pool 15 - 55 us per task, its process pool 95 - 215 us.
 CHUNK_JOBS = {
     "threads": 200_000,
     "processes": 20_000,
@@ -881,7 +881,7 @@ CHUNK_JOBS = {
     "thread-map": 100_000,
     "process-submit": 10_000,
     "process-map": 20_000,
-    # h.: pfor's submit().result() costs 0.1 - 0.5 ms, map some 10 us a task.
+    # h.: pfor's submit().result() costs 10 - 500 us, map 0.2 - 2 us a task.
     "sdk-submit": 2_000,
     "sdk-map": 100_000,
 }

@@ -55,7 +55,22 @@ const std::vector<BadInput>& Cases() {
       {"RangeBeyondInt64",
        {"submit", "count_primes", "--range", "0:1e30"},
        kBadInput,
-       "--range end '1e30' is not an integer"},
+       "--range end '1e30' is 1000000000000000000000000000000, outside the "
+       "64-bit range"},
+      // Through a double, 2^63 became 2^63-1 or failed quoting a number
+      // nobody typed.
+      {"RangeEndOneBeyondInt64",
+       {"submit", "count_primes", "--range", "0:2^63"},
+       kBadInput,
+       "--range end '2^63' is 9223372036854775808, outside the 64-bit range"},
+      {"RangeBeginOneBelowInt64",
+       {"submit", "count_primes", "--range", "-2^63-1:0"},
+       kBadInput,
+       "--range begin '-2^63-1' is -9223372036854775809"},
+      {"RangeBoundThatIsAFraction",
+       {"submit", "count_primes", "--range", "0:1e3/7"},
+       kBadInput,
+       "--range end '1e3/7' is not an integer"},
       {"ZeroPoints",
        {"submit", "integrate", "--param", "a=0", "--param", "b=1", "--points",
         "0"},
@@ -308,6 +323,26 @@ TEST_F(LimitsTest, ChunksEndingAtInt64LimitsCountEveryIndexOnce) {
                      "--reduce", "sum", "--wait", "--no-progress"});
   ASSERT_TRUE(bottom.status.ExitedWith(0)) << Describe(bottom);
   EXPECT_EQ(bottom.out, "808\n");
+}
+
+// Bounds written as expressions are exact to the last index: through a
+// double, 2^53+3 read as 2^53+4 and -2^63+5 as -2^63.
+TEST_F(LimitsTest, BoundsWrittenAsExpressionsAreExact) {
+  for (const auto& [range, count] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"2^53:2^53+3", "3\n"},
+           {"2^53+1:2^53+2", "1\n"},
+           {"3*2^60+7:3*2^60+10", "3\n"},
+           {"-2^63:-2^63+5", "5\n"},
+           {"2^63-6:2^63-1", "5\n"},
+           {"1e18:1e18+1_000", "1000\n"}}) {
+    RunResult result =
+        cluster_->Cli({"submit", "sleep", "--param", "us=0", "--range", range,
+                       "--wait", "--no-progress"});
+    ASSERT_TRUE(result.status.ExitedWith(0))
+        << range << ": " << Describe(result);
+    EXPECT_EQ(result.out, count) << range;
+  }
 }
 
 TEST_F(LimitsTest, WidestValidRangeIsAccepted) {

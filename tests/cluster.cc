@@ -1,11 +1,17 @@
 #include "cluster.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
 
 namespace pfor::testing {
 namespace {
@@ -47,6 +53,17 @@ bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
   }
 }
 
+TempDir::TempDir() {
+  std::string name =
+      (std::filesystem::temp_directory_path() / "pfor-test-XXXXXX").string();
+  path_ = mkdtemp(name.data()) != nullptr ? name : "";
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+}
+
 absl::Status Cluster::StartCoordinator(const std::vector<std::string>& args,
                                        int port) {
   if (coordinator_ != nullptr) coordinator_->Kill();
@@ -72,6 +89,44 @@ absl::Status Cluster::StartCoordinator(const std::vector<std::string>& args,
         absl::StrCat("bad port in readiness line: ", (*ready)[0]));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Cluster::Serving() {
+  // grpc.health.v1.Health/Check by hand: the request (no service name) is
+  // empty; the response is field 1, the status (1 SERVING, 2 NOT_SERVING).
+  auto channel =
+      grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  grpc::Slice empty;
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", {}, &request,
+                 &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("health check failed: ", status.error_message()));
+  }
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) {
+    return absl::InternalError("unreadable health check response");
+  }
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  if (bytes.size() != 2 || bytes[0] != 0x08) {
+    return absl::InternalError("unexpected health check response");
+  }
+  return bytes[1] == 1;
 }
 
 absl::StatusOr<int> Cluster::StartWorker(int threads,

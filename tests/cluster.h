@@ -37,6 +37,20 @@ RunResult RunCli(const std::vector<std::string>& args,
 bool PollUntil(const std::function<bool()>& condition, absl::Duration timeout,
                absl::Duration every = absl::Milliseconds(50));
 
+// A directory under the temporary directory, removed with everything in it
+// at scope exit. path() is empty when it could not be made.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 class Cluster {
  public:
   Cluster() = default;
@@ -81,6 +95,9 @@ class Cluster {
 
   // `pfor workers --json`.
   absl::StatusOr<nlohmann::json> Workers();
+
+  // Whether the coordinator's standard gRPC health check says SERVING.
+  absl::StatusOr<bool> Serving();
 
   // Polls the job's status until `condition` holds for it (returned) or
   // `timeout` passes (an error naming the last status seen).

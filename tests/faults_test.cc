@@ -1,7 +1,9 @@
 // Fault tests: workers are killed, drained and stopped, and the coordinator
 // is restarted, in the middle of jobs; every result must stay exact.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <filesystem>
 #include <regex>
 #include <set>
 #include <string>
@@ -176,6 +178,151 @@ TEST(Faults, WorkersReconnectToRestartedCoordinator) {
   std::set<std::string> names;
   for (const json& worker : workers) names.insert(worker.value("name", ""));
   EXPECT_EQ(names, (std::set<std::string>{"w0", "w1"})) << workers.dump();
+}
+
+// A coordinator without --state-dir forgets its jobs when it restarts. A
+// client still following one must hear that it is gone, never be handed
+// another client's job that was given the same id (before, `pfor wait 1`
+// printed the other job's result and exited 0).
+TEST(Faults, WaitNeverReportsAnotherJobAfterTheCoordinatorForgotItsOwn) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, StartCluster(1));
+  const int port = cluster->port();
+  // Ten seconds of sleeping: it never finishes before the restart.
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t job, cluster->Submit({"sleep", "--param", "us=100000", "--range",
+                                     "0:100", "--chunks", "fixed:1"}));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<Process> wait,
+      Process::Start(CliBinary(),
+                     {"--coordinator", cluster->address(), "wait",
+                      absl::StrCat(job), "--no-progress"},
+                     ChildEnv()));
+  ASSERT_OK(cluster
+                ->WaitForStatus(
+                    job, [](const json& s) { return State(s) == "running"; })
+                .status());
+  // The waiter sleeps through the restart, so that it asks the new
+  // coordinator about its job only once another job is there.
+  ASSERT_TRUE(wait->Signal(SIGSTOP));
+  cluster->coordinator().Kill();
+  ASSERT_OK(cluster->StartCoordinator({}, port));
+  ASSERT_OK(cluster->WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(uint64_t other,
+                       cluster->Submit({"count_primes_trial", "--range",
+                                        "0:1000", "--chunks", "fixed:100"}));
+  ASSERT_OK(cluster->WaitForStatus(other, Finished).status());
+  EXPECT_NE(other, job) << "the restarted coordinator gave the id again";
+  ASSERT_TRUE(wait->Signal(SIGCONT));
+
+  std::optional<ExitStatus> exited = wait->Wait(absl::Seconds(60));
+  ASSERT_TRUE(exited.has_value()) << "pfor wait did not end";
+  EXPECT_FALSE(exited->ExitedWith(0))
+      << "pfor wait reported: " << wait->Stdout();
+  EXPECT_EQ(wait->Stdout().find("168"), std::string::npos) << wait->Stdout();
+  EXPECT_NE(wait->Stderr().find(absl::StrCat("job ", job, " does not exist")),
+            std::string::npos)
+      << wait->Stderr();
+}
+
+// A coordinator whose journal lost its writes (here: the database files are
+// gone, as after a lost volume) must not start as if it had no jobs: before,
+// it came up empty and the jobs it had accepted vanished without a word.
+TEST(Faults, CoordinatorRefusesAJournalThatLostItsWritesUnlessToldToRecover) {
+  TempDir state;
+  ASSERT_FALSE(state.path().empty());
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
+  const int port = cluster.port();
+  ASSERT_OK(cluster.StartWorker(1).status());
+  ASSERT_OK(cluster.WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t job, cluster.Submit({"sleep", "--param", "us=100000", "--range",
+                                    "0:100", "--chunks", "fixed:1"}));
+  cluster.coordinator().Kill();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(state.path() + "/journal.sqlite" + suffix);
+  }
+
+  EXPECT_FALSE(
+      cluster.StartCoordinator({"--state-dir", state.path()}, port).ok());
+  std::optional<ExitStatus> refused =
+      cluster.coordinator().Wait(absl::Seconds(15));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_TRUE(refused->ExitedWith(1)) << Describe(*refused);
+  EXPECT_NE(cluster.coordinator().Stderr().find("emptied or replaced"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  EXPECT_NE(cluster.coordinator().Stderr().find("pass --recover"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path(), "--recover"},
+                                     port));
+  EXPECT_NE(cluster.coordinator().Stderr().find("starting from what it holds"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+  // What was lost is lost, and said to be.
+  RunResult status = cluster.Cli({"status", absl::StrCat(job)});
+  EXPECT_NE(status.err.find("does not exist"), std::string::npos)
+      << Describe(status);
+}
+
+// The coordinator's disk fills (here: no file of it may grow, through
+// RLIMIT_FSIZE set from outside), then has room again. While it is full no
+// job is acknowledged and health says NOT_SERVING; afterwards it takes jobs
+// by itself, and every job it acknowledged survives a kill -9. Before, every
+// submission was acknowledged and almost none survived the restart.
+TEST(Faults, FullDiskRefusesJobsUntilItHasRoomAgainAndLosesNone) {
+  TempDir state;
+  ASSERT_FALSE(state.path().empty());
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
+  const int port = cluster.port();
+  ASSERT_OK(cluster.StartWorker(1).status());
+  ASSERT_OK(cluster.WaitForWorkers(1));
+  std::vector<uint64_t> acknowledged;
+  ASSERT_OK_AND_ASSIGN(uint64_t first,
+                       cluster.Submit({"count_primes", "--range", "0:1e6"}));
+  acknowledged.push_back(first);
+  EXPECT_EQ(cluster.Serving().value_or(false), true);
+
+  const pid_t pid = cluster.coordinator().pid();
+  rlimit limit;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, nullptr, &limit), 0);
+  const rlim_t room = limit.rlim_cur;
+  limit.rlim_cur = 0;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0);
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<uint64_t> job =
+        cluster.Submit({"count_primes", "--range", "0:1e6"});
+    if (job.ok()) {
+      acknowledged.push_back(*job);
+      continue;
+    }
+    ++refused;
+    EXPECT_NE(job.status().message().find("--state-dir"), std::string::npos)
+        << job.status();
+  }
+  EXPECT_EQ(refused, 5);
+  EXPECT_TRUE(
+      PollUntil([&] { return cluster.Serving().value_or(true) == false; },
+                absl::Seconds(10)))
+      << "health still says SERVING on a full disk";
+
+  limit.rlim_cur = room;
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0);
+  EXPECT_TRUE(PollUntil([&] { return cluster.Serving().value_or(false); },
+                        absl::Seconds(15)))
+      << cluster.coordinator().Stderr();
+  ASSERT_OK_AND_ASSIGN(uint64_t after,
+                       cluster.Submit({"count_primes", "--range", "0:1e6"}));
+  acknowledged.push_back(after);
+  for (uint64_t job : acknowledged) ExpectWaitPrints(cluster, job, "78498\n");
+
+  cluster.coordinator().Kill();
+  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}, port));
+  for (uint64_t job : acknowledged) ExpectWaitPrints(cluster, job, "78498\n");
 }
 
 }  // namespace

@@ -1,11 +1,9 @@
 // The SDK end to end: Executor, futures, wait, as_completed, map, Parallel
 // and parallel_reduce, each against an embedded cluster and against real
 // pfor-coordinator and pfor-worker daemons on 127.0.0.1, with exact answers.
-#include <stdlib.h>
 
 #include <atomic>
 #include <cmath>
-#include <filesystem>
 #include <numbers>
 #include <set>
 #include <thread>
@@ -472,24 +470,6 @@ TEST_P(SdkTest, ParallelReduceAndParallelFor) {
   EXPECT_THAT(std::string(failed.message()),
               HasSubstr("mode error at index 7"));
 }
-
-// A directory removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string name =
-        (std::filesystem::temp_directory_path() / "pfor-sdk-XXXXXX").string();
-    path_ = mkdtemp(name.data()) != nullptr ? name : "";
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The coordinator is killed while futures follow its jobs and comes back
 // with its journal: the futures and a batch complete with exact results.

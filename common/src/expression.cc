@@ -41,6 +41,29 @@ absl::Status CheckSingleResult(std::string_view text, mu::Parser& parser) {
       parser.GetNumResults(), " values; write a single expression"));
 }
 
+// muparser assigns with '=' (and '+=', '-=', '*=', '/='): "x=1" would set
+// x and read as 1 at every point. An expression is a formula, so any '='
+// that is not part of a comparison ('==', '!=', '<=', '>=') is refused.
+absl::Status CheckNoAssignment(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '=') continue;
+    if (i + 1 < text.size() && text[i + 1] == '=') {
+      ++i;  // ==
+      continue;
+    }
+    if (i > 0 &&
+        (text[i - 1] == '<' || text[i - 1] == '>' || text[i - 1] == '!')) {
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot parse expression '", std::string(text), "': '=' at position ",
+        i + 1,
+        " assigns a variable; write a formula such as 4/(1+x^2), and == to "
+        "compare"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Expression::Expression(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -48,6 +71,9 @@ Expression::~Expression() = default;
 
 absl::StatusOr<std::unique_ptr<Expression>> Expression::Compile(
     std::string_view text, std::string_view variable) {
+  if (absl::Status status = CheckNoAssignment(text); !status.ok()) {
+    return status;
+  }
   auto impl = std::make_unique<Impl>();
   try {
     impl->parser.DefineVar(std::string(variable), &impl->x);
@@ -64,6 +90,9 @@ absl::StatusOr<std::unique_ptr<Expression>> Expression::Compile(
 }
 
 absl::StatusOr<double> Expression::EvaluateConstant(std::string_view text) {
+  if (absl::Status status = CheckNoAssignment(text); !status.ok()) {
+    return status;
+  }
   mu::Parser parser;
   try {
     Configure(parser, text);

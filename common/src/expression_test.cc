@@ -128,6 +128,24 @@ TEST(ExpressionTest, RejectsMalformedExpressions) {
   }
 }
 
+TEST(ExpressionTest, RefusesAssignments) {
+  // "x=1" reads as 1 at every point; the others change x as they go.
+  for (const char* bad : {"x=1", "x = 1", "x+=1", "x-=2", "x*=x", "x/=2",
+                          "sin(x=2)", "(x=1)+x"}) {
+    absl::StatusOr<std::unique_ptr<Expression>> f =
+        Expression::Compile(bad, "x");
+    ASSERT_FALSE(f.ok()) << bad;
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(f.status().message()), HasSubstr("assigns")) << bad;
+  }
+  EXPECT_FALSE(Expression::EvaluateConstant("pi=3").ok());
+  // Comparisons are not assignments.
+  std::unique_ptr<Expression> step =
+      CompileOk("(x<=1)+(x>=2)+(x==3)+(x!=4)", "x");
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ(step->Evaluate(3), 3);
+}
+
 TEST(ExpressionTest, RejectsAnInvalidVariableName) {
   EXPECT_FALSE(Expression::Compile("1", "").ok());
   EXPECT_FALSE(Expression::Compile("1", "2x").ok());

@@ -1,8 +1,7 @@
 #include "pfor/params.h"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+#include <stdexcept>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -117,9 +116,11 @@ absl::Status CheckOne(const std::string& kernel, const ParamSpec& spec,
 const ParamValue& Params::Get(std::string_view name) const {
   auto it = values_.find(std::string(name));
   if (it == values_.end()) {
-    std::fprintf(stderr, "pfor: kernel reads undeclared parameter %.*s\n",
-                 static_cast<int>(name.size()), name.data());
-    std::abort();
+    // Thrown into the kernel that asked, whose chunk fails with this text.
+    throw std::out_of_range(absl::StrCat(
+        "the kernel reads parameter ", std::string(name),
+        ", which the job does not have (the kernel does not declare it, or "
+        "declares it without a default)"));
   }
   return it->second;
 }

@@ -113,6 +113,14 @@ double ToDouble(const Value& value) {
   return std::get<ExactSum>(value).Round();
 }
 
+bool HoldsNonFinite(const Value& value) {
+  if (const auto* d = std::get_if<double>(&value)) return !std::isfinite(*d);
+  if (const auto* sum = std::get_if<ExactSum>(&value)) {
+    return sum->has_non_finite();
+  }
+  return false;
+}
+
 std::string FormatValue(const Value& value) {
   if (const auto* i = std::get_if<int64_t>(&value)) return absl::StrCat(*i);
   const double d = ToDouble(value);

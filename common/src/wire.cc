@@ -105,8 +105,7 @@ JobState FromProto(v1::JobState state) {
   }
 }
 
-v1::Value ToProto(const Value& value) {
-  v1::Value out;
+void ToProto(const Value& value, v1::Value& out) {
   if (const auto* i = std::get_if<int64_t>(&value)) {
     out.set_int_value(*i);
   } else if (const auto* d = std::get_if<double>(&value)) {
@@ -121,6 +120,11 @@ v1::Value ToProto(const Value& value) {
     sum->set_pos_inf_count(parts.pos_inf_count);
     sum->set_neg_inf_count(parts.neg_inf_count);
   }
+}
+
+v1::Value ToProto(const Value& value) {
+  v1::Value out;
+  ToProto(value, out);
   return out;
 }
 

@@ -23,13 +23,12 @@ absl::Status In(absl::string_view where, const absl::Status& status) {
 }
 
 // Clients see plain numbers: an exact sum travels rounded to a double.
-v1::Value RoundedToProto(const Value& value) {
+void RoundedToProto(const Value& value, v1::Value& out) {
   if (const auto* sum = std::get_if<ExactSum>(&value)) {
-    v1::Value out;
     out.set_float_value(sum->Round());
-    return out;
+  } else {
+    ToProto(value, out);
   }
-  return ToProto(value);
 }
 
 // An error's text for the wire, which carries no code: never empty, since an
@@ -111,11 +110,15 @@ absl::StatusOr<Command> FromProto(const v1::CommandSpec& command) {
   return out;
 }
 
-v1::Task ToProto(const Task& task) {
-  v1::Task out;
+void ToProto(const Task& task, v1::Task& out) {
   out.set_begin(task.range.begin);
   out.set_end(task.range.end);
   ToProto(task.params, *out.mutable_params());
+}
+
+v1::Task ToProto(const Task& task) {
+  v1::Task out;
+  ToProto(task, out);
   return out;
 }
 
@@ -128,8 +131,7 @@ absl::StatusOr<Task> FromProto(const v1::Task& task) {
 
 namespace {
 
-v1::JobSpec EncodeSpec(const JobSpec& spec, bool with_tasks) {
-  v1::JobSpec out;
+void EncodeSpec(const JobSpec& spec, bool with_tasks, v1::JobSpec& out) {
   out.set_kernel(spec.kernel);
   out.set_begin(spec.begin);
   out.set_end(spec.end);
@@ -158,16 +160,21 @@ v1::JobSpec EncodeSpec(const JobSpec& spec, bool with_tasks) {
   if (!IsDefault(spec.command)) *out.mutable_command() = ToProto(spec.command);
   if (with_tasks) {
     out.mutable_tasks()->Reserve(static_cast<int>(spec.tasks.size()));
-    for (const Task& task : spec.tasks) *out.add_tasks() = ToProto(task);
+    for (const Task& task : spec.tasks) ToProto(task, *out.add_tasks());
   }
   out.set_max_parallel(spec.max_parallel);
-  return out;
 }
 
 }  // namespace
 
+void ToProto(const JobSpec& spec, v1::JobSpec& out) {
+  EncodeSpec(spec, /*with_tasks=*/true, out);
+}
+
 v1::JobSpec ToProto(const JobSpec& spec) {
-  return EncodeSpec(spec, /*with_tasks=*/true);
+  v1::JobSpec out;
+  ToProto(spec, out);
+  return out;
 }
 
 absl::StatusOr<JobSpec> FromProto(const v1::JobSpec& spec) {
@@ -242,14 +249,18 @@ JobProgress FromProto(const v1::JobProgress& progress) {
                      progress.rate()};
 }
 
-v1::TaskResult ToProto(int64_t index, const TaskResult& result) {
-  v1::TaskResult out;
+void ToProto(int64_t index, const TaskResult& result, v1::TaskResult& out) {
   out.set_index(index);
   if (result.ok()) {
-    *out.mutable_value() = RoundedToProto(*result);
+    RoundedToProto(*result, *out.mutable_value());
   } else {
     out.set_error(ErrorText(result.status()));
   }
+}
+
+v1::TaskResult ToProto(int64_t index, const TaskResult& result) {
+  v1::TaskResult out;
+  ToProto(index, result, out);
   return out;
 }
 
@@ -266,11 +277,10 @@ TaskResult FromProto(const v1::TaskResult& result) {
 
 namespace {
 
-v1::Job EncodeStatus(const JobStatus& status, bool with_tasks) {
-  v1::Job out;
+void EncodeStatus(const JobStatus& status, bool with_tasks, v1::Job& out) {
   out.set_id(status.id);
   if (status.spec != nullptr) {
-    *out.mutable_spec() = EncodeSpec(*status.spec, with_tasks);
+    EncodeSpec(*status.spec, with_tasks, *out.mutable_spec());
   }
   out.set_state(ToProto(status.state));
   *out.mutable_progress() = ToProto(status.progress);
@@ -281,14 +291,14 @@ v1::Job EncodeStatus(const JobStatus& status, bool with_tasks) {
   const bool collect = status.spec != nullptr && !batch &&
                        status.spec->reduction == Reduction::kCollect;
   if (status.value) {
-    *out.mutable_result() = RoundedToProto(*status.value);
+    RoundedToProto(*status.value, *out.mutable_result());
   } else if (!status.task_results.empty() || (succeeded && batch)) {
     v1::TaskResults* tasks = out.mutable_result()->mutable_tasks();
     tasks->mutable_results()->Reserve(
         static_cast<int>(status.task_results.size()));
     for (size_t i = 0; i < status.task_results.size(); ++i) {
-      *tasks->add_results() =
-          ToProto(static_cast<int64_t>(i), status.task_results[i]);
+      ToProto(static_cast<int64_t>(i), status.task_results[i],
+              *tasks->add_results());
     }
   } else if (!status.chunk_values.empty() || (succeeded && collect)) {
     v1::ChunkValues* chunks = out.mutable_result()->mutable_chunks();
@@ -298,7 +308,7 @@ v1::Job EncodeStatus(const JobStatus& status, bool with_tasks) {
       v1::ChunkValue* value = chunks->add_values();
       value->set_begin(chunk.begin);
       value->set_end(chunk.end);
-      *value->mutable_value() = RoundedToProto(chunk.value);
+      RoundedToProto(chunk.value, *value->mutable_value());
     }
   }
   out.set_error(status.error);
@@ -311,17 +321,24 @@ v1::Job EncodeStatus(const JobStatus& status, bool with_tasks) {
   for (const ChunkAttempt& attempt : status.recent_chunks) {
     *out.add_recent_chunks() = AttemptToProto(attempt);
   }
-  return out;
 }
 
 }  // namespace
 
 v1::Job ToProto(const JobStatus& status) {
-  return EncodeStatus(status, /*with_tasks=*/true);
+  v1::Job out;
+  EncodeStatus(status, /*with_tasks=*/true, out);
+  return out;
+}
+
+void ToProtoWithoutTasks(const JobStatus& status, v1::Job& out) {
+  EncodeStatus(status, /*with_tasks=*/false, out);
 }
 
 v1::Job ToProtoWithoutTasks(const JobStatus& status) {
-  return EncodeStatus(status, /*with_tasks=*/false);
+  v1::Job out;
+  ToProtoWithoutTasks(status, out);
+  return out;
 }
 
 absl::StatusOr<JobStatus> FromProto(const v1::Job& job) {
@@ -386,15 +403,14 @@ absl::StatusOr<JobStatus> FromProto(const v1::Job& job) {
   return out;
 }
 
-v1::JobEvent ToProto(const JobEvent& event) {
-  v1::JobEvent out;
+void ToProto(const JobEvent& event, v1::JobEvent& out) {
   out.set_job_id(event.job);
   out.set_state(ToProto(event.state));
   *out.mutable_progress() = ToProto(event.progress);
   // A follower has the job's tasks (it submitted them, or asks for the
   // job with GetJob): events leave them out.
   if (event.status != nullptr) {
-    *out.mutable_job() = EncodeStatus(*event.status, /*with_tasks=*/false);
+    EncodeStatus(*event.status, /*with_tasks=*/false, *out.mutable_job());
   }
   size_t tasks = 0;
   for (const TaskRun& run : event.tasks) {
@@ -404,11 +420,16 @@ v1::JobEvent ToProto(const JobEvent& event) {
   for (const TaskRun& run : event.tasks) {
     if (run.results == nullptr) continue;
     for (size_t i = 0; i < run.results->size(); ++i) {
-      *out.add_tasks() =
-          ToProto(run.first_task + static_cast<int64_t>(i), (*run.results)[i]);
+      ToProto(run.first_task + static_cast<int64_t>(i), (*run.results)[i],
+              *out.add_tasks());
     }
   }
   out.set_missing(event.missing);
+}
+
+v1::JobEvent ToProto(const JobEvent& event) {
+  v1::JobEvent out;
+  ToProto(event, out);
   return out;
 }
 

@@ -71,7 +71,7 @@ void SetAttempt(const AttemptRef& attempt, v1::AttemptRef& out) {
 void ToProto(const ChunkResult& result, v1::ChunkResult& out) {
   SetAttempt(result.attempt, *out.mutable_chunk());
   if (result.output.ok()) {
-    *out.mutable_value() = pfor::ToProto(*result.output, result.attempt.begin);
+    pfor::ToProto(*result.output, result.attempt.begin, *out.mutable_value());
   } else {
     out.set_error(ErrorText(result.output.status()));
   }
@@ -132,7 +132,7 @@ void ToProto(const ChunkAssignment& chunk, v1::ChunkAssignment& out) {
     if (chunk.first_task < last) {
       out.mutable_tasks()->Reserve(static_cast<int>(last - chunk.first_task));
       for (size_t i = chunk.first_task; i < last; ++i) {
-        *out.add_tasks() = pfor::ToProto(tasks[i]);
+        pfor::ToProto(tasks[i], *out.add_tasks());
       }
     }
   }
@@ -174,10 +174,12 @@ AttemptRef FromProto(const v1::AttemptRef& attempt) {
   return AttemptRef{attempt.job_id(), attempt.begin(), attempt.attempt()};
 }
 
-v1::Value ToProto(const ChunkOutput& output, int64_t first_task) {
-  if (const auto* value = std::get_if<Value>(&output)) return ToProto(*value);
+void ToProto(const ChunkOutput& output, int64_t first_task, v1::Value& out) {
+  if (const auto* value = std::get_if<Value>(&output)) {
+    ToProto(*value, out);
+    return;
+  }
   const auto& results = std::get<std::vector<TaskResult>>(output);
-  v1::Value out;
   auto* wire = out.mutable_tasks()->mutable_results();
   wire->Reserve(static_cast<int>(results.size()));
   for (size_t i = 0; i < results.size(); ++i) {
@@ -186,11 +188,16 @@ v1::Value ToProto(const ChunkOutput& output, int64_t first_task) {
     // Exact sums stay exact: the coordinator still combines and journals
     // them; clients get them rounded.
     if (results[i].ok()) {
-      *result->mutable_value() = ToProto(*results[i]);
+      ToProto(*results[i], *result->mutable_value());
     } else {
       result->set_error(ErrorText(results[i].status()));
     }
   }
+}
+
+v1::Value ToProto(const ChunkOutput& output, int64_t first_task) {
+  v1::Value out;
+  ToProto(output, first_task, out);
   return out;
 }
 
@@ -282,8 +289,7 @@ absl::StatusOr<JobDefinition> FromProto(const v1::JobDefinition& definition) {
   return out;
 }
 
-v1::WorkerMessage ToProto(const WorkerMessage& message) {
-  v1::WorkerMessage out;
+void ToProto(const WorkerMessage& message, v1::WorkerMessage& out) {
   if (message.hello) {
     const Hello& hello = *message.hello;
     v1::Hello* wire = out.mutable_hello();
@@ -309,6 +315,11 @@ v1::WorkerMessage ToProto(const WorkerMessage& message) {
     SetAttempt(attempt, *out.add_released());
   }
   out.set_draining(message.draining);
+}
+
+v1::WorkerMessage ToProto(const WorkerMessage& message) {
+  v1::WorkerMessage out;
+  ToProto(message, out);
   return out;
 }
 
@@ -336,8 +347,7 @@ absl::StatusOr<WorkerMessage> FromProto(const v1::WorkerMessage& message) {
   return out;
 }
 
-v1::CoordinatorMessage ToProto(const CoordinatorMessage& message) {
-  v1::CoordinatorMessage out;
+void ToProto(const CoordinatorMessage& message, v1::CoordinatorMessage& out) {
   if (message.welcome) {
     v1::Welcome* welcome = out.mutable_welcome();
     welcome->set_worker_id(message.welcome->worker_id);
@@ -359,6 +369,11 @@ v1::CoordinatorMessage ToProto(const CoordinatorMessage& message) {
   for (const AttemptRef& attempt : message.cancelled) {
     SetAttempt(attempt, *out.add_cancelled_chunks());
   }
+}
+
+v1::CoordinatorMessage ToProto(const CoordinatorMessage& message) {
+  v1::CoordinatorMessage out;
+  ToProto(message, out);
   return out;
 }
 

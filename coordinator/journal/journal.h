@@ -50,13 +50,22 @@ struct JobEnded {
   std::shared_ptr<const JobStatus> final_state;
 };
 
-using JournalEntry = std::variant<JobAccepted, ChunkDone, JobEnded>;
+// The job's first chunk went out: its running time counts from here, also
+// after a restart.
+struct JobStarted {
+  JobId job = 0;
+  absl::Time start_time;
+};
+
+using JournalEntry = std::variant<JobAccepted, ChunkDone, JobEnded, JobStarted>;
 
 // A job as the journal gives it back.
 struct RecoveredJob {
   JobId job = 0;
   std::shared_ptr<const JobSpec> spec;
   absl::Time submit_time;
+  // When its first chunk went out; InfinitePast when none had.
+  absl::Time start_time = absl::InfinitePast();
   // Set when the job had ended.
   std::shared_ptr<const JobStatus> final_state;
   // Completed work of an unfinished job: the folded prefix [spec->begin,
@@ -68,12 +77,22 @@ struct RecoveredJob {
   std::vector<ChunkDone> chunks;
 };
 
+// Whether a job read back adds up: its range, its folded prefix and its
+// chunks lie in the range without overlapping, in order, each output of
+// the job's kind (a value, or one task result per task of a batch chunk),
+// and an ended job has no chunks left. DATA_LOSS naming the job and the
+// first row that does not fit.
+absl::Status CheckRecoveredJob(const RecoveredJob& job);
+
 // Thread-compatible: the owner serializes calls.
 class Journal {
  public:
   virtual ~Journal() = default;
-  // Makes `entries` durable, all or none. A chunk of an unknown or ended job
-  // is ignored.
+  // Takes `entries` in, and makes them and every entry taken before durable,
+  // all or none. On failure (UNAVAILABLE or RESOURCE_EXHAUSTED: a disk that
+  // is full or failing) the entries are kept, in order, and go with the next
+  // Write, which may carry none: a journal that could not write catches up
+  // once it can. A chunk of an unknown or ended job is ignored.
   virtual absl::Status Write(const std::vector<JournalEntry>& entries) = 0;
   // Every job kept, ordered by id. Ended jobs beyond the newest `keep_jobs`
   // are forgotten.

@@ -31,23 +31,57 @@ struct Prefix {
 };
 
 // Changes one Write makes, for the SQLite journal to apply in this order.
+// The changes of several writes merge into one that the SQLite journal
+// applies in the same order: rows are inserted before they are deleted,
+// jobs end after their last prefix and are forgotten after they end.
 struct Changes {
   std::vector<JobAccepted> new_jobs;
+  std::vector<std::pair<JobId, absl::Time>> started;
   std::vector<ChunkDone> inserted;
   std::vector<std::pair<JobId, int64_t>> deleted;  // chunk rows folded away
   std::map<JobId, Prefix> prefixes;  // the newest prefix of each job
   std::vector<std::pair<JobId, std::shared_ptr<const JobStatus>>> ended;
   std::vector<JobId> forgotten;
+
+  // Appends the later changes `next`.
+  void Merge(Changes&& next) {
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    };
+    append(new_jobs, next.new_jobs);
+    append(started, next.started);
+    append(inserted, next.inserted);
+    append(deleted, next.deleted);
+    for (auto& [job, prefix] : next.prefixes) {
+      prefixes.insert_or_assign(job, std::move(prefix));
+    }
+    append(ended, next.ended);
+    append(forgotten, next.forgotten);
+  }
+  bool empty() const {
+    return new_jobs.empty() && started.empty() && inserted.empty() &&
+           deleted.empty() && prefixes.empty() && ended.empty() &&
+           forgotten.empty();
+  }
 };
 
 class JournalState {
  public:
   explicit JournalState(int keep_jobs) : keep_jobs_(keep_jobs) {}
 
-  absl::Status Apply(const std::vector<JournalEntry>& entries,
-                     Changes& changes) {
+  // Takes the entries in; never fails (a chunk that cannot be folded into
+  // its job's prefix is kept on its own).
+  void Apply(const std::vector<JournalEntry>& entries, Changes& changes) {
     for (const JournalEntry& entry : entries) {
-      if (const auto* accepted = std::get_if<JobAccepted>(&entry)) {
+      if (const auto* started = std::get_if<JobStarted>(&entry)) {
+        auto it = jobs_.find(started->job);
+        if (it == jobs_.end() || it->second.job.final_state != nullptr) {
+          continue;
+        }
+        it->second.job.start_time = started->start_time;
+        changes.started.emplace_back(started->job, started->start_time);
+      } else if (const auto* accepted = std::get_if<JobAccepted>(&entry)) {
         JobRecord& record = jobs_[accepted->job];
         record.job.job = accepted->job;
         record.job.spec = accepted->spec;
@@ -60,9 +94,7 @@ class JournalState {
         if (it == jobs_.end() || it->second.job.final_state != nullptr) {
           continue;
         }
-        if (absl::Status status = AddChunk(it->second, *done, changes);
-            !status.ok())
-          return status;
+        AddChunk(it->second, *done, changes);
       } else {
         const auto& ended = std::get<JobEnded>(entry);
         auto it = jobs_.find(ended.job);
@@ -87,7 +119,6 @@ class JournalState {
         }
       }
     }
-    return absl::OkStatus();
   }
 
   // Adds a job as read back from disk.
@@ -113,29 +144,27 @@ class JournalState {
   }
 
  private:
-  absl::Status AddChunk(JobRecord& record, const ChunkDone& done,
-                        Changes& changes) {
+  void AddChunk(JobRecord& record, const ChunkDone& done, Changes& changes) {
     RecoveredJob& job = record.job;
     // collect and batches keep every chunk's value; the others fold the
-    // prefix.
+    // prefix. A chunk that does not fold (its value does not combine) is
+    // kept on its own all the same.
     if (record.reduction == Reduction::kCollect ||
-        !record.job.spec->tasks.empty() || done.begin != job.prefix_end) {
+        !record.job.spec->tasks.empty() || done.begin != job.prefix_end ||
+        !Fold(job, done).ok()) {
       record.above.emplace(done.begin, done);
       changes.inserted.push_back(done);
-      return absl::OkStatus();
+      return;
     }
-    if (absl::Status status = Fold(job, done); !status.ok()) return status;
     // Chunks that were waiting beyond the prefix may join it now.
     for (auto it = record.above.begin();
-         it != record.above.end() && it->first == job.prefix_end;
+         it != record.above.end() && it->first == job.prefix_end &&
+         Fold(job, it->second).ok();
          it = record.above.erase(it)) {
-      if (absl::Status status = Fold(job, it->second); !status.ok())
-        return status;
       changes.deleted.emplace_back(job.job, it->first);
     }
     changes.prefixes.insert_or_assign(
         job.job, Prefix{job.prefix_end, *job.prefix_value, job.prefix_chunks});
-    return absl::OkStatus();
   }
 
   static absl::Status Fold(RecoveredJob& job, const ChunkDone& chunk) {

@@ -97,16 +97,21 @@ TEST(JournalTest, BatchKeepsEveryChunk) {
   ASSERT_EQ(job.chunks.size(), 1u);
 }
 
-TEST(JournalTest, RefusesToFoldTaskResultsIntoAValue) {
+// Not folded, so not lost either: the check on load names it.
+TEST(JournalTest, KeepsTaskResultsThatDoNotFoldIntoAValueOnTheirOwn) {
   auto journal = NewMemoryJournal(10);
-  ASSERT_TRUE(
-      journal->Write({JobAccepted{1, Spec(0, 10), absl::UnixEpoch()}}).ok());
-  EXPECT_EQ(journal
-                ->Write({ChunkDone{1, 0, 1,
-                                   std::make_shared<const ChunkOutput>(
-                                       std::vector<TaskResult>{})}})
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(journal
+                  ->Write({JobAccepted{1, Spec(0, 10), absl::UnixEpoch()},
+                           ChunkDone{1, 0, 1,
+                                     std::make_shared<const ChunkOutput>(
+                                         std::vector<TaskResult>{})}})
+                  .ok());
+  const RecoveredJob job = Only(*journal);
+  EXPECT_FALSE(job.prefix_value.has_value());
+  ASSERT_EQ(job.chunks.size(), 1u);
+  EXPECT_THAT(std::string(CheckRecoveredJob(job).message()),
+              ::testing::HasSubstr("job 1: the chunk row [0, 1) holds task "
+                                   "results, but the job is no batch"));
 }
 
 TEST(JournalTest, EndedJobKeepsItsFinalStateOnly) {

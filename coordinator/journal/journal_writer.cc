@@ -4,10 +4,9 @@
 
 namespace pfor::coordinator {
 
-JournalWriter::JournalWriter(Journal* journal,
-                             std::function<void(const absl::Status&)> on_error)
+JournalWriter::JournalWriter(Journal* journal, absl::Duration retry_interval)
     : journal_(journal),
-      on_error_(std::move(on_error)),
+      retry_interval_(retry_interval),
       thread_([this] { Loop(); }) {}
 
 JournalWriter::~JournalWriter() {
@@ -36,7 +35,12 @@ absl::Status JournalWriter::Sync() {
   std::unique_lock lock(mu_);
   const uint64_t target = appended_count_;
   written_.wait(lock, [&] { return written_count_ >= target; });
-  return error_;
+  return status_;
+}
+
+absl::Status JournalWriter::status() {
+  std::lock_guard lock(mu_);
+  return status_;
 }
 
 void JournalWriter::WhenWritten(uint64_t count, Written done) {
@@ -52,22 +56,30 @@ void JournalWriter::Loop() {
   while (true) {
     std::vector<JournalEntry> batch;
     bool stop = false;
+    bool retry = false;
     {
       std::unique_lock lock(mu_);
-      queued_.wait(lock, [&] {
+      auto ready = [&] {
         return stopping_ || !queue_.empty() ||
                (!waiting_.empty() && waiting_.begin()->first <= written_count_);
-      });
+      };
+      if (status_.ok()) {
+        queued_.wait(lock, ready);
+      } else {
+        queued_.wait_for(lock, absl::ToChronoNanoseconds(retry_interval_),
+                         ready);
+      }
       batch.swap(queue_);
       // Stopping, and everything is written.
       stop = stopping_ && batch.empty();
+      // The journal still holds entries of a failed write.
+      retry = !status_.ok();
     }
-    if (!batch.empty()) {
+    if (!batch.empty() || retry) {
       absl::Status status = journal_->Write(batch);
-      if (!status.ok() && on_error_) on_error_(status);
       std::lock_guard lock(mu_);
       written_count_ += batch.size();
-      if (!status.ok() && error_.ok()) error_ = status;
+      status_ = std::move(status);
     }
     written_.notify_all();
     // The callbacks whose entries are written, outside the lock.
@@ -80,7 +92,7 @@ void JournalWriter::Loop() {
         ready.push_back(std::move(it->second));
       }
       waiting_.erase(waiting_.begin(), end);
-      status = error_;
+      status = status_;
     }
     for (Written& done : ready) done(status);
     if (stop) break;

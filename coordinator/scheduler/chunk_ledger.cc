@@ -50,7 +50,7 @@ absl::InlinedVector<LiveAttempt, 2> ChunkLedger::Complete(
   const int64_t indices = it->second.end - begin;
   live_attempts_ -= static_cast<int64_t>(others.size());
   in_flight_.erase(it);
-  sizer_.Observe(indices, kernel_time);
+  sizer_.Observe(begin, indices, kernel_time);
   indices_done_ += indices;
   chunks_done_ += 1;
   return others;

@@ -35,6 +35,8 @@ struct ChunkInFlight {
   int64_t index = 0;
   int32_t attempts_started = 0;
   int32_t failures = 0;
+  // Attempts that ended because their worker was lost: not failures.
+  int32_t worker_losses = 0;
   // Usually one; two while a backup copy runs.
   absl::InlinedVector<LiveAttempt, 2> live;
 };

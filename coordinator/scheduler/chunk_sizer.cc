@@ -94,16 +94,27 @@ int64_t ChunkSizer::NextEnd(int64_t cursor, int slots) {
       }
       const double target = absl::ToDoubleSeconds(target_);
       const double largest = static_cast<double>(largest_observed_);
-      double wanted =
-          model->fixed <= target / 2
-              ? (target - model->fixed) / model->per_index
-              : model->fixed * (1 / kOverheadShare - 1) / model->per_index;
+      // Indices cost at least what they did furthest along the range.
+      const auto [frontier_n, frontier_t] = frontier_;
+      const double per_index =
+          std::max(model->per_index,
+                   std::max(0.0, frontier_t - model->fixed) / frontier_n);
+      // A large fixed cost is amortized: chunks then aim at ten times it.
+      const double aim =
+          model->fixed <= target / 2 ? target : model->fixed / kOverheadShare;
+      double wanted = (aim - model->fixed) / per_index;
+      wanted = std::min(wanted, largest * kMaxGrowth);
+      // The chunk furthest along, scaled by what its time allows: the cost
+      // ahead is at least its cost, never extrapolated from a cheap start.
+      wanted =
+          std::min(wanted, frontier_n * std::min(kMaxGrowth, aim / frontier_t));
       // With a single size measured, fixed and per-index cost cannot be told
       // apart: try a larger chunk once when the measured one overran.
-      if (model->one_size && model->per_index * largest > target) {
+      if (model->one_size && !tried_larger_ &&
+          model->per_index * largest > target) {
         wanted = std::max(wanted, 2 * largest);
+        tried_larger_ = true;
       }
-      wanted = std::min(wanted, largest * kMaxGrowth);
       const double guided =
           static_cast<double>(remaining) / (2.0 * std::max(1, slots));
       wanted = std::min(wanted, std::max(guided, wanted * kTailFloor));
@@ -126,12 +137,17 @@ void ChunkSizer::ResumeAt(int64_t cursor) {
   chunks_cut_ = k;
 }
 
-void ChunkSizer::Observe(int64_t indices, absl::Duration kernel_time) {
+void ChunkSizer::Observe(int64_t begin, int64_t indices,
+                         absl::Duration kernel_time) {
   if (indices <= 0) return;
   const double seconds =
       std::max(absl::ToDoubleSeconds(kernel_time), kMinSeconds);
   observed_[observed_count_ % kObservations] = {static_cast<double>(indices),
                                                 seconds};
+  if (begin >= frontier_begin_) {
+    frontier_begin_ = begin;
+    frontier_ = {static_cast<double>(indices), seconds};
+  }
   observed_count_ += 1;
   largest_observed_ = std::max(largest_observed_, indices);
 }
@@ -161,6 +177,13 @@ std::optional<ChunkSizer::CostModel> ChunkSizer::Fit() const {
   if (variance <= 0) return CostModel{0, through_origin, true};
   CostModel model{0, covariance / variance, false};
   model.fixed = mean_t - model.per_index * mean_n;
+  // No chunk took less than the fixed cost: a cost that grows along the
+  // range must not pass for one.
+  double shortest = observed_[0].second;
+  for (int i = 1; i < count; ++i) {
+    shortest = std::min(shortest, observed_[i].second);
+  }
+  model.fixed = std::min(model.fixed, shortest);
   if (model.fixed < 0) return CostModel{0, through_origin, false};
   // Time that does not grow with size: the cost per index is below what
   // the clock can see, so let the growth cap set the pace.

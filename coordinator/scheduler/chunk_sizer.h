@@ -11,7 +11,12 @@
 //             finish together (guided self-scheduling). Kernel time is
 //             modelled as a fixed cost per chunk plus a cost per index,
 //             fitted to recent chunks, so a kernel with a large set-up cost
-//             gets chunks large enough to amortize it.
+//             gets chunks large enough to amortize it. A cost per index
+//             that grows along the range is followed, not extrapolated:
+//             the cost per index of the chunk furthest along the range
+//             measured so far is a floor, and a chunk grows at most
+//             eightfold past that chunk, and only as far as its measured
+//             time allows.
 //
 // Pure arithmetic: no clock, no I/O. Not thread-safe.
 #ifndef PFOR_COORDINATOR_CHUNK_SIZER_H_
@@ -43,8 +48,9 @@ class ChunkSizer {
   // a restart.
   void ResumeAt(int64_t cursor);
 
-  // Feeds one finished chunk's size and kernel time to the auto policy.
-  void Observe(int64_t indices, absl::Duration kernel_time);
+  // Feeds one finished chunk (its first index, its size and its kernel
+  // time) to the auto policy.
+  void Observe(int64_t begin, int64_t indices, absl::Duration kernel_time);
 
   // Expected kernel time of a chunk of `indices`; zero while unknown.
   absl::Duration Expected(int64_t indices) const;
@@ -82,6 +88,13 @@ class ChunkSizer {
   std::array<std::pair<double, double>, kObservations> observed_{};
   int observed_count_ = 0;
   int64_t largest_observed_ = 0;
+  // The observed chunk that starts furthest along the range: where it
+  // starts, its size and its seconds.
+  int64_t frontier_begin_ = INT64_MIN;
+  std::pair<double, double> frontier_{};
+  // A chunk larger than an overrunning one was tried, to tell a fixed cost
+  // from a cost per index.
+  bool tried_larger_ = false;
 };
 
 }  // namespace pfor::coordinator

@@ -1,5 +1,8 @@
 #include "chunk_sizer.h"
 
+#include <cmath>
+#include <deque>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -50,11 +53,11 @@ TEST(ChunkSizerTest, AutoStartsWithOneIndexAndGrowsWithMeasuredSpeed) {
   EXPECT_EQ(sizer.NextEnd(0, 2), 1);
   // 1 index in 1 us: 10^6 per second, so 100 ms would be 10^5 indices, but
   // growth is capped at 8x the largest chunk measured.
-  sizer.Observe(1, absl::Microseconds(1));
+  sizer.Observe(0, 1, absl::Microseconds(1));
   EXPECT_EQ(sizer.NextEnd(0, 2), 8);
   int64_t size = 8;
   for (int i = 0; i < 10; ++i) {
-    sizer.Observe(size, absl::Microseconds(size));
+    sizer.Observe(0, size, absl::Microseconds(size));
     size = sizer.NextEnd(0, 2);
   }
   EXPECT_NEAR(static_cast<double>(size), 100'000, 1'000);
@@ -63,7 +66,7 @@ TEST(ChunkSizerTest, AutoStartsWithOneIndexAndGrowsWithMeasuredSpeed) {
 TEST(ChunkSizerTest, AutoShrinksTowardTheEnd) {
   ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, 1'000'000'000);
   for (int i = 0; i < 40; ++i) {
-    sizer.Observe(100'000'000, absl::Milliseconds(100));  // 10^9 per second
+    sizer.Observe(0, 100'000'000, absl::Milliseconds(100));  // 10^9 per second
   }
   // Far from the end: the target, 10^8 indices.
   EXPECT_NEAR(static_cast<double>(sizer.NextEnd(0, 4)), 1e8, 1e6);
@@ -84,7 +87,7 @@ std::vector<int64_t> Simulate(int64_t total, double (*cost)(int64_t)) {
   for (int64_t cursor = 0; cursor < total;) {
     const int64_t end = sizer.NextEnd(cursor, 1);
     sizes.push_back(end - cursor);
-    sizer.Observe(end - cursor, absl::Seconds(cost(end - cursor)));
+    sizer.Observe(cursor, end - cursor, absl::Seconds(cost(end - cursor)));
     cursor = end;
   }
   return sizes;
@@ -109,8 +112,8 @@ TEST(ChunkSizerTest, AutoKeepsExpensiveIndicesInSmallChunks) {
 TEST(ChunkSizerTest, ExpectsFixedPlusPerIndexTime) {
   ChunkSizer sizer = Make(ChunkPolicy::Auto(), 0, 1'000'000);
   EXPECT_EQ(sizer.Expected(100), absl::ZeroDuration());
-  sizer.Observe(10, absl::Milliseconds(20));
-  sizer.Observe(110, absl::Milliseconds(120));
+  sizer.Observe(0, 10, absl::Milliseconds(20));
+  sizer.Observe(0, 110, absl::Milliseconds(120));
   EXPECT_NEAR(absl::ToDoubleSeconds(sizer.Expected(1000)), 1.01, 1e-6);
 }
 
@@ -139,8 +142,49 @@ TEST(ChunkSizerTest, AutoUsesTheRequestedTarget) {
   // 10^6 indices per second measured: a 10 ms target wants 10^4 indices.
   ChunkSizer sizer =
       Make(ChunkPolicy::Auto(absl::Milliseconds(10)), 0, 1'000'000'000);
-  for (int i = 0; i < 16; ++i) sizer.Observe(10'000, absl::Milliseconds(10));
+  for (int i = 0; i < 16; ++i) sizer.Observe(0, 10'000, absl::Milliseconds(10));
   EXPECT_NEAR(static_cast<double>(sizer.NextEnd(0, 1)), 1e4, 1e2);
+}
+
+// A kernel whose cost per index grows along the range (trial division:
+// about sqrt(i) per index), with chunks in flight while results come back.
+// The sizer must not extrapolate the cheap start to the dear end (before,
+// one chunk here took 98 s against a 100 ms target): each chunk is sized
+// from what the chunk furthest along cost, and grows at most eightfold
+// past it.
+TEST(ChunkSizerTest, AutoFollowsACostThatGrowsAlongTheRange) {
+  const int64_t end = 100'000'000;
+  ChunkSizer sizer = Make(ChunkPolicy::Auto(), 1, end);
+  // Seconds to run [b, e): the integral of 2e-9 * sqrt(i).
+  auto cost = [](int64_t b, int64_t e) {
+    return 2e-9 * (2.0 / 3) *
+           (std::pow(static_cast<double>(e), 1.5) -
+            std::pow(static_cast<double>(b), 1.5));
+  };
+  std::deque<std::pair<int64_t, int64_t>> in_flight;
+  std::vector<double> times;
+  int64_t cursor = 1;
+  int chunks = 0;
+  while (cursor < end || !in_flight.empty()) {
+    // Eight in flight (four slots and their prefetch).
+    while (cursor < end && in_flight.size() < 8) {
+      const int64_t next = sizer.NextEnd(cursor, 4);
+      in_flight.emplace_back(cursor, next);
+      cursor = next;
+      ++chunks;
+    }
+    const auto [b, e] = in_flight.front();
+    in_flight.pop_front();
+    const double seconds = cost(b, e);
+    times.push_back(seconds);
+    sizer.Observe(b, e - b, absl::Seconds(seconds));
+  }
+  std::sort(times.begin(), times.end());
+  EXPECT_LT(times.back(), 1.5) << "over " << chunks << " chunks";
+  // Typically near the target: neither far too long nor needlessly fine.
+  const double median = times[times.size() / 2];
+  EXPECT_GT(median, 0.05) << chunks << " chunks";
+  EXPECT_LT(median, 0.3) << chunks << " chunks";
 }
 
 }  // namespace

@@ -19,6 +19,27 @@ bool HasWork(const ScheduledJob* job) {
 
 }  // namespace
 
+const std::shared_ptr<const JobDefinition>* Dispatcher::DefinitionFor(
+    const ConnectedWorker& worker, const ScheduledJob& job) const {
+  for (const ScheduledJob::KernelFit& fit : job.fits) {
+    if (fit.definition != nullptr &&
+        workers_.CanRun(worker, job.spec->executor, fit.kernel)) {
+      return &fit.definition;
+    }
+  }
+  return nullptr;
+}
+
+int64_t Dispatcher::SlotsFor(const ScheduledJob& job) const {
+  int64_t slots = 0;
+  for (const ScheduledJob::KernelFit& fit : job.fits) {
+    if (fit.definition != nullptr) {
+      slots += workers_.SlotsFor(job.spec->executor, fit.kernel);
+    }
+  }
+  return slots;
+}
+
 ScheduledJob* Dispatcher::PickJob(
     const ConnectedWorker& worker,
     const std::vector<ScheduledJob*>& active) const {
@@ -27,8 +48,7 @@ ScheduledJob* Dispatcher::PickJob(
   ScheduledJob* best = nullptr;
   for (ScheduledJob* job : active) {
     if (!HasWork(job) || !workers_.HasCredit(worker, job->spec->executor) ||
-        !UnderMaxParallel(*job) ||
-        !workers_.CanRun(worker, job->spec->executor, job->kernel)) {
+        !UnderMaxParallel(*job) || DefinitionFor(worker, *job) == nullptr) {
       continue;
     }
     if (best == nullptr ||
@@ -40,7 +60,9 @@ ScheduledJob* Dispatcher::PickJob(
 }
 
 void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
-                        int64_t begin, absl::Time now) {
+                        int64_t begin,
+                        const std::shared_ptr<const JobDefinition>& definition,
+                        absl::Time now) {
   const ChunkInFlight& chunk = job.ledger.StartAttempt(begin, worker.id, now);
   const AttemptRef attempt{job.id, begin, chunk.attempts_started};
   worker.attempts += 1;
@@ -51,7 +73,7 @@ void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
       worker.known_jobs.end()) {
     worker.known_jobs.push_back(job.id);
     job.known_by.push_back(worker.id);
-    assign.definition = job.definition;
+    assign.definition = definition;
   }
   assign.chunk.attempt = attempt;
   assign.chunk.end = chunk.end;
@@ -90,9 +112,10 @@ void Dispatcher::Dispatch(const std::vector<ScheduledJob*>& active,
       ConnectedWorker& worker = *workers_.Find(id);
       ScheduledJob* job = PickJob(worker, active);
       if (job == nullptr) continue;
-      const int slots = static_cast<int>(std::clamp<int64_t>(
-          workers_.SlotsFor(job->spec->executor, job->kernel), 1, INT_MAX));
-      Assign(worker, *job, job->ledger.TakeNext(slots), now);
+      const int slots =
+          static_cast<int>(std::clamp<int64_t>(SlotsFor(*job), 1, INT_MAX));
+      Assign(worker, *job, job->ledger.TakeNext(slots),
+             *DefinitionFor(worker, *job), now);
       last_served_ = id;
       progress = true;
       if (!job->ledger.HasWork() &&
@@ -111,14 +134,17 @@ void Dispatcher::StartBackups(const std::vector<ScheduledJob*>& active,
     // The straggler that has overrun its expected time the most, of a job
     // this worker asked for chunks of.
     ScheduledJob* best_job = nullptr;
+    const std::shared_ptr<const JobDefinition>* best_definition = nullptr;
     int64_t best_begin = 0;
     double best_ratio = 0;
     for (ScheduledJob* job : active) {
       if (job->definition == nullptr || job->ledger.HasWork() ||
-          !workers_.HasCredit(worker, job->spec->executor) ||
-          !workers_.CanRun(worker, job->spec->executor, job->kernel)) {
+          !workers_.HasCredit(worker, job->spec->executor)) {
         continue;
       }
+      const std::shared_ptr<const JobDefinition>* definition =
+          DefinitionFor(worker, *job);
+      if (definition == nullptr) continue;
       for (const auto& [begin, chunk] : job->ledger.in_flight()) {
         if (chunk.live.size() != 1 || chunk.live[0].worker == id) continue;
         const absl::Duration expected =
@@ -129,12 +155,15 @@ void Dispatcher::StartBackups(const std::vector<ScheduledJob*>& active,
         const double ratio = absl::FDivDuration(elapsed, expected);
         if (ratio >= options.straggler_factor && ratio > best_ratio) {
           best_job = job;
+          best_definition = definition;
           best_begin = begin;
           best_ratio = ratio;
         }
       }
     }
-    if (best_job != nullptr) Assign(worker, *best_job, best_begin, now);
+    if (best_job != nullptr) {
+      Assign(worker, *best_job, best_begin, *best_definition, now);
+    }
   }
 }
 

@@ -42,8 +42,17 @@ class Dispatcher {
   // The job `worker` should run next; nullptr when none.
   ScheduledJob* PickJob(const ConnectedWorker& worker,
                         const std::vector<ScheduledJob*>& active) const;
-  // Starts a new attempt of the in-flight chunk at `begin` on `worker`.
+  // The job's definition for `worker`: that of a declaration of its kernel
+  // which takes the job's parameters and which the worker runs on the
+  // job's executor; nullptr when the worker cannot run the job.
+  const std::shared_ptr<const JobDefinition>* DefinitionFor(
+      const ConnectedWorker& worker, const ScheduledJob& job) const;
+  // Slots of workers that can run the job.
+  int64_t SlotsFor(const ScheduledJob& job) const;
+  // Starts a new attempt of the in-flight chunk at `begin` on `worker`,
+  // which gets `definition` first if it has not seen the job.
   void Assign(ConnectedWorker& worker, ScheduledJob& job, int64_t begin,
+              const std::shared_ptr<const JobDefinition>& definition,
               absl::Time now);
 
   WorkerRegistry& workers_;

@@ -1,6 +1,7 @@
 #include "job_result.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,8 +11,17 @@ namespace {
 
 using TaskResults = std::vector<TaskResult>;
 
-bool HoldsExactSum(const TaskResult& result) {
-  return result.ok() && std::holds_alternative<ExactSum>(*result);
+// Task results the coordinator must rework: exact sums (rounded) and
+// values that are not finite (errors).
+bool NeedsRework(const TaskResult& result) {
+  return result.ok() &&
+         (std::holds_alternative<ExactSum>(*result) || HoldsNonFinite(*result));
+}
+
+absl::Status NotFinite(const Value& value) {
+  return absl::OutOfRangeError(
+      absl::StrCat("its value is ", FormatValue(JobResult::Rounded(value)),
+                   ", not a finite number"));
 }
 
 }  // namespace
@@ -25,16 +35,21 @@ std::shared_ptr<const ChunkOutput> JobResult::Rounded(
     std::shared_ptr<const ChunkOutput> output) {
   const auto* results = std::get_if<TaskResults>(output.get());
   if (results == nullptr ||
-      std::none_of(results->begin(), results->end(), HoldsExactSum)) {
+      std::none_of(results->begin(), results->end(), NeedsRework)) {
     return output;
   }
   TaskResults rounded;
   rounded.reserve(results->size());
   for (const TaskResult& result : *results) {
-    if (result.ok()) {
-      rounded.emplace_back(Rounded(*result));
-    } else {
+    if (!result.ok()) {
       rounded.push_back(result);
+    } else if (Value value = Rounded(*result); HoldsNonFinite(value)) {
+      // Errors travel as UNKNOWN with their message, as a kernel's do.
+      rounded.emplace_back(absl::UnknownError(
+          absl::StrCat("the task's value is ", FormatValue(value),
+                       ", not a finite number")));
+    } else {
+      rounded.emplace_back(std::move(value));
     }
   }
   return std::make_shared<const ChunkOutput>(std::move(rounded));
@@ -65,7 +80,10 @@ absl::Status JobResult::Add(int64_t begin, int64_t end,
         absl::StrCat("the worker sent task results for chunk [", begin, ", ",
                      end, ") of a job that is not a batch"));
   }
+  if (HoldsNonFinite(*value)) return NotFinite(*value);
   if (reduction_ == Reduction::kCollect) {
+    // Kept apart, each chunk's value is rounded on its own.
+    if (!std::isfinite(ToDouble(*value))) return NotFinite(*value);
     if (static_cast<int64_t>(collected_.size()) >= kMaxCollected) {
       return absl::ResourceExhaustedError(
           absl::StrCat("collect keeps at most ", kMaxCollected,
@@ -114,6 +132,15 @@ absl::StatusOr<TaskRun> JobResult::AddShared(
   TaskRun run{begin, std::shared_ptr<const TaskResults>(rounded, results)};
   runs_.push_back(run);
   return run;
+}
+
+absl::Status JobResult::CheckFinal() const {
+  if (!value_) return absl::OkStatus();
+  const Value rounded = Rounded(*value_);
+  if (!HoldsNonFinite(rounded)) return absl::OkStatus();
+  return absl::OutOfRangeError(absl::StrCat(
+      "the job's ", ReductionName(reduction_), " is ", FormatValue(rounded),
+      ": the finite values of its chunks add up beyond the largest double"));
 }
 
 std::optional<Value> JobResult::value() const {

@@ -35,8 +35,11 @@ class JobResult {
   // Folds in the output of chunk [begin, end) as the worker sent it. Each
   // chunk must be added once. INVALID_ARGUMENT for an output that does not
   // fit the job (task results for a plain job, or not one result per task of
-  // the chunk for a batch); OUT_OF_RANGE when an integer sum overflows;
-  // RESOURCE_EXHAUSTED when a collect job exceeds kMaxCollected chunks.
+  // the chunk for a batch); OUT_OF_RANGE when an integer sum overflows or
+  // the value is not finite (an infinity or a NaN: a job's result is a
+  // number); RESOURCE_EXHAUSTED when a collect job exceeds kMaxCollected
+  // chunks. A batch task's value that is not finite becomes that task's
+  // error.
   absl::Status Add(int64_t begin, int64_t end, const ChunkOutput& output);
 
   // The same, keeping a batch chunk's task results by reference (a rounded
@@ -44,6 +47,10 @@ class JobResult {
   // batch, a run without results otherwise.
   absl::StatusOr<TaskRun> AddShared(int64_t begin, int64_t end,
                                     std::shared_ptr<const ChunkOutput> output);
+
+  // OUT_OF_RANGE when the value, rounded, is not finite (finite chunk
+  // values whose sum overflows a double), saying so.
+  absl::Status CheckFinal() const;
 
   // The result as clients see it, each empty unless the job is of its kind:
   // the value (nullopt before the first Add)...

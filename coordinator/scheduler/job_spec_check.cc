@@ -1,8 +1,7 @@
 #include "job_spec_check.h"
 
-#include <optional>
-
 #include <map>
+#include <optional>
 #include <variant>
 
 #include "absl/strings/str_cat.h"

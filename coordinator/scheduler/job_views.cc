@@ -101,7 +101,9 @@ std::string WaitingReason(const ScheduledJob& job,
                : "";
   }
   if (workers.empty()) return "waiting for a worker to connect";
-  if (std::string problem = workers.Unrunnable(*job.spec); !problem.empty()) {
+  if (std::string problem =
+          workers.Unrunnable(*job.spec, job.Fitting(), job.refusal);
+      !problem.empty()) {
     return problem;
   }
   return job.state == JobState::kQueued ? "waiting for a free slot" : "";

@@ -4,7 +4,8 @@
 
 namespace pfor::coordinator {
 
-void ScheduledJob::Define(Params params, uint32_t kernel_id) {
+std::shared_ptr<const JobDefinition> ScheduledJob::MakeDefinition(
+    Params params) const {
   auto made = std::make_shared<JobDefinition>();
   made->job = id;
   made->kernel = spec->kernel;
@@ -15,11 +16,7 @@ void ScheduledJob::Define(Params params, uint32_t kernel_id) {
   made->command = spec->command;
   made->chunk_timeout = spec->chunk_timeout;
   made->batch = !spec->tasks.empty();
-  definition = std::move(made);
-  kernel = kernel_id;
-  if (!spec->tasks.empty()) {
-    tasks = std::shared_ptr<const std::vector<Task>>(spec, &spec->tasks);
-  }
+  return made;
 }
 
 void ScheduledJob::RestoreEnded(std::shared_ptr<const JobStatus> final_state) {
@@ -36,6 +33,7 @@ void ScheduledJob::RestoreEnded(std::shared_ptr<const JobStatus> final_state) {
 }
 
 void ScheduledJob::RestoreProgress(const RecoveredJob& recovered) {
+  start_time = recovered.start_time;
   int64_t cursor = spec->begin;
   if (recovered.prefix_value) {
     result.Add(spec->begin, recovered.prefix_end, *recovered.prefix_value)

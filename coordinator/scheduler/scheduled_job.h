@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "chunk_ledger.h"
 #include "chunk_sizer.h"
@@ -33,13 +34,25 @@ struct ScheduledJob {
                                             : kDefaultMaxAttempts),
         ledger(spec->begin, spec->end, std::move(sizer)),
         result(spec->reduction, static_cast<int64_t>(spec->tasks.size())),
-        submit_time(submitted) {}
+        submit_time(submitted) {
+    if (!spec->tasks.empty()) {
+      tasks = std::shared_ptr<const std::vector<Task>>(spec, &spec->tasks);
+    }
+  }
 
   bool ended() const { return IsFinal(state); }
 
-  // The parameters are checked: builds the definition workers get, with
-  // the kernel's number.
-  void Define(Params params, uint32_t kernel_id);
+  // The definition workers get, with `params` as checked against one
+  // declaration of the kernel (defaults filled in).
+  std::shared_ptr<const JobDefinition> MakeDefinition(Params params) const;
+  // The declarations that take the job's parameters.
+  std::vector<uint64_t> Fitting() const {
+    std::vector<uint64_t> out;
+    for (const KernelFit& fit : fits) {
+      if (fit.definition != nullptr) out.push_back(fit.kernel);
+    }
+    return out;
+  }
   // After a restart, a job that had ended, as it ended.
   void RestoreEnded(std::shared_ptr<const JobStatus> final_state);
   // After a restart, an unfinished job's completed work: counted, its
@@ -53,11 +66,24 @@ struct ScheduledJob {
   // Emptied when the job ends (final_status holds the result then).
   JobResult result;
 
-  // Set once the parameters are checked against the kernel's declaration;
-  // sent to each worker before its first chunk of the job.
+  // The declarations of the kernel (WorkerRegistry's KernelIds) the job's
+  // parameters were checked against, each with the definition its workers
+  // get before their first chunk of the job (nullptr: it refused them). A
+  // command job has one, numbered 0.
+  struct KernelFit {
+    uint64_t kernel = 0;
+    std::shared_ptr<const JobDefinition> definition;
+  };
+  absl::InlinedVector<KernelFit, 1> fits;
+  // The first definition made: set once some declaration took the
+  // parameters (the job can run somewhere).
   std::shared_ptr<const JobDefinition> definition;
-  // The kernel's number (WorkerRegistry::KernelIdOf), with the definition.
-  uint32_t kernel = 0;
+  // Some declaration took the parameters, once (a job read back from the
+  // journal had been accepted): a declaration refusing them later leaves it
+  // waiting rather than failed.
+  bool ever_fit = false;
+  // Why the last declaration that refused the parameters did.
+  std::string refusal;
   // A batch: the spec's tasks, shared with every chunk assignment.
   std::shared_ptr<const std::vector<Task>> tasks;
   // Workers sent the definition, in that order (they hear when the job

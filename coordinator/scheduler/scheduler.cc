@@ -43,18 +43,21 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
   }
   absl::StatusOr<ChunkSizer> sizer = CheckJob(*spec);
   if (!sizer.ok()) return sizer.status();
-  std::optional<Params> params;
-  if (spec->executor == ExecutorKind::kCommand) {
-    params = Params();  // commands take no parameters
-  } else if (const KernelInfo* kernel = workers_.FindKernel(spec->kernel)) {
-    absl::StatusOr<Params> checked = CheckParams(*spec, *kernel);
-    if (!checked.ok()) return checked.status();
-    params = *std::move(checked);
+  auto owned = std::make_unique<ScheduledJob>(NextJobId(now), spec,
+                                              *std::move(sizer), now);
+  ScheduledJob& job = *owned;
+  FitKernels(job, workers_.DeclarationsOf(spec->kernel));
+  // Every connected worker's kernel refuses the parameters: most likely a
+  // mistake in them.
+  if (!job.fits.empty() && job.definition == nullptr) {
+    return absl::InvalidArgumentError(job.refusal);
   }
   // With workers connected, a job none of them can run is most likely a
   // mistake: say so now. With none, it waits for them.
   if (!workers_.empty()) {
-    if (std::string problem = workers_.Unrunnable(*spec); !problem.empty()) {
+    if (std::string problem =
+            workers_.Unrunnable(*spec, job.Fitting(), job.refusal);
+        !problem.empty()) {
       return absl::FailedPreconditionError(problem);
     }
   }
@@ -64,36 +67,78 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
                      " jobs are queued or running; wait for some to finish"));
   }
 
-  const JobId id = next_job_id_++;
-  auto owned = std::make_unique<ScheduledJob>(id, spec, *std::move(sizer), now);
-  ScheduledJob& job = *owned;
+  const JobId id = job.id;
+  next_job_id_ = id + 1;
+  if (first_job_id_ == 0) first_job_id_ = id;
   jobs_.emplace(id, std::move(owned));
   active_.push_back(&job);
-  if (params) {
-    SetDefinition(job, *std::move(params));
-  } else {
-    awaiting_definition_ += 1;
-  }
   commands_.journal.push_back(JobAccepted{id, std::move(spec), now});
   events_.StateChanged(job);
   Dispatch(now);
   return StatusOf(job, workers_, false);
 }
 
-void Scheduler::SetDefinition(ScheduledJob& job, Params params) {
-  // A kernel job's kernel was found in a worker's announcement: it has a
-  // number.
-  const KernelId kernel =
-      job.spec->executor == ExecutorKind::kCommand
-          ? 0
-          : workers_.KernelIdOf(job.spec->kernel).value_or(0);
-  job.Define(std::move(params), kernel);
+JobId Scheduler::NextJobId(absl::Time now) const {
+  // Microseconds since 2024-01-01 UTC: ids grow with time, so a coordinator
+  // that starts again (with or without its journal, or with a journal that
+  // lost its tail) never gives out an id that an earlier run gave, as long
+  // as its clock has moved on. One job per microsecond is far more than a
+  // coordinator accepts.
+  constexpr absl::Time kIdEpoch = absl::FromUnixSeconds(1'704'067'200);
+  const JobId clock =
+      now > kIdEpoch
+          ? static_cast<JobId>(absl::ToInt64Microseconds(now - kIdEpoch))
+          : 0;
+  return std::max(next_job_id_, clock);
+}
+
+void Scheduler::FitKernels(ScheduledJob& job,
+                           const std::vector<KernelId>& declarations) {
+  if (job.spec->executor == ExecutorKind::kCommand) {
+    // Commands take no parameters and run on any worker that runs commands.
+    if (job.fits.empty()) {
+      job.fits.push_back({0, job.MakeDefinition(Params())});
+      job.definition = job.fits.back().definition;
+      job.ever_fit = true;
+    }
+    return;
+  }
+  // Declarations no connected worker announces any more are forgotten: one
+  // that comes back has a new number and is checked again.
+  job.fits.erase(std::remove_if(job.fits.begin(), job.fits.end(),
+                                [&](const ScheduledJob::KernelFit& fit) {
+                                  return workers_.Declaration(fit.kernel) ==
+                                         nullptr;
+                                }),
+                 job.fits.end());
+  for (KernelId kernel : declarations) {
+    const KernelInfo* declaration = workers_.Declaration(kernel);
+    if (declaration == nullptr || declaration->name != job.spec->kernel) {
+      continue;
+    }
+    if (std::any_of(job.fits.begin(), job.fits.end(),
+                    [&](const ScheduledJob::KernelFit& fit) {
+                      return fit.kernel == kernel;
+                    })) {
+      continue;
+    }
+    absl::StatusOr<Params> params = CheckParams(*job.spec, *declaration);
+    if (!params.ok()) {
+      job.fits.push_back({kernel, nullptr});
+      job.refusal = std::string(params.status().message());
+      continue;
+    }
+    job.fits.push_back({kernel, job.MakeDefinition(*std::move(params))});
+    if (job.definition == nullptr) job.definition = job.fits.back().definition;
+    job.ever_fit = true;
+  }
 }
 
 void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
   Settler settler(*this);
   const JobId id = recovered.job;
   next_job_id_ = std::max(next_job_id_, id + 1);
+  first_job_id_ = first_job_id_ == 0 ? id : std::min(first_job_id_, id);
   const std::shared_ptr<const JobSpec>& spec = recovered.spec;
   absl::StatusOr<ChunkSizer> sizer =
       ChunkSizer::Create(spec->chunks, spec->begin, spec->end);
@@ -111,8 +156,10 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
     return;
   }
   job.RestoreProgress(recovered);
+  // It was accepted: a worker's kernel took its parameters then.
+  job.ever_fit = true;
+  FitKernels(job, workers_.DeclarationsOf(spec->kernel));
   active_.push_back(&job);
-  awaiting_definition_ += 1;
   events_.StateChanged(job);
   MaybeSucceed(job, now);
 }
@@ -132,32 +179,8 @@ absl::StatusOr<JobStatus> Scheduler::CancelJob(JobId id, absl::Time now,
   return StatusOf(job, workers_, false);
 }
 
-bool Scheduler::EnsureDefinition(ScheduledJob& job, absl::Time now) {
-  if (job.definition != nullptr) return true;
-  if (job.spec->executor == ExecutorKind::kCommand) {
-    SetDefinition(job, Params());
-    awaiting_definition_ -= 1;
-    return true;
-  }
-  const KernelInfo* kernel = workers_.FindKernel(job.spec->kernel);
-  if (kernel == nullptr) return false;
-  absl::StatusOr<Params> params = CheckParams(*job.spec, *kernel);
-  if (!params.ok()) {
-    Finish(job, JobState::kFailed, std::string(params.status().message()), now);
-    return false;
-  }
-  SetDefinition(job, *std::move(params));
-  awaiting_definition_ -= 1;
-  return true;
-}
-
 void Scheduler::Dispatch(absl::Time now) {
   if (workers_.hungry().empty() || active_.empty()) return;
-  if (awaiting_definition_ > 0) {
-    for (ScheduledJob* job : std::vector<ScheduledJob*>(active_)) {
-      EnsureDefinition(*job, now);
-    }
-  }
   dispatcher_.Dispatch(active_, now);
 }
 
@@ -193,7 +216,6 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
          std::find(running.begin(), running.end(), id) != running.end()});
   }
   job.known_by.clear();
-  if (job.definition == nullptr) awaiting_definition_ -= 1;
   active_.erase(std::find(active_.begin(), active_.end(), &job));
   ended_.push_back(job.id);
   job.final_status = std::make_shared<const JobStatus>(FinalStatus(job));
@@ -206,12 +228,21 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
 void Scheduler::MarkRunning(ScheduledJob& job, absl::Time now) {
   if (job.state != JobState::kQueued) return;
   job.state = JobState::kRunning;
-  job.start_time = now;
+  // A job resumed after a restart keeps the start it had.
+  if (job.start_time == absl::InfinitePast()) {
+    job.start_time = now;
+    commands_.journal.push_back(JobStarted{job.id, now});
+  }
   events_.StateChanged(job);
 }
 
 void Scheduler::MaybeSucceed(ScheduledJob& job, absl::Time now) {
-  if (job.ledger.Drained()) Finish(job, JobState::kSucceeded, "", now);
+  if (!job.ledger.Drained()) return;
+  if (absl::Status final = job.result.CheckFinal(); !final.ok()) {
+    Finish(job, JobState::kFailed, std::string(final.message()), now);
+    return;
+  }
+  Finish(job, JobState::kSucceeded, "", now);
 }
 
 void Scheduler::ForgetOldJobs() {
@@ -226,10 +257,23 @@ void Scheduler::ForgetOldJobs() {
 absl::Status Scheduler::WorkerJoined(WorkerId id, Hello hello, std::string peer,
                                      absl::Time now) {
   Settler settler(*this);
-  if (absl::Status status =
-          workers_.Add(id, std::move(hello), std::move(peer), now);
-      !status.ok()) {
-    return status;
+  absl::StatusOr<std::vector<KernelId>> appeared =
+      workers_.Add(id, std::move(hello), std::move(peer), now);
+  if (!appeared.ok()) return appeared.status();
+  if (!appeared->empty()) {
+    // Declarations no connected worker had: the jobs of their kernels learn
+    // whether these take their parameters.
+    for (ScheduledJob* job : std::vector<ScheduledJob*>(active_)) {
+      if (job->spec->executor == ExecutorKind::kCommand) continue;
+      const size_t checked = job->fits.size();
+      FitKernels(*job, *appeared);
+      // A job accepted before any worker offered its kernel, whose
+      // parameters the kernel refuses: it fails as a submit would have.
+      if (job->fits.size() != checked && job->definition == nullptr &&
+          !job->ever_fit) {
+        Finish(*job, JobState::kFailed, job->refusal, now);
+      }
+    }
   }
   Dispatch(now);
   return absl::OkStatus();
@@ -289,7 +333,22 @@ void Scheduler::WorkerLost(WorkerId id, const std::string& reason,
         job->ledger.Revoke(attempt.begin, attempt.attempt, id);
     if (chunk == nullptr) continue;
     job->ledger.CountRequeued();
-    AttemptFailed(*job, *chunk, attempt, id, error, absl::ZeroDuration(), now);
+    // Not the chunk's fault: its attempts are not spent, unless it keeps
+    // losing the workers that run it.
+    chunk->worker_losses += 1;
+    Record(*job, attempt, chunk->end, id, absl::ZeroDuration(), error);
+    if (chunk->worker_losses >= options_.max_worker_losses) {
+      Finish(*job, JobState::kFailed,
+             absl::StrCat("chunk ", RangeText(attempt.begin, chunk->end),
+                          " was running on ", chunk->worker_losses,
+                          " workers that were lost; it may be what kills "
+                          "them. Last: ",
+                          error),
+             now);
+      continue;
+    }
+    if (chunk->live.empty()) job->ledger.Requeue(attempt.begin, true);
+    events_.Changed(*job);
   }
   workers_.Remove(id);
   Dispatch(now);
@@ -461,7 +520,9 @@ void Scheduler::Tick(absl::Time now) {
   // Jobs left with work that no connected worker can do wait, then fail.
   for (ScheduledJob* job : std::vector<ScheduledJob*>(active_)) {
     const std::string problem =
-        job->ledger.HasWork() ? workers_.Unrunnable(*job->spec) : "";
+        job->ledger.HasWork()
+            ? workers_.Unrunnable(*job->spec, job->Fitting(), job->refusal)
+            : "";
     if (problem.empty()) {
       job->unrunnable_since = absl::InfiniteFuture();
       continue;
@@ -493,7 +554,9 @@ absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id,
   if (it == jobs_.end()) {
     return absl::NotFoundError(absl::StrCat(
         "job ", id,
-        id < next_job_id_ ? " is no longer kept" : " does not exist",
+        first_job_id_ != 0 && id >= first_job_id_ && id < next_job_id_
+            ? " is no longer kept"
+            : " does not exist or is no longer kept",
         "; pfor jobs lists the jobs"));
   }
   return StatusOf(*it->second, workers_, with_recent_chunks);

@@ -15,7 +15,8 @@
 //   * a lost worker's chunks go back to the queue;
 //   * a chunk that fails max_attempts times fails its job with that error;
 //   * a worker is never sent more chunks of an executor than it asked for;
-//   * memory is O(jobs + chunks in flight), never O(chunks of a job).
+//   * memory is O(jobs + chunks in flight), never O(chunks of a job);
+//   * job ids never repeat, across restarts too (NextJobId).
 //
 // Not thread-safe: the owner serializes calls.
 #ifndef PFOR_COORDINATOR_SCHEDULER_H_
@@ -172,11 +173,13 @@ class Scheduler {
   class Settler;
 
   ScheduledJob* FindActive(JobId id);
-  // Checks the parameters of a job submitted before any worker offered its
-  // kernel and builds its definition; fails the job when they are bad.
-  bool EnsureDefinition(ScheduledJob& job, absl::Time now);
-  void SetDefinition(ScheduledJob& job, Params params);
-  // Builds definitions where kernels have appeared, then dispatches.
+  // The id of a job accepted at `now`: above every id given before, and
+  // above the microseconds since 2024 at `now`.
+  JobId NextJobId(absl::Time now) const;
+  // Checks the job's parameters against each of `declarations` of its
+  // kernel not checked yet (a command job needs none), and forgets the
+  // declarations no connected worker announces any more.
+  void FitKernels(ScheduledJob& job, const std::vector<KernelId>& declarations);
   void Dispatch(absl::Time now);
   void ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
                       const AttemptRef& attempt, int64_t end,
@@ -205,12 +208,14 @@ class Scheduler {
 
   SchedulerOptions options_;
   WorkerRegistry workers_;
+  // Ids are never given twice, by this coordinator or by an earlier run of
+  // it (NextJobId): the next id is at least this. The smallest id this run
+  // gave or restored (0 before any) tells forgotten ids from unknown ones.
   JobId next_job_id_ = 1;
+  JobId first_job_id_ = 0;
   std::map<JobId, std::unique_ptr<ScheduledJob>> jobs_;
   // Queued and running jobs, in submission order.
   std::vector<ScheduledJob*> active_;
-  // Active jobs still waiting for their definition.
-  int awaiting_definition_ = 0;
   // Ended jobs, oldest first.
   std::deque<JobId> ended_;
   EventLog events_;

@@ -290,6 +290,43 @@ TEST_F(SchedulerEventsTest, ForgetsEndedJobsBeyondKeepJobs) {
   EXPECT_EQ(events[0].status->error, "cancelled on request");
 }
 
+TEST(SchedulerIdsTest, NeverGivesAnIdAnEarlierRunGave) {
+  // A coordinator without a journal gives ids, then starts again (a new
+  // Scheduler, nothing restored) a millisecond later: a client still
+  // following one of the first run's jobs must not find another job there.
+  const absl::Time start = absl::FromUnixSeconds(1'750'000'000);
+  std::vector<JobId> first_run;
+  {
+    Scheduler scheduler;
+    for (int i = 0; i < 3; ++i) {
+      first_run.push_back(scheduler.SubmitJob(Share(Spec(0, 10)), start)->id);
+    }
+  }
+  EXPECT_EQ(first_run[1], first_run[0] + 1);
+  EXPECT_EQ(first_run[2], first_run[1] + 1);
+  Scheduler restarted;
+  const absl::StatusOr<JobStatus> next =
+      restarted.SubmitJob(Share(Spec(0, 10)), start + absl::Milliseconds(1));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_GT(next->id, first_run.back());
+  EXPECT_THAT(
+      std::string(restarted.GetJob(first_run[0], false).status().message()),
+      HasSubstr("does not exist or is no longer kept"));
+}
+
+TEST(SchedulerIdsTest, GivesIdsAboveRestoredOnesWhateverTheClock) {
+  Scheduler scheduler;
+  RecoveredJob recovered;
+  recovered.job = 900'000'000'000'000;  // from a clock far ahead
+  recovered.spec = Share(Spec(0, 10));
+  recovered.prefix_end = 0;
+  scheduler.RestoreJob(recovered, absl::FromUnixSeconds(1'750'000'000));
+  const absl::StatusOr<JobStatus> next = scheduler.SubmitJob(
+      Share(Spec(0, 10)), absl::FromUnixSeconds(1'750'000'000));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->id, recovered.job + 1);
+}
+
 TEST_F(SchedulerEventsTest, CancelReturnsTheJobEvenWhenNoneIsKept) {
   SchedulerOptions options;
   options.keep_jobs = 0;

@@ -86,12 +86,18 @@ class SchedulerHarness : public ::testing::Test {
   // asks for all of them.
   void JoinWith(WorkerId id, std::array<int32_t, kExecutorKinds> slots,
                 std::vector<std::string> kernels = {"ones"}) {
+    std::vector<KernelInfo> declared;
+    for (const std::string& name : kernels) declared.push_back(Kernel(name));
+    JoinDeclaring(id, slots, std::move(declared));
+  }
+
+  // The same, with the kernels declared as given.
+  void JoinDeclaring(WorkerId id, std::array<int32_t, kExecutorKinds> slots,
+                     std::vector<KernelInfo> kernels) {
     Hello hello;
     hello.name = absl::StrCat("w", id);
     hello.slots = slots;
-    for (const std::string& name : kernels) {
-      hello.kernels.push_back(Kernel(name));
-    }
+    hello.kernels = std::move(kernels);
     ASSERT_TRUE(
         scheduler_.WorkerJoined(id, std::move(hello), "peer", now_).ok());
     for (int kind = 0; kind < kExecutorKinds; ++kind) {

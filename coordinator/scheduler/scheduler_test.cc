@@ -67,6 +67,45 @@ TEST_F(SchedulerTest, RequeuesChunksOfLostWorker) {
   EXPECT_EQ(done.progress.chunks_requeued, 2);
 }
 
+// Churn: workers killed while running a chunk do not spend its attempts
+// (before, the third lost worker failed the job, as if the chunk had failed
+// three times).
+TEST_F(SchedulerTest, LostWorkersDoNotSpendTheChunksAttempts) {
+  const JobStatus job = Submit(Spec(0, 10, 10));  // one chunk, 3 attempts
+  for (WorkerId id = 1; id <= 5; ++id) {
+    Join(id, 1);
+    ASSERT_THAT(running_, SizeIs(1));
+    running_.clear();
+    scheduler_.WorkerLost(id, "killed", now_);
+    Collect();
+  }
+  Join(9, 1);
+  RunAll();
+  const JobStatus done = Get(job.id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.error;
+  EXPECT_EQ(IntResult(done), 10);
+  EXPECT_EQ(done.progress.chunks_requeued, 5);
+}
+
+class SchedulerLossesTest : public SchedulerHarness {
+ protected:
+  SchedulerLossesTest() : SchedulerHarness({.max_worker_losses = 4}) {}
+};
+
+TEST_F(SchedulerLossesTest, FailsAChunkThatKeepsLosingItsWorkers) {
+  const JobStatus job = Submit(Spec(0, 10, 10));
+  for (WorkerId id = 1; id <= 4; ++id) {
+    Join(id, 1);
+    running_.clear();
+    scheduler_.WorkerLost(id, "killed", now_);
+    Collect();
+  }
+  const JobStatus done = Get(job.id);
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_THAT(done.error, HasSubstr("chunk [0, 10) was running on 4 workers "
+                                    "that were lost"));
+}
+
 TEST_F(SchedulerTest, IgnoresDuplicateResults) {
   Join(1, 1);
   const JobStatus job = Submit(Spec(0, 20, 10));
@@ -640,19 +679,25 @@ TEST_F(SchedulerTest, RunsCommandJobsOnCommandSlots) {
 
 TEST_F(SchedulerTest, JournalsAcceptedJobsCompletedChunksAndEnds) {
   Join(1, 1);
+  const absl::Time submitted = now_;
   const JobStatus job = Submit(Spec(0, 20, 10));
+  // The job starts when the worker reports its first chunk started.
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
   RunAll();
-  ASSERT_EQ(journal_.size(), 4u);
+  ASSERT_EQ(journal_.size(), 5u);
   EXPECT_EQ(std::get<JobAccepted>(journal_[0]).job, job.id);
   EXPECT_EQ(std::get<JobAccepted>(journal_[0]).spec, job.spec);
-  EXPECT_EQ(std::get<ChunkDone>(journal_[1]).begin, 0);
-  EXPECT_EQ(std::get<ChunkDone>(journal_[2]).begin, 10);
-  EXPECT_EQ(IntResult(*std::get<JobEnded>(journal_[3]).final_state), 20);
+  EXPECT_EQ(std::get<JobStarted>(journal_[1]).start_time, submitted);
+  EXPECT_EQ(std::get<ChunkDone>(journal_[2]).begin, 0);
+  EXPECT_EQ(std::get<ChunkDone>(journal_[3]).begin, 10);
+  EXPECT_EQ(IntResult(*std::get<JobEnded>(journal_[4]).final_state), 20);
 }
 
 TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   Join(1, 4);
+  const absl::Time started = now_;
   const JobStatus job = Submit(Spec(0, 1000, 10));
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
   // Half the chunks complete, in random order; then the coordinator stops.
   std::mt19937 rng(3);
   int64_t done_before = 0;
@@ -667,6 +712,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   absl::StatusOr<std::vector<RecoveredJob>> recovered = journal->Load();
   ASSERT_TRUE(recovered.ok());
 
+  now_ += absl::Minutes(5);
   Scheduler restarted;
   for (const RecoveredJob& recovered_job : *recovered) {
     restarted.RestoreJob(recovered_job, now_);
@@ -699,6 +745,8 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   EXPECT_EQ(IntResult(done), 1000);
   EXPECT_EQ(done_before, 500);
   EXPECT_EQ(done_after, 500);
+  // Its running time counts from its first start, not from the restart.
+  EXPECT_EQ(done.start_time, started);
   // New jobs get new ids.
   EXPECT_GT(restarted.SubmitJob(Share(Spec(0, 10)), now_)->id, job.id);
 }

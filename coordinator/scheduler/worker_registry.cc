@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/base/casts.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -65,10 +66,50 @@ absl::Status CheckHello(const Hello& hello) {
   return absl::OkStatus();
 }
 
+// What decides which jobs a declaration takes, in one string: the kernel's
+// name and its parameters (their order aside), not its help text.
+std::string Signature(const KernelInfo& kernel) {
+  std::vector<const ParamSpec*> params;
+  for (const ParamSpec& param : kernel.params) params.push_back(&param);
+  std::sort(
+      params.begin(), params.end(),
+      [](const ParamSpec* a, const ParamSpec* b) { return a->name < b->name; });
+  // Every part is length-prefixed, so that no two declarations read alike.
+  std::string out;
+  auto add = [&out](absl::string_view part) {
+    absl::StrAppend(&out, part.size(), ":", part, ";");
+  };
+  auto add_number = [&add](const std::optional<double>& number) {
+    add(number ? absl::StrCat(absl::bit_cast<uint64_t>(*number)) : "-");
+  };
+  add(kernel.name);
+  for (const ParamSpec* param : params) {
+    add(param->name);
+    add(absl::StrCat(static_cast<int>(param->type)));
+    if (!param->default_value) {
+      add("-");
+    } else if (const auto* i = std::get_if<int64_t>(&*param->default_value)) {
+      add(absl::StrCat("i", *i));
+    } else if (const auto* d = std::get_if<double>(&*param->default_value)) {
+      add(absl::StrCat("d", absl::bit_cast<uint64_t>(*d)));
+    } else {
+      add(absl::StrCat("s", std::get<std::string>(*param->default_value)));
+    }
+    add_number(param->min);
+    add_number(param->max);
+    add(absl::StrCat(param->choices.size()));
+    for (const std::string& choice : param->choices) add(choice);
+    add(param->expression_variable);
+  }
+  return out;
+}
+
 }  // namespace
 
-absl::Status WorkerRegistry::Add(WorkerId id, Hello hello, std::string peer,
-                                 absl::Time now) {
+absl::StatusOr<std::vector<KernelId>> WorkerRegistry::Add(WorkerId id,
+                                                          Hello hello,
+                                                          std::string peer,
+                                                          absl::Time now) {
   if (absl::Status status = CheckHello(hello); !status.ok()) return status;
   if (workers_.contains(id)) {
     return absl::FailedPreconditionError(
@@ -82,20 +123,27 @@ absl::Status WorkerRegistry::Add(WorkerId id, Hello hello, std::string peer,
   worker->kernels = std::move(hello.kernels);
   worker->connected = now;
   worker->last_seen = now;
+  std::vector<KernelId> appeared;
   for (const KernelInfo& kernel : worker->kernels) {
     unsigned executors = 0;
     for (ExecutorKind executor : kernel.executors) {
       const int kind = ExecutorIndex(executor);
       if (kind >= 0 && kind < kExecutorKinds) executors |= 1u << kind;
     }
-    auto [named, added] = kernel_ids_.try_emplace(
-        kernel.name, static_cast<KernelId>(kernel_names_.size()));
-    if (added) {
-      kernel_names_.push_back(kernel.name);
-      kernel_slots_.emplace_back();
-    }
-    worker->runs.push_back({named->second, executors});
+    std::string signature = Signature(kernel);
     KernelOffer& offer = kernels_[kernel.name];
+    auto [numbered, added] =
+        declaration_ids_.try_emplace(signature, next_declaration_);
+    if (added) {
+      next_declaration_ += 1;
+      Declared& declared = declared_[numbered->second];
+      declared.signature = std::move(signature);
+      declared.kernel = std::make_shared<const KernelInfo>(kernel);
+      offer.declarations.push_back(numbered->second);
+      appeared.push_back(numbered->second);
+    }
+    declared_.at(numbered->second).workers += 1;
+    worker->runs.push_back({numbered->second, executors});
     offer.by_worker.emplace(id, &kernel);
     for (int kind = 0; kind < kExecutorKinds; ++kind) {
       offer.announced[kind] += (executors >> kind) & 1;
@@ -105,7 +153,7 @@ absl::Status WorkerRegistry::Add(WorkerId id, Hello hello, std::string peer,
   ids_.insert(id);
   workers_.emplace(id, std::move(worker));
   departed_.erase(id);
-  return absl::OkStatus();
+  return appeared;
 }
 
 void WorkerRegistry::Remove(WorkerId id) {
@@ -114,10 +162,17 @@ void WorkerRegistry::Remove(WorkerId id) {
   ConnectedWorker& worker = *it->second;
   if (!worker.draining) CountSlots(worker, -1);
   for (const ConnectedWorker::KernelExecutors& run : worker.runs) {
-    auto offer = kernels_.find(kernel_names_[run.kernel]);
+    auto declared = declared_.find(run.kernel);
+    auto offer = kernels_.find(declared->second.kernel->name);
     offer->second.by_worker.erase(id);
     for (int kind = 0; kind < kExecutorKinds; ++kind) {
       offer->second.announced[kind] -= (run.executors >> kind) & 1;
+    }
+    if (--declared->second.workers == 0) {
+      auto& list = offer->second.declarations;
+      list.erase(std::find(list.begin(), list.end(), run.kernel));
+      declaration_ids_.erase(declared->second.signature);
+      declared_.erase(declared);
     }
     if (offer->second.by_worker.empty()) kernels_.erase(offer);
   }
@@ -146,14 +201,16 @@ std::string WorkerRegistry::NameOf(WorkerId id) const {
 
 void WorkerRegistry::CountSlots(const ConnectedWorker& worker, int sign) {
   for (const ConnectedWorker::KernelExecutors& run : worker.runs) {
-    KernelOffer& offer = kernels_[kernel_names_[run.kernel]];
+    Declared& declared = declared_.at(run.kernel);
+    KernelOffer& offer = kernels_.at(declared.kernel->name);
     for (int kind = 0; kind < kExecutorKinds; ++kind) {
       if ((run.executors >> kind & 1) == 0) continue;
-      offer.slots[kind] += sign * worker.slots[kind];
-      kernel_slots_[run.kernel][kind] += sign * worker.slots[kind];
+      offer.slots[kind] += sign * int64_t{worker.slots[kind]};
+      declared.slots[kind] += sign * int64_t{worker.slots[kind]};
     }
   }
-  command_slots_ += sign * worker.slots[ExecutorIndex(ExecutorKind::kCommand)];
+  command_slots_ +=
+      sign * int64_t{worker.slots[ExecutorIndex(ExecutorKind::kCommand)]};
 }
 
 void WorkerRegistry::UpdateHungry(const ConnectedWorker& worker) {
@@ -197,11 +254,16 @@ void WorkerRegistry::Drain(ConnectedWorker& worker) {
   CountSlots(worker, -1);
 }
 
-std::optional<KernelId> WorkerRegistry::KernelIdOf(
+std::vector<KernelId> WorkerRegistry::DeclarationsOf(
     const std::string& name) const {
-  auto it = kernel_ids_.find(name);
-  if (it == kernel_ids_.end()) return std::nullopt;
-  return it->second;
+  auto it = kernels_.find(name);
+  if (it == kernels_.end()) return {};
+  return it->second.declarations;
+}
+
+const KernelInfo* WorkerRegistry::Declaration(KernelId kernel) const {
+  auto it = declared_.find(kernel);
+  return it == declared_.end() ? nullptr : it->second.kernel.get();
 }
 
 bool WorkerRegistry::CanRun(const ConnectedWorker& worker,
@@ -217,12 +279,13 @@ bool WorkerRegistry::CanRun(const ConnectedWorker& worker,
 
 int64_t WorkerRegistry::SlotsFor(ExecutorKind executor, KernelId kernel) const {
   if (executor == ExecutorKind::kCommand) return command_slots_;
-  return kernel < kernel_slots_.size()
-             ? kernel_slots_[kernel][ExecutorIndex(executor)]
-             : 0;
+  auto it = declared_.find(kernel);
+  return it == declared_.end() ? 0 : it->second.slots[ExecutorIndex(executor)];
 }
 
-std::string WorkerRegistry::Unrunnable(const JobSpec& spec) const {
+std::string WorkerRegistry::Unrunnable(const JobSpec& spec,
+                                       const std::vector<KernelId>& fitting,
+                                       const std::string& refusal) const {
   if (workers_.empty()) return "no worker is connected";
   const ExecutorKind executor = spec.executor;
   if (executor == ExecutorKind::kCommand) {
@@ -239,17 +302,23 @@ std::string WorkerRegistry::Unrunnable(const JobSpec& spec) const {
         "'; offered: ", names.empty() ? "none" : absl::StrJoin(names, ", "),
         ". Check the name, or start a worker that has it");
   }
-  if (it->second.slots[ExecutorIndex(executor)] > 0) return "";
+  bool declared = false;
+  for (KernelId kernel : fitting) {
+    if (!declared_.contains(kernel)) continue;
+    declared = true;
+    if (SlotsFor(executor, kernel) > 0) return "";
+  }
+  if (!declared) {
+    return absl::StrCat(
+        "no connected worker's kernel ", spec.kernel,
+        " takes the job's parameters (workers declare it differently)",
+        refusal.empty() ? "" : absl::StrCat(": ", refusal));
+  }
   return absl::StrCat("no connected worker has ", ExecutorName(executor),
                       " slots for kernel ", spec.kernel,
                       executor == ExecutorKind::kProcesses
                           ? "; start workers with --processes N"
                           : "; start workers with --threads N");
-}
-
-const KernelInfo* WorkerRegistry::FindKernel(const std::string& name) const {
-  auto it = kernels_.find(name);
-  return it == kernels_.end() ? nullptr : it->second.by_worker.begin()->second;
 }
 
 std::vector<WorkerStatus> WorkerRegistry::List(absl::Time now) const {

@@ -37,9 +37,15 @@ inline int ExecutorIndex(ExecutorKind executor) {
   return static_cast<int>(executor);
 }
 
-// Kernel names as small numbers, so that "can this worker run this job"
-// reads only the worker's own record.
-using KernelId = uint32_t;
+// One declaration of a kernel: its name and its parameters, as workers
+// announce them. Workers may declare a kernel of one name differently
+// (another version, a plugin of the same name): each declaration is a
+// kernel of its own to the scheduler, and a job runs only on workers whose
+// declaration takes its parameters. Numbered while some connected worker
+// announces the declaration (a declaration that comes back gets a new
+// number), so that "can this worker run this job" reads only the worker's
+// own record.
+using KernelId = uint64_t;
 
 // One worker on the other end of a link. (The worker daemon is
 // worker::Worker; this is the coordinator's record of one.) What dispatch
@@ -80,8 +86,10 @@ class WorkerRegistry {
   // Adds a worker. INVALID_ARGUMENT for a malformed hello: no slots, too
   // many, too long a name or too many kernels, a kernel announced twice or
   // with unnamed or repeated parameters. FAILED_PRECONDITION for an id in
-  // use. An empty name becomes the peer.
-  absl::Status Add(WorkerId id, Hello hello, std::string peer, absl::Time now);
+  // use. An empty name becomes the peer. Returns the kernels (declarations)
+  // no connected worker announced before this one.
+  absl::StatusOr<std::vector<KernelId>> Add(WorkerId id, Hello hello,
+                                            std::string peer, absl::Time now);
   // Forgets a worker, its slots and its kernels (its name stays known for
   // a while, for the records of attempts it ran). The caller has taken its
   // live attempts back first.
@@ -118,9 +126,12 @@ class WorkerRegistry {
   // Workers with credits left, not draining, by id.
   const absl::btree_set<WorkerId>& hungry() const { return hungry_; }
 
-  // The number of a kernel some worker announced since the start; nullopt
-  // for a name none did.
-  std::optional<KernelId> KernelIdOf(const std::string& name) const;
+  // The declarations of kernel `name` that connected workers announce, in
+  // the order they appeared; empty when none does.
+  std::vector<KernelId> DeclarationsOf(const std::string& name) const;
+  // A declaration some connected worker announces (its name, help and
+  // parameters); nullptr once none does.
+  const KernelInfo* Declaration(KernelId kernel) const;
   // Whether the worker has slots of `executor` and, unless it runs
   // commands, offers `kernel` on it. Credits are not considered.
   bool CanRun(const ConnectedWorker& worker, ExecutorKind executor,
@@ -128,11 +139,12 @@ class WorkerRegistry {
   // Slots of `executor` of workers not draining that offer `kernel` on it
   // (or run commands); 0 when none does.
   int64_t SlotsFor(ExecutorKind executor, KernelId kernel) const;
-  // Why no connected worker can run the job; empty when one can.
-  std::string Unrunnable(const JobSpec& spec) const;
-  // The kernel as the earliest joined worker offering it announced it;
-  // nullptr when no connected worker does.
-  const KernelInfo* FindKernel(const std::string& name) const;
+  // Why no connected worker can run the job, whose parameters the
+  // declarations `fitting` take (the others refused them, the last one
+  // with `refusal`); empty when one can.
+  std::string Unrunnable(const JobSpec& spec,
+                         const std::vector<KernelId>& fitting,
+                         const std::string& refusal) const;
 
   std::vector<WorkerStatus> List(absl::Time now) const;
   // Every kernel offered, by name, with the executors that run it on some
@@ -140,13 +152,25 @@ class WorkerRegistry {
   std::vector<KernelInfo> Kernels() const;
 
  private:
-  // What connected workers offer of one kernel.
+  // What connected workers offer of one kernel name.
   struct KernelOffer {
     // Each worker's own announcement, by worker id.
     absl::btree_map<WorkerId, const KernelInfo*> by_worker;
+    // Its declarations, in the order they appeared.
+    std::vector<KernelId> declarations;
     // Workers announcing each executor.
     std::array<int, kExecutorKinds> announced{};
     // Slots per executor of workers not draining.
+    std::array<int64_t, kExecutorKinds> slots{};
+  };
+  // One declaration of a kernel, while some worker announces it.
+  struct Declared {
+    std::string signature;
+    // As the first worker announcing it did.
+    std::shared_ptr<const KernelInfo> kernel;
+    // Workers announcing it.
+    int workers = 0;
+    // Slots per executor of workers not draining that run it.
     std::array<int64_t, kExecutorKinds> slots{};
   };
 
@@ -159,11 +183,10 @@ class WorkerRegistry {
   absl::btree_set<WorkerId> ids_;
   absl::btree_set<WorkerId> hungry_;
   std::map<std::string, KernelOffer> kernels_;
-  // Every kernel name announced since the start, numbered.
-  absl::flat_hash_map<std::string, KernelId> kernel_ids_;
-  std::vector<std::string> kernel_names_;
-  // By KernelId: slots per executor of workers not draining.
-  std::vector<std::array<int64_t, kExecutorKinds>> kernel_slots_;
+  // The declarations announced, by number and by signature.
+  absl::flat_hash_map<KernelId, Declared> declared_;
+  absl::flat_hash_map<std::string, KernelId> declaration_ids_;
+  KernelId next_declaration_ = 1;
   // Command slots of connected workers not draining.
   int64_t command_slots_ = 0;
   // Names of the workers that left most recently.

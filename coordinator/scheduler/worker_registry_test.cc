@@ -6,6 +6,7 @@
 namespace pfor::coordinator {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -30,7 +31,7 @@ Hello WithSlots(std::array<int32_t, kExecutorKinds> slots,
 std::string Refusal(Hello hello) {
   WorkerRegistry registry;
   const absl::Status status =
-      registry.Add(1, std::move(hello), "peer", absl::UnixEpoch());
+      registry.Add(1, std::move(hello), "peer", absl::UnixEpoch()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   return std::string(status.message());
 }
@@ -58,9 +59,10 @@ TEST(WorkerRegistryTest, RefusesAnIdInUse) {
   WorkerRegistry registry;
   ASSERT_TRUE(
       registry.Add(1, WithSlots({1, 0, 0}), "p", absl::UnixEpoch()).ok());
-  EXPECT_EQ(
-      registry.Add(1, WithSlots({1, 0, 0}), "p", absl::UnixEpoch()).code(),
-      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(registry.Add(1, WithSlots({1, 0, 0}), "p", absl::UnixEpoch())
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(WorkerRegistryTest, CapsCreditsAndIgnoresThoseOfExecutorsWithoutSlots) {
@@ -100,9 +102,10 @@ TEST(WorkerRegistryTest, CountsSlotsPerKernelAndExecutor) {
       registry
           .Add(2, WithSlots({4, 0, 1}, {Kernel("a")}), "p", absl::UnixEpoch())
           .ok());
-  const KernelId a = *registry.KernelIdOf("a");
-  const KernelId b = *registry.KernelIdOf("b");
-  EXPECT_FALSE(registry.KernelIdOf("c").has_value());
+  ASSERT_EQ(registry.DeclarationsOf("a").size(), 1u);
+  const KernelId a = registry.DeclarationsOf("a")[0];
+  const KernelId b = registry.DeclarationsOf("b").at(0);
+  EXPECT_TRUE(registry.DeclarationsOf("c").empty());
   EXPECT_EQ(registry.SlotsFor(ExecutorKind::kThreads, a), 6);
   EXPECT_EQ(registry.SlotsFor(ExecutorKind::kProcesses, a), 3);
   EXPECT_EQ(registry.SlotsFor(ExecutorKind::kThreads, b), 2);
@@ -119,25 +122,75 @@ TEST(WorkerRegistryTest, CountsSlotsPerKernelAndExecutor) {
   registry.Remove(1);
   EXPECT_EQ(registry.SlotsFor(ExecutorKind::kThreads, a), 0);
   EXPECT_TRUE(registry.empty());
-  EXPECT_EQ(registry.FindKernel("a"), nullptr);
+  EXPECT_TRUE(registry.DeclarationsOf("a").empty());
+  EXPECT_EQ(registry.Declaration(a), nullptr);
 }
 
 TEST(WorkerRegistryTest, ExplainsWhyNoWorkerCanRunAJob) {
   WorkerRegistry registry;
   JobSpec spec;
   spec.kernel = "a";
-  EXPECT_EQ(registry.Unrunnable(spec), "no worker is connected");
+  auto unrunnable = [&] {
+    return registry.Unrunnable(spec, registry.DeclarationsOf(spec.kernel), "");
+  };
+  EXPECT_EQ(unrunnable(), "no worker is connected");
   ASSERT_TRUE(
       registry
           .Add(1, WithSlots({1, 0, 0}, {Kernel("b")}), "p", absl::UnixEpoch())
           .ok());
-  EXPECT_THAT(registry.Unrunnable(spec), HasSubstr("offered: b"));
+  EXPECT_THAT(unrunnable(), HasSubstr("offered: b"));
   spec.kernel = "b";
-  EXPECT_EQ(registry.Unrunnable(spec), "");
+  EXPECT_EQ(unrunnable(), "");
   spec.executor = ExecutorKind::kProcesses;
-  EXPECT_THAT(registry.Unrunnable(spec), HasSubstr("--processes N"));
+  EXPECT_THAT(unrunnable(), HasSubstr("--processes N"));
   spec.executor = ExecutorKind::kCommand;
-  EXPECT_THAT(registry.Unrunnable(spec), HasSubstr("--allow-commands"));
+  EXPECT_THAT(unrunnable(), HasSubstr("--allow-commands"));
+  spec.executor = ExecutorKind::kThreads;
+  EXPECT_THAT(registry.Unrunnable(spec, {}, "kernel b has no parameter 'x'"),
+              AllOf(HasSubstr("no connected worker's kernel b takes the job's "
+                              "parameters"),
+                    HasSubstr("no parameter 'x'")));
+}
+
+TEST(WorkerRegistryTest, KeepsEachWorkersOwnDeclarationOfAKernel) {
+  WorkerRegistry registry;
+  KernelInfo sleep = Kernel("sleep");
+  sleep.params = {{.name = "us",
+                   .type = ParamType::kInt,
+                   .default_value = ParamValue(int64_t{1000})}};
+  KernelInfo other = Kernel("sleep");  // no parameters at all
+  KernelInfo reworded = sleep;
+  reworded.help = "other words, same parameters";
+
+  absl::StatusOr<std::vector<KernelId>> first =
+      registry.Add(1, WithSlots({1, 0, 0}, {other}), "p", absl::UnixEpoch());
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  absl::StatusOr<std::vector<KernelId>> second =
+      registry.Add(2, WithSlots({2, 0, 0}, {sleep}), "p", absl::UnixEpoch());
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_NE((*first)[0], (*second)[0]);
+  // The same parameters are the same declaration, whatever the help says.
+  absl::StatusOr<std::vector<KernelId>> third =
+      registry.Add(3, WithSlots({4, 0, 0}, {reworded}), "p", absl::UnixEpoch());
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->empty());
+
+  EXPECT_THAT(registry.DeclarationsOf("sleep"),
+              ElementsAre((*first)[0], (*second)[0]));
+  EXPECT_TRUE(registry.Declaration((*first)[0])->params.empty());
+  EXPECT_EQ(registry.Declaration((*second)[0])->params.size(), 1u);
+  EXPECT_EQ(registry.SlotsFor(ExecutorKind::kThreads, (*first)[0]), 1);
+  EXPECT_EQ(registry.SlotsFor(ExecutorKind::kThreads, (*second)[0]), 6);
+  EXPECT_FALSE(
+      registry.CanRun(*registry.Find(1), ExecutorKind::kThreads, (*second)[0]));
+  EXPECT_TRUE(
+      registry.CanRun(*registry.Find(3), ExecutorKind::kThreads, (*second)[0]));
+  // A declaration no worker announces any more is forgotten.
+  registry.Remove(1);
+  EXPECT_EQ(registry.Declaration((*first)[0]), nullptr);
+  EXPECT_THAT(registry.DeclarationsOf("sleep"), ElementsAre((*second)[0]));
 }
 
 TEST(WorkerRegistryTest, RemembersTheNamesOfDepartedWorkers) {

@@ -9,6 +9,7 @@
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire.h"
+#include "pfor/common/wire_buffer.h"
 #include "pfor/common/wire_job.h"
 
 namespace pfor::coordinator {
@@ -38,7 +39,7 @@ class SessionStream final
   void Start() {
     self_ = shared_from_this();
     host_->AddSession(self_);
-    StartRead(&incoming_);
+    StartRead(incoming_.get());
   }
 
   void OnReadDone(bool ok) override {
@@ -48,15 +49,15 @@ class SessionStream final
       CloseWrites();
       return;
     }
-    for (const v1::SubmitCall& call : incoming_.submit()) Submit(call);
-    for (const v1::FollowCall& follow : incoming_.follow()) {
+    for (const v1::SubmitCall& call : incoming_->submit()) Submit(call);
+    for (const v1::FollowCall& follow : incoming_->follow()) {
       host_->Follow(this, follow.job_id(),
                     follow.has_progress_interval()
                         ? std::max(absl::ZeroDuration(),
                                    FromProto(follow.progress_interval()))
                         : absl::ZeroDuration());
     }
-    StartRead(&incoming_);
+    StartRead(&incoming_.Reset());
   }
 
   void OnDone() override {
@@ -104,14 +105,14 @@ class SessionStream final
       v1::SubmitAnswer* encoded = out.add_submitted();
       encoded->set_call_id(answer.call);
       if (answer.job.ok()) {
-        *encoded->mutable_job() = ToProtoWithoutTasks(*answer.job);
+        ToProtoWithoutTasks(*answer.job, *encoded->mutable_job());
       } else {
         encoded->set_error_code(static_cast<int>(answer.job.status().code()));
         encoded->set_error_message(std::string(answer.job.status().message()));
       }
     }
     for (const JobEvent& event : batch.events) {
-      *out.add_events() = ToProto(event);
+      ToProto(event, *out.add_events());
     }
   }
 
@@ -121,7 +122,7 @@ class SessionStream final
   }
 
   SchedulerHost* const host_;
-  v1::SessionRequest incoming_;
+  WireBuffer<v1::SessionRequest> incoming_;
   std::shared_ptr<SessionStream> self_;
   std::mutex mu_;
   absl::Status finish_status_;  // guarded by mu_
@@ -187,7 +188,7 @@ class WatchStream final
       status_.state = event.state;
       status_.progress = event.progress;
     }
-    out = ToProtoWithoutTasks(status_);
+    ToProtoWithoutTasks(status_, out);
   }
 
   void EndWrites() override {

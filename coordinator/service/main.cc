@@ -1,5 +1,6 @@
 // pfor-coordinator: accepts jobs from clients and hands their chunks to the
 // workers that dial in.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -10,6 +11,9 @@
 
 int main(int argc, char** argv) {
   pfor::BlockTerminationSignals();
+  // A file size limit reached is a full disk to the journal (its writes
+  // fail and are retried), not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app(
       "pfor-coordinator: accepts parallel-for jobs from clients and hands "
       "their chunks to "
@@ -39,6 +43,11 @@ int main(int argc, char** argv) {
                  "Directory of the journal (created if missing): jobs and "
                  "completed chunks "
                  "survive restarts. Without it nothing does");
+  app.add_flag("--recover", options.recover,
+               "Start even when the journal in --state-dir does not add up "
+               "(lost writes, a damaged database, impossible rows): log what "
+               "was lost, fail the jobs whose rows do not add up, and go on "
+               "from the rest. Without it such a journal stops the start");
   app.add_option("--keep-jobs", scheduling.keep_jobs,
                  "Finished jobs kept for listings")
       ->capture_default_str()

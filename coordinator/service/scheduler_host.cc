@@ -127,8 +127,33 @@ uint64_t SchedulerHost::DeliverLocked(Touched& touched) {
   return written;
 }
 
+namespace {
+
+// Why a job cannot be accepted while the journal cannot write: a full disk
+// stays RESOURCE_EXHAUSTED, anything else is UNAVAILABLE.
+absl::Status Undurable(const absl::Status& journal, const std::string& what) {
+  return absl::Status(
+      journal.code() == absl::StatusCode::kResourceExhausted
+          ? absl::StatusCode::kResourceExhausted
+          : absl::StatusCode::kUnavailable,
+      absl::StrCat("the coordinator cannot write its journal (",
+                   journal.message(), "); ", what,
+                   ". Free space on the disk of --state-dir: it accepts jobs "
+                   "again by itself once it can write, then resubmit"));
+}
+
+}  // namespace
+
 void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
                            Accepted accepted) {
+  // A journal that cannot write takes no new jobs: they could not be made
+  // durable, and accepting them only to cancel them would fill its backlog.
+  if (journal_ != nullptr) {
+    if (absl::Status status = journal_->status(); !status.ok()) {
+      accepted(Undurable(status, "it accepts no jobs until it can"));
+      return;
+    }
+  }
   uint64_t written = 0;
   absl::StatusOr<JobStatus> job;
   {
@@ -154,10 +179,9 @@ void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
           return;
         }
         Cancel(job.id).IgnoreError();
-        accepted(absl::UnavailableError(absl::StrCat(
-            "the coordinator cannot make jobs durable (", status.message(),
-            "); job ", job.id,
-            " was cancelled. Check the disk of --state-dir, then resubmit")));
+        accepted(Undurable(status, absl::StrCat("job ", job.id,
+                                                " was not accepted and is "
+                                                "cancelled")));
       });
 }
 

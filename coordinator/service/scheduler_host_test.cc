@@ -1,6 +1,7 @@
 #include "scheduler_host.h"
 
 #include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "journal_writer.h"
@@ -18,6 +20,7 @@
 namespace pfor::coordinator {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kKernel[] = "count";
@@ -433,15 +436,24 @@ TEST_F(SchedulerHostTest, FollowingAnUnknownJobSaysItIsMissing) {
   session->Close();
 }
 
-// A journal that fails every write after the first `good` ones.
+// A journal that fails every write after the first `good` ones, as a full
+// disk does, until healed; it keeps what it could not write for the next.
 class FlakyJournal final : public Journal {
  public:
   explicit FlakyJournal(int good) : good_(good) {}
   absl::Status Write(const std::vector<JournalEntry>& entries) override {
     std::lock_guard lock(mu_);
-    if (good_-- <= 0) return absl::DataLossError("disk full");
-    written_ += entries.size();
+    pending_ += entries.size();
+    if (good_-- <= 0) {
+      return absl::ResourceExhaustedError(
+          "journal /state/journal.sqlite: database or disk is full");
+    }
+    written_ += std::exchange(pending_, 0);
     return absl::OkStatus();
+  }
+  void Heal() {
+    std::lock_guard lock(mu_);
+    good_ = std::numeric_limits<int>::max();
   }
   absl::StatusOr<std::vector<RecoveredJob>> Load() override {
     return std::vector<RecoveredJob>();
@@ -454,13 +466,14 @@ class FlakyJournal final : public Journal {
  private:
   std::mutex mu_;
   int good_;
+  size_t pending_ = 0;
   size_t written_ = 0;
 };
 
 TEST(SchedulerHostJournalTest, AcceptsAJobOnlyOnceItIsDurable) {
   FakeClock clock;
   FlakyJournal journal(/*good=*/1000);
-  JournalWriter writer(&journal, nullptr);
+  JournalWriter writer(&journal);
   ServerOptions options;
   SchedulerHost host(options, clock, &writer);
   std::unique_ptr<CoordinatorCalls> calls = NewLocalCalls(&host);
@@ -472,17 +485,50 @@ TEST(SchedulerHostJournalTest, AcceptsAJobOnlyOnceItIsDurable) {
 TEST(SchedulerHostJournalTest, RefusesAndCancelsAJobTheJournalCannotKeep) {
   FakeClock clock;
   FlakyJournal journal(/*good=*/0);
-  JournalWriter writer(&journal, nullptr);
+  JournalWriter writer(&journal);
   ServerOptions options;
   SchedulerHost host(options, clock, &writer);
   std::unique_ptr<CoordinatorCalls> calls = NewLocalCalls(&host);
   absl::StatusOr<JobStatus> job = calls->Submit(*CountJob(10, 5));
-  EXPECT_EQ(job.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(job.status().message(), HasSubstr("cancelled"));
+  EXPECT_EQ(job.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(job.status().message(),
+              AllOf(HasSubstr("cancelled"), HasSubstr("disk is full"),
+                    HasSubstr("--state-dir")));
   absl::StatusOr<std::vector<JobStatus>> jobs = calls->ListJobs(0);
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].state, JobState::kCancelled);
+}
+
+// While the disk is full no job is taken (before, every submission was
+// acknowledged and almost none survived a restart); once it has room again
+// the coordinator catches up and takes jobs by itself.
+TEST(SchedulerHostJournalTest, TakesNoJobWhileTheJournalCannotWrite) {
+  FakeClock clock;
+  FlakyJournal journal(/*good=*/0);
+  JournalWriter writer(&journal, absl::Milliseconds(5));
+  ServerOptions options;
+  SchedulerHost host(options, clock, &writer);
+  std::unique_ptr<CoordinatorCalls> calls = NewLocalCalls(&host);
+  ASSERT_FALSE(calls->Submit(*CountJob(10, 5)).ok());
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<JobStatus> refused = calls->Submit(*CountJob(10, 5));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr("it accepts no jobs until it can"));
+  }
+  EXPECT_EQ(calls->ListJobs(0)->size(), 1u);
+
+  journal.Heal();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!writer.status().ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  absl::StatusOr<JobStatus> accepted = calls->Submit(*CountJob(10, 5));
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(writer.Sync().ok());
+  // Everything written: the cancelled job and the accepted one.
+  EXPECT_GE(journal.written(), 3u);
 }
 
 }  // namespace

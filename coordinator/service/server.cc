@@ -29,14 +29,8 @@ struct CoordinatorServer::State {
         journal(std::move(opened)),
         writer(journal == nullptr
                    ? nullptr
-                   : std::make_unique<JournalWriter>(
-                         journal.get(),
-                         [log = options.log](const absl::Status& status) {
-                           if (log) {
-                             log(absl::StrCat("journal write failed: ",
-                                              status.message()));
-                           }
-                         })),
+                   : std::make_unique<JournalWriter>(journal.get())),
+        log(options.log),
         host(options, clock, writer.get()),
         coordinator(&host),
         worker_link(&host) {}
@@ -46,6 +40,7 @@ struct CoordinatorServer::State {
   // gone.
   std::unique_ptr<Journal> journal;
   std::unique_ptr<JournalWriter> writer;
+  std::function<void(const std::string&)> log;
   SchedulerHost host;
   CoordinatorService coordinator;
   WorkerLinkService worker_link;
@@ -57,6 +52,26 @@ struct CoordinatorServer::State {
   absl::Notification done;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+  // Whether the journal could write at the last tick; the ticker's own.
+  bool journal_writes = true;
+
+  // On the ticker: while the journal cannot write, health says NOT_SERVING
+  // (and SubmitJob refuses jobs); both come back when it writes again.
+  void WatchJournal() {
+    if (writer == nullptr) return;
+    const absl::Status status = writer->status();
+    if (status.ok() == journal_writes) return;
+    journal_writes = status.ok();
+    if (server != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(journal_writes);
+    }
+    if (!log) return;
+    log(journal_writes
+            ? "the journal writes again: serving, and accepting jobs"
+            : absl::StrCat("the journal cannot write (", status.message(),
+                           "): not serving, and accepting no jobs until "
+                           "it can; free space on the disk of --state-dir"));
+  }
 };
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
@@ -64,12 +79,17 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   std::unique_ptr<Journal> journal;
   std::vector<RecoveredJob> recovered;
   if (!options.state_dir.empty()) {
-    absl::StatusOr<std::unique_ptr<Journal>> opened =
-        OpenSqliteJournal(options.state_dir, options.scheduling.keep_jobs);
+    absl::StatusOr<OpenedJournal> opened =
+        OpenSqliteJournal({.directory = options.state_dir,
+                           .keep_jobs = options.scheduling.keep_jobs,
+                           .recover = options.recover});
     if (!opened.ok()) return opened.status();
-    absl::StatusOr<std::vector<RecoveredJob>> loaded = (*opened)->Load();
+    if (options.log) {
+      for (const std::string& line : opened->recovered) options.log(line);
+    }
+    absl::StatusOr<std::vector<RecoveredJob>> loaded = opened->journal->Load();
     if (!loaded.ok()) return loaded.status();
-    journal = *std::move(opened);
+    journal = std::move(opened->journal);
     recovered = *std::move(loaded);
   }
   auto state = std::make_unique<State>(options, std::move(journal));
@@ -96,6 +116,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   state->ticker = std::thread([raw] {
     while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval)) {
       raw->host.Tick();
+      raw->WatchJournal();
     }
   });
   return std::unique_ptr<CoordinatorServer>(

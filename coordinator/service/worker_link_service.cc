@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
+#include "pfor/common/wire_buffer.h"
 #include "pfor/common/wire_link.h"
 
 namespace pfor::coordinator {
@@ -27,7 +28,7 @@ class WorkerSession final
 
   void Start() {
     self_ = shared_from_this();
-    StartRead(&incoming_);
+    StartRead(incoming_.get());
   }
 
   void OnReadDone(bool ok) override {
@@ -37,7 +38,7 @@ class WorkerSession final
       End(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<WorkerMessage> message = FromProto(incoming_);
+    absl::StatusOr<WorkerMessage> message = FromProto(*incoming_);
     if (!message.ok()) {
       Leave(std::string(message.status().message()));
       End(ToGrpcStatus(message.status()));
@@ -59,7 +60,7 @@ class WorkerSession final
     } else {
       host_->Report(worker_, *std::move(message));
     }
-    StartRead(&incoming_);
+    StartRead(&incoming_.Reset());
   }
 
   void OnDone() override {
@@ -94,7 +95,7 @@ class WorkerSession final
  private:
   void Encode(CoordinatorMessage message,
               v1::CoordinatorMessage& out) override {
-    out = ToProto(message);
+    ToProto(message, out);
   }
 
   void EndWrites() override {
@@ -121,7 +122,7 @@ class WorkerSession final
 
   SchedulerHost* const host_;
   const std::string peer_;
-  v1::WorkerMessage incoming_;
+  WireBuffer<v1::WorkerMessage> incoming_;
   std::shared_ptr<WorkerSession> self_;
   // Set by the first read, before anything else reads them.
   WorkerId worker_ = 0;

@@ -11,6 +11,9 @@ namespace pfor {
 // x_i = a + (i - job_begin + 0.5) * h, so the job's sum is the integral.
 // Parameters: a, b (required) and integrand: one of the named functions
 // "cos", "sin", "exp", "x^2", "4/(1+x^2)" or any other expression in x.
+// A chunk fails (OUT_OF_RANGE) where the integrand stops being finite: the
+// message names the first such x and its index. An interval whose width
+// overflows a double fails every chunk.
 //
 // Named integrands run vectorised (SLEEF, on SSE2, AVX2 or AVX-512) and give
 // the same bits on every x86-64 machine, for every chunking and number of

@@ -5,6 +5,7 @@
 #include <numbers>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernel_test_util.h"
 
@@ -140,6 +141,36 @@ TEST(IntegrateTest, DeclaresTheBoundsRequiredAndTheIntegrandChecked) {
                   kernel.name, kernel.params,
                   {{"a", int64_t{0}}, {"b", 1.0}, {"integrand", "4/(1+x^2)"}})
                   .ok());
+}
+
+// The job fails, saying where; before, these printed inf or nan and
+// succeeded.
+void ExpectNotFinite(const RunOptions& options, int64_t n,
+                     const std::string& where) {
+  for (Reduction reduction : {Reduction::kSum, Reduction::kMin, Reduction::kMax,
+                              Reduction::kCollect}) {
+    RunOptions with = options;
+    with.reduction = reduction;
+    absl::StatusOr<Value> value = RunJob(IntegrateKernel(), 0, n, with);
+    ASSERT_FALSE(value.ok()) << where << " gave " << FormatValue(*value);
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kOutOfRange);
+    EXPECT_THAT(std::string(value.status().message()),
+                ::testing::HasSubstr(where));
+  }
+}
+
+TEST(IntegrateTest, FailsWhereTheIntegrandStopsBeingFinite) {
+  ExpectNotFinite(Over(0, 1, "1/(x-x)"), 1000,
+                  "the integrand is not finite at x = 0.0005 (index 0)");
+  ExpectNotFinite(Over(0, 1, "log(x-x)"), 1000,
+                  "not finite at x = 0.0005 (index 0)");
+  // exp(1000 x) overflows past x = 0.70978: index 710 of 1000.
+  ExpectNotFinite(Over(0, 1, "exp(1000*x)"), 1000, "(index 710)");
+  // A named integrand, vectorised: exp overflows past x = 709.78.
+  ExpectNotFinite(Over(0, 1000, "exp"), 1000,
+                  "not finite at x = 710.5 (index 710)");
+  ExpectNotFinite(Over(-1.7e308, 1.7e308, "cos"), 10,
+                  "is wider than a double can hold");
 }
 
 TEST(IntegrateTest, StopsPromptlyWhenCancelledMidway) {

@@ -261,16 +261,18 @@ struct Interrupt {
 };
 
 // Follows a job to its end with a progress view; Ctrl-C cancels it when
-// `cancel_on_interrupt`, and otherwise leaves it running.
-int Follow(Client& client, const GlobalFlags& global, uint64_t job,
-           bool show_progress, bool cancel_on_interrupt) {
+// `cancel_on_interrupt`, and otherwise leaves it running. `submitted` is the
+// job as this process submitted it (its id alone for `pfor wait`).
+int Follow(Client& client, const GlobalFlags& global,
+           const JobStatus& submitted, bool show_progress,
+           bool cancel_on_interrupt) {
   if (cancel_on_interrupt) {
-    Interrupt::job = job;
+    Interrupt::job = submitted.id;
     Interrupt::client = &client;
   }
   ProgressView progress(stderr, isatty(STDERR_FILENO) != 0);
   absl::StatusOr<JobStatus> done =
-      client.Wait(job, [&](const JobStatus& state) {
+      client.Wait(submitted, [&](const JobStatus& state) {
         if (show_progress && !Interrupt::raised) progress.Update(state);
       });
   Interrupt::client = nullptr;
@@ -305,7 +307,7 @@ int RunJob(const GlobalFlags& global, const JobFlags& flags,
     }
     return 0;
   }
-  return Follow(**client, global, submitted->id,
+  return Follow(**client, global, *submitted,
                 !flags.no_progress && !global.json,
                 /*cancel_on_interrupt=*/!require_coordinator);
 }
@@ -408,8 +410,12 @@ int Main(int argc, char** argv) {
   if (status->parsed() || wait->parsed() || cancel->parsed()) {
     absl::StatusOr<uint64_t> id = ParseJobId(job_id);
     if (!id.ok()) return Fail(id.status());
-    if (wait->parsed())
-      return Follow(c, global, *id, !wait_no_progress && !global.json, false);
+    if (wait->parsed()) {
+      JobStatus followed;
+      followed.id = *id;  // submitted at a time this process does not know
+      return Follow(c, global, followed, !wait_no_progress && !global.json,
+                    false);
+    }
     absl::StatusOr<JobStatus> job =
         cancel->parsed() ? c.Cancel(*id) : c.Get(*id);
     if (!job.ok()) return Fail(job.status());

@@ -14,8 +14,12 @@
 
 namespace pfor::cli {
 
-// An index: a decimal integer ("-42", "1000000", "1_000_000") or a constant
-// expression with an integral value ("1e10", "2^40", "10^12").
+// An index, read exactly (never through a double): a decimal integer
+// ("-42", "1000000", "1_000_000"), a number with an exponent that is an
+// integer ("1e10", "1.5e3"), a power ("2^40"), or sums, differences and
+// products of these ("3*2^40+1", "2^63-1"). INVALID_ARGUMENT naming `flag`
+// and the text for anything else: a fraction, a name, a value outside
+// [-2^63, 2^63-1] (with the value it has).
 absl::StatusOr<int64_t> ParseIndex(const std::string& text,
                                    const std::string& flag);
 

@@ -1,5 +1,6 @@
 #include "parse.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -19,13 +20,49 @@ TEST(ParseIndexTest, ReadsIntegersAndIntegralExpressions) {
 
 TEST(ParseIndexTest, RejectsFractionsOverflowAndText) {
   for (const char* text :
-       {"1.5", "1e19", "abc", "", "nan", "9223372036854775808"}) {
+       {"1.5", "1e19", "abc", "", "nan", "9223372036854775808", "pi", "1e-3",
+        "2^-1", "(1", "1__0", "_1", "1_", "2^63", "-2^63-1", "1e1000000"}) {
     absl::StatusOr<int64_t> value = ParseIndex(text, "--range end");
     EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument)
         << text;
-    EXPECT_THAT(std::string(value.status().message()), HasSubstr("--range end"))
+    EXPECT_THAT(std::string(value.status().message()),
+                HasSubstr(absl::StrCat("--range end '", text, "'")))
         << text;
   }
+}
+
+TEST(ParseIndexTest, IsExactAbove2To53) {
+  // Through a double these lose their low bits (2^53 + 1 reads as 2^53).
+  EXPECT_EQ(*ParseIndex("2^53", "--x"), int64_t{1} << 53);
+  EXPECT_EQ(*ParseIndex("2^53+1", "--x"), (int64_t{1} << 53) + 1);
+  EXPECT_EQ(*ParseIndex("2^53 - 1", "--x"), (int64_t{1} << 53) - 1);
+  EXPECT_EQ(*ParseIndex("9007199254740993", "--x"), 9007199254740993);
+  EXPECT_EQ(*ParseIndex("3*2^60+7", "--x"), 3 * (int64_t{1} << 60) + 7);
+  EXPECT_EQ(*ParseIndex("1e18+1", "--x"), 1'000'000'000'000'000'001);
+  EXPECT_EQ(*ParseIndex("1.5e3", "--x"), 1500);
+  EXPECT_EQ(*ParseIndex("12.50e1", "--x"), 125);
+  EXPECT_EQ(*ParseIndex("-2^2", "--x"), -4);
+  EXPECT_EQ(*ParseIndex("(-2)^3", "--x"), -8);
+  EXPECT_EQ(*ParseIndex("2^3^2", "--x"), 512);
+  EXPECT_EQ(*ParseIndex("10^12", "--x"), 1'000'000'000'000);
+  EXPECT_EQ(*ParseIndex("1_000 * 1e3", "--x"), 1'000'000);
+}
+
+TEST(ParseIndexTest, TakesTheEndsOfThe64BitRangeAndNothingBeyond) {
+  EXPECT_EQ(*ParseIndex("2^63-1", "--x"), INT64_MAX);
+  EXPECT_EQ(*ParseIndex("-2^63", "--x"), INT64_MIN);
+  EXPECT_EQ(*ParseIndex("-(2^63)", "--x"), INT64_MIN);
+  EXPECT_EQ(*ParseIndex("9223372036854775807", "--x"), INT64_MAX);
+  // Beyond: refused with the value the text has, never clamped.
+  EXPECT_THAT(std::string(ParseIndex("2^63", "--range end").status().message()),
+              HasSubstr("'2^63' is 9223372036854775808, outside the 64-bit "
+                        "range"));
+  EXPECT_THAT(std::string(ParseIndex("-2^63-1", "--x").status().message()),
+              HasSubstr("is -9223372036854775809"));
+  EXPECT_THAT(std::string(ParseIndex("1e19", "--x").status().message()),
+              HasSubstr("is 10000000000000000000"));
+  EXPECT_THAT(std::string(ParseIndex("1.5", "--x").status().message()),
+              HasSubstr("is not an integer"));
 }
 
 TEST(ParseRangeTest, SplitsAtTheColon) {

@@ -109,6 +109,20 @@ absl::StatusOr<JobStatus> Client::Cancel(uint64_t job, bool only_if_queued) {
 absl::StatusOr<JobStatus> Client::Wait(
     uint64_t job, const std::function<void(const JobStatus&)>& on_update,
     absl::Duration interval) {
+  return WaitFor(job, absl::InfinitePast(), on_update, interval);
+}
+
+absl::StatusOr<JobStatus> Client::Wait(
+    const JobStatus& submitted,
+    const std::function<void(const JobStatus&)>& on_update,
+    absl::Duration interval) {
+  return WaitFor(submitted.id, submitted.submit_time, on_update, interval);
+}
+
+absl::StatusOr<JobStatus> Client::WaitFor(
+    uint64_t job, absl::Time submitted,
+    const std::function<void(const JobStatus&)>& on_update,
+    absl::Duration interval) {
   if (internal::OnCallbackThread()) {
     return internal::WaitOnCallbackThread(
         absl::StrCat("waiting for job ", job));
@@ -154,7 +168,7 @@ absl::StatusOr<JobStatus> Client::Wait(
         }
         if (waiting->done.has_value()) waiting->ended.notify_all();
       },
-      interval);
+      interval, submitted);
   BlockingScope blocking;  // without a lock: it may deliver events here
   std::unique_lock lock(waiting->mu);
   waiting->ended.wait(lock, [&] { return waiting->done.has_value(); });
@@ -170,7 +184,7 @@ absl::StatusOr<JobStatus> Client::Run(
   }
   absl::StatusOr<JobStatus> submitted = Submit(spec);
   if (!submitted.ok()) return submitted.status();
-  return Wait(submitted->id, on_update);
+  return Wait(*submitted, on_update);
 }
 
 absl::StatusOr<std::vector<JobStatus>> Client::ListJobs(int limit) {

@@ -105,7 +105,7 @@ absl::StatusOr<JobStatus> Follower::Submit(std::shared_ptr<const JobSpec> spec,
 }
 
 void Follower::Follow(uint64_t job, Handler handler,
-                      absl::Duration progress_interval) {
+                      absl::Duration progress_interval, absl::Time submitted) {
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mu_);
@@ -114,7 +114,7 @@ void Follower::Follow(uint64_t job, Handler handler,
       return;
     }
     jobs_[job] = {std::make_shared<const Handler>(std::move(handler)),
-                  progress_interval};
+                  progress_interval, submitted};
     session = SessionLocked();
   }
   // While a reconnect waits, the new session will follow the job.
@@ -143,7 +143,7 @@ void Follower::OnSubmitted(uint64_t call, absl::StatusOr<JobStatus> job) {
     if (job.ok()) {
       jobs_[job->id] = {
           std::make_shared<const Handler>(std::move(it->second.handler)),
-          absl::ZeroDuration()};
+          absl::ZeroDuration(), job->submit_time};
     }
     calls_pending_.erase(it);
   }
@@ -153,15 +153,31 @@ void Follower::OnSubmitted(uint64_t call, absl::StatusOr<JobStatus> job) {
 void Follower::OnEvents(std::vector<JobEvent> events) {
   for (const JobEvent& event : events) {
     std::shared_ptr<const Handler> handler;
+    absl::Status impostor;
     {
       std::lock_guard lock(mu_);
       lost_since_ = absl::InfiniteFuture();
       auto it = jobs_.find(event.job);
       if (it == jobs_.end()) continue;
       handler = it->second.handler;
-      if (IsLast(event)) jobs_.erase(it);
+      const absl::Time submitted = it->second.submitted;
+      if (event.status != nullptr && submitted != absl::InfinitePast() &&
+          event.status->submit_time != submitted) {
+        impostor = absl::DataLossError(absl::StrCat(
+            "job ", event.job,
+            " on the coordinator is not the job this client submitted (that "
+            "one was submitted at ",
+            absl::FormatTime(submitted), ", this one at ",
+            absl::FormatTime(event.status->submit_time),
+            "): the coordinator lost its state; submit the job again"));
+      }
+      if (!impostor.ok() || IsLast(event)) jobs_.erase(it);
     }
-    (*handler)(event);
+    if (!impostor.ok()) {
+      (*handler)(impostor);
+    } else {
+      (*handler)(event);
+    }
   }
 }
 

@@ -51,9 +51,14 @@ class Follower final : public SessionHandler {
   absl::StatusOr<JobStatus> Submit(std::shared_ptr<const JobSpec> spec,
                                    Handler handler);
   // Follows an existing job: its current state (a batch's task results so
-  // far) first. With a progress interval, progress comes too.
+  // far) first. With a progress interval, progress comes too. With
+  // `submitted` (the job's submit time, as its submit answered), a job of
+  // that id submitted at another time is not the one followed: the handler
+  // gets DATA_LOSS instead of its events (a coordinator that lost its state
+  // must never pass another job off as this one).
   void Follow(uint64_t job, Handler handler,
-              absl::Duration progress_interval = absl::ZeroDuration());
+              absl::Duration progress_interval = absl::ZeroDuration(),
+              absl::Time submitted = absl::InfinitePast());
   // Runs `task` on the follower's own thread, after the tasks posted
   // before it: where user callbacks run, so that they may call back into
   // the client. The SDK's waits refuse to wait there
@@ -77,6 +82,9 @@ class Follower final : public SessionHandler {
   struct FollowedJob {
     std::shared_ptr<const Handler> handler;
     absl::Duration progress_interval;
+    // When known, the job's submit time: what tells it from another job
+    // given the same id by a coordinator that lost its state.
+    absl::Time submitted = absl::InfinitePast();
   };
 
   // The open session, opened if there is none (and no reconnect waits).

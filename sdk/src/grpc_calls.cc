@@ -10,6 +10,7 @@
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
 #include "pfor/common/wire.h"
+#include "pfor/common/wire_buffer.h"
 #include "pfor/common/wire_job.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
 
@@ -51,7 +52,7 @@ class GrpcSession final
 
   void Open(v1::Coordinator::Stub& stub) {
     stub.async()->Session(&context_, this);
-    StartRead(&incoming_);
+    StartRead(incoming_.get());
     // Calls are written from any thread at any time; the hold keeps OnDone
     // away until the read side has ended.
     AddHold();
@@ -77,7 +78,7 @@ class GrpcSession final
       if (gate_.ReadsEnded()) RemoveHold();
       return;
     }
-    for (const v1::SubmitAnswer& answer : incoming_.submitted()) {
+    for (const v1::SubmitAnswer& answer : incoming_->submitted()) {
       if (answer.has_job()) {
         handler_->OnSubmitted(answer.call_id(), FromProto(answer.job()));
       } else {
@@ -87,16 +88,16 @@ class GrpcSession final
                          answer.error_message()));
       }
     }
-    if (incoming_.events_size() > 0) {
+    if (incoming_->events_size() > 0) {
       std::vector<JobEvent> events;
-      events.reserve(incoming_.events_size());
-      for (const v1::JobEvent& event : incoming_.events()) {
+      events.reserve(incoming_->events_size());
+      for (const v1::JobEvent& event : incoming_->events()) {
         absl::StatusOr<JobEvent> decoded = FromProto(event);
         if (decoded.ok()) events.push_back(*std::move(decoded));
       }
       handler_->OnEvents(std::move(events));
     }
-    StartRead(&incoming_);
+    StartRead(&incoming_.Reset());
   }
 
   void OnDone(const grpc::Status& status) override {
@@ -116,7 +117,7 @@ class GrpcSession final
     for (SessionCalls::Submit& submit : calls.submits) {
       v1::SubmitCall* call = out.add_submit();
       call->set_call_id(submit.call);
-      *call->mutable_spec() = ToProto(*submit.spec);
+      ToProto(*submit.spec, *call->mutable_spec());
       call->set_follow(submit.follow);
     }
     for (const SessionCalls::Follow& follow : calls.follows) {
@@ -132,7 +133,7 @@ class GrpcSession final
 
   SessionHandler* const handler_;
   grpc::ClientContext context_;
-  v1::SessionEvents incoming_;
+  WireBuffer<v1::SessionEvents> incoming_;
   WriterGate gate_;
 };
 

@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "pfor/common/merging_stream.h"
 #include "pfor/common/rpc.h"
+#include "pfor/common/wire_buffer.h"
 #include "pfor/common/wire_link.h"
 #include "pfor/v1/worker_link.grpc.pb.h"
 
@@ -64,7 +65,7 @@ class GrpcLink final
              WorkerMessage hello) {
     self_ = self;
     stub.async()->Connect(&context_, this);
-    StartRead(&incoming_);
+    StartRead(incoming_.get());
     // Writes start from the worker's threads at any time: the hold keeps
     // OnDone away until the read side has ended and no such write is on its
     // way.
@@ -90,10 +91,10 @@ class GrpcLink final
   // grpc::ClientBidiReactor
   void OnReadDone(bool ok) override {
     if (ok) {
-      absl::StatusOr<CoordinatorMessage> message = FromProto(incoming_);
+      absl::StatusOr<CoordinatorMessage> message = FromProto(*incoming_);
       if (message.ok()) {
         handler_->OnMessage(*std::move(message));
-        StartRead(&incoming_);
+        StartRead(&incoming_.Reset());
         return;
       }
       {
@@ -112,7 +113,7 @@ class GrpcLink final
 
  protected:
   void Encode(Outgoing batch, v1::WorkerMessage& out) override {
-    out = ToProto(batch.message);
+    ToProto(batch.message, out);
   }
   void EndWrites() override { StartWritesDone(); }
 
@@ -126,7 +127,7 @@ class GrpcLink final
   Dialer* const dialer_;
   WorkerLinkHandler* const handler_;
   grpc::ClientContext context_;
-  v1::CoordinatorMessage incoming_;
+  WireBuffer<v1::CoordinatorMessage> incoming_;
   std::shared_ptr<GrpcLink> self_;
 
   WriterGate gate_;

@@ -40,7 +40,7 @@ absl::StatusOr<Value> Call(const JobContext& job, const ChunkContext& context) {
 // checked as a job's would be.
 absl::StatusOr<Value> RunTask(const JobContext& job, const Task& task,
                               const std::atomic<bool>& cancel) {
-  const absl::StatusOr<Params>& job_params = *job.batch_params;
+  const absl::StatusOr<Params>& job_params = *job.params;
   const Params* params = nullptr;
   absl::StatusOr<Params> own;
   if (task.params.empty()) {
@@ -119,8 +119,12 @@ std::shared_ptr<const JobContext> MakeJobContext(
   job->link = link;
   const JobDefinition& def = *job->definition;
   if (!def.kernel.empty()) job->kernel = kernels.Find(def.kernel);
-  if (def.batch && job->kernel != nullptr) {
-    job->batch_params =
+  // The coordinator checked the parameters against the kernel as some
+  // worker declared it; this process's may differ (another version, a
+  // plugin of the same name): only its own declaration says what the kernel
+  // will read.
+  if (job->kernel != nullptr) {
+    job->params =
         ValidateParams(def.kernel, job->kernel->params, def.params.values());
   }
   return job;
@@ -135,12 +139,18 @@ absl::StatusOr<ChunkOutput> RunChunk(const ChunkTask& task,
   }
   const JobDefinition& definition = *job.definition;
   if (definition.batch) return RunBatch(task, cancel);
+  const absl::StatusOr<Params>& params = *job.params;
+  if (!params.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this worker's kernel ", job.kernel_name(),
+        " does not take the job's parameters: ", params.status().message()));
+  }
   const ChunkContext context{task.begin,
                              task.end,
                              definition.range.begin,
                              definition.range.end,
                              definition.reduction,
-                             &definition.params,
+                             &*params,
                              &cancel};
   absl::StatusOr<Value> value = Call(job, context);
   if (!value.ok()) return value.status();

@@ -14,9 +14,9 @@
 namespace pfor::worker {
 
 // What the chunks of the job `definition` share: its kernel found in
-// `kernels` (nullptr when missing) and, for a batch, the job's parameters
-// checked once against the kernel's (see JobContext::batch_params). `link`
-// is the engine's link count. Never fails: what cannot run fails its chunks.
+// `kernels` (nullptr when missing) and the job's parameters checked once
+// against this kernel's declaration (see JobContext::params). `link` is the
+// engine's link count. Never fails: what cannot run fails its chunks.
 std::shared_ptr<const JobContext> MakeJobContext(
     std::shared_ptr<const JobDefinition> definition,
     const KernelRegistry& kernels, uint64_t link = 0);
@@ -27,8 +27,9 @@ std::shared_ptr<const JobContext> MakeJobContext(
 // TaskResult ("task 1 over [100, 200) failed (chunk of tasks [1, 2),
 // attempt 1): ..."), not a failed chunk, and a float sum comes rounded to a
 // double, as clients see it. FAILED_PRECONDITION when this process lacks the
-// kernel; INTERNAL with the what() text when the kernel throws; CANCELLED
-// when `cancel` turned true.
+// kernel or its kernel does not take the job's parameters; INTERNAL with the
+// what() text when the kernel throws (reading a parameter it did not
+// declare, for one); CANCELLED when `cancel` turned true.
 absl::StatusOr<ChunkOutput> RunChunk(const ChunkTask& task,
                                      const std::atomic<bool>& cancel);
 

@@ -83,10 +83,10 @@ TEST(RunChunkTest, RunsAPlainChunkWithTheJobsParameters) {
 TEST(RunChunkTest, ChecksABatchsParametersOncePerJob) {
   auto job =
       MakeJobContext(Definition({{"factor", int64_t{3}}}, true), Kernels());
-  ASSERT_TRUE(job->batch_params.has_value());
-  ASSERT_TRUE(job->batch_params->ok()) << job->batch_params->status();
+  ASSERT_TRUE(job->params.has_value());
+  ASSERT_TRUE(job->params->ok()) << job->params->status();
   // Defaults filled in.
-  EXPECT_EQ((*job->batch_params)->Float("offset"), 0.0);
+  EXPECT_EQ((*job->params)->Float("offset"), 0.0);
   absl::StatusOr<ChunkOutput> output =
       RunChunk(Batch(job, {{{0, 2}}, {{5, 6}}}, 4), kRunning);
   ASSERT_TRUE(output.ok()) << output.status();
@@ -98,7 +98,7 @@ TEST(RunChunkTest, ChecksABatchsParametersOncePerJob) {
 TEST(RunChunkTest, LaysATasksParametersOverTheJobsAndChecksThem) {
   // The job's parameters lack `factor`: every task brings its own.
   auto job = MakeJobContext(Definition({}, true), Kernels());
-  ASSERT_FALSE(job->batch_params->ok());
+  ASSERT_FALSE(job->params->ok());
   absl::StatusOr<ChunkOutput> output =
       RunChunk(Batch(job,
                      {{{1, 3}, {{"factor", int64_t{10}}}},
@@ -158,6 +158,47 @@ TEST(RunChunkTest, StopsABatchWhenCancelled) {
   const std::atomic<bool> cancelled{true};
   EXPECT_EQ(RunChunk(Batch(job, {{{0, 1}}}, 0), cancelled).status().code(),
             absl::StatusCode::kCancelled);
+}
+
+TEST(RunChunkTest, FillsInThisWorkersOwnDefaults) {
+  // Another worker's declaration had no `offset`: the coordinator sent none.
+  auto job =
+      MakeJobContext(Definition({{"factor", int64_t{2}}}, false), Kernels());
+  absl::StatusOr<ChunkOutput> output = RunChunk({job, 10, 13, 1}, kRunning);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(std::get<int64_t>(std::get<Value>(*output)), 2 * (10 + 11 + 12));
+}
+
+TEST(RunChunkTest, FailsTheChunkWhenThisWorkersKernelRefusesTheParameters) {
+  // Another worker's declaration had no required `factor`: nothing the kernel
+  // reads is there. The chunk fails; the worker does not abort.
+  auto job =
+      MakeJobContext(Definition({{"speed", int64_t{1}}}, false), Kernels());
+  absl::StatusOr<ChunkOutput> output = RunChunk({job, 0, 1, 1}, kRunning);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(output.status().message()),
+              HasSubstr("this worker's kernel scale does not take the job's "
+                        "parameters"));
+}
+
+TEST(RunChunkTest, TurnsAKernelReadingAnUndeclaredParameterIntoAFailedChunk) {
+  KernelRegistry registry;
+  ASSERT_TRUE(
+      registry
+          .Add({.name = "sloppy",
+                .run = [](const ChunkContext& chunk) -> absl::StatusOr<Value> {
+                  return Value(chunk.params->Int("n"));
+                }})
+          .ok());
+  auto definition = std::make_shared<JobDefinition>();
+  definition->job = 3;
+  definition->kernel = "sloppy";
+  definition->range = {0, 1};
+  auto job = MakeJobContext(definition, registry);
+  absl::StatusOr<ChunkOutput> output = RunChunk({job, 0, 1, 1}, kRunning);
+  EXPECT_EQ(output.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(output.status().message()),
+              HasSubstr("reads parameter n"));
 }
 
 TEST(RunChunkTest, SaysWhichKernelIsMissing) {

@@ -46,11 +46,12 @@ struct JobContext {
   std::shared_ptr<const JobDefinition> definition;
   // nullptr when this process lacks the kernel: its chunks fail.
   const KernelDef* kernel = nullptr;
-  // A batch's parameters: the job's, checked against the kernel's and with
-  // defaults filled in, once for all its tasks; or why they failed (tasks
-  // with parameters of their own are checked again with those laid over).
-  // Unset for other jobs, whose parameters the coordinator checked.
-  std::optional<absl::StatusOr<Params>> batch_params;
+  // The job's parameters checked against this process's own declaration of
+  // the kernel, with its defaults filled in, once per job; or why they do
+  // not fit (then its chunks fail with that, rather than the kernel reading
+  // a parameter that is not there). A batch's tasks with parameters of their
+  // own are checked again with those laid over. Unset without a kernel.
+  std::optional<absl::StatusOr<Params>> params;
   // Which link of the worker the job came on (the engine's count; 0
   // elsewhere): results of an older link's chunks are not sent on a newer.
   uint64_t link = 0;

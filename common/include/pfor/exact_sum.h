@@ -105,6 +105,14 @@ class ExactSum {
   // hostile message), naming what is wrong.
   static absl::StatusOr<ExactSum> FromParts(const Parts& parts);
 
+  // Whether some term was an infinity or a NaN (the sum of finite terms may
+  // still round to an infinity).
+  bool has_non_finite() const {
+    return state_ != nullptr &&
+           (state_->nan_count != 0 || state_->pos_inf_count != 0 ||
+            state_->neg_inf_count != 0);
+  }
+
   // Whether the sum holds its limbs out of line: false until the first term
   // that is not zero, and after a move from it.
   bool allocated() const { return state_ != nullptr; }

@@ -41,8 +41,11 @@ struct ParamSpec {
 };
 
 // Validated parameters of one job. Accessors expect a parameter the kernel
-// declared (validation filled in every default), and crash otherwise: that is
-// a kernel bug, not bad input. Immutable, so safe to share across threads.
+// declared, of its declared type (validation filled in every default). A
+// kernel that reads anything else gets an exception (std::out_of_range for a
+// name that is not there, std::bad_variant_access for another type), which
+// the executor turns into a failed chunk with its message: never an abort.
+// Immutable, so safe to share across threads.
 class Params {
  public:
   Params() = default;

@@ -50,6 +50,11 @@ absl::StatusOr<Value> Combine(Reduction reduction, const Value& a,
 // The value as a double (exact sums rounded to nearest).
 double ToDouble(const Value& value);
 
+// Whether some part of the value is an infinity or a NaN: a double that is
+// not finite, or an exact sum with such a term. Constant time: an exact sum
+// of finite terms that rounds to an infinity is not caught here.
+bool HoldsNonFinite(const Value& value);
+
 // Shortest text that reads back to the same value: integers in decimal,
 // floats in %g form with the fewest significant digits (at most 17) that
 // strtod reads back to the same double; "inf", "-inf", "nan".

@@ -84,6 +84,14 @@ class Client {
       uint64_t job,
       const std::function<void(const JobStatus&)>& on_update = nullptr,
       absl::Duration interval = absl::Milliseconds(200));
+  // The same for the job `submitted` describes, as Submit returned it: if
+  // the coordinator's job of that id turns out to be another one (a
+  // coordinator that lost its state), fails with DATA_LOSS rather than
+  // report the other job's result.
+  absl::StatusOr<JobStatus> Wait(
+      const JobStatus& submitted,
+      const std::function<void(const JobStatus&)>& on_update = nullptr,
+      absl::Duration interval = absl::Milliseconds(200));
   // Submit, then Wait.
   absl::StatusOr<JobStatus> Run(
       const JobSpec& spec,
@@ -97,6 +105,10 @@ class Client {
  private:
   friend internal::Follower& internal::FollowerOf(Client& client);
   class Impl;
+  absl::StatusOr<JobStatus> WaitFor(
+      uint64_t job, absl::Time submitted,
+      const std::function<void(const JobStatus&)>& on_update,
+      absl::Duration interval);
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -16,7 +16,9 @@ namespace pfor {
 class Expression {
  public:
   // INVALID_ARGUMENT with the parser's message and the position of the
-  // problem when `text` is not an expression in `variable` alone.
+  // problem when `text` is not an expression in `variable` alone, or when it
+  // assigns ('x=1', 'x+=1': formulas only; comparisons such as x<=1 are
+  // fine).
   static absl::StatusOr<std::unique_ptr<Expression>> Compile(
       std::string_view text, std::string_view variable);
   // Evaluates a constant expression such as "pi/2" or "1e9".

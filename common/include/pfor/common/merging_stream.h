@@ -16,6 +16,8 @@
 #include <mutex>
 #include <utility>
 
+#include "pfor/common/wire_buffer.h"
+
 namespace pfor {
 
 // For client streams written from any thread: gRPC must not end a call
@@ -109,9 +111,9 @@ class MergingStream : public Reactor {
       return;
     }
     // Only this thread writes until OnWriteDone: `out_` is ours.
-    out_.Clear();
-    Encode(std::move(batch), out_);
-    this->StartWrite(&out_);
+    Wire& out = out_.Reset();
+    Encode(std::move(batch), out);
+    this->StartWrite(&out);
   }
 
   // Stops queueing; once what is queued has been written, EndWrites runs.
@@ -139,7 +141,8 @@ class MergingStream : public Reactor {
     return closing_;
   }
 
-  // Converts a batch into its wire message.
+  // Converts a batch into its wire message (an empty one on an arena:
+  // encode into it, see wire_buffer.h).
   virtual void Encode(Batch batch, Wire& out) = 0;
   // Everything queued before CloseWrites is written: a server finishes the
   // call, a client half-closes.
@@ -155,7 +158,7 @@ class MergingStream : public Reactor {
   bool close_requested_ = false;  // guarded by mu_
   bool ended_ = false;            // guarded by mu_
   bool broken_ = false;           // guarded by mu_
-  Wire out_;
+  WireBuffer<Wire> out_;
 };
 
 }  // namespace pfor

@@ -39,6 +39,10 @@ absl::StatusOr<Reduction> FromProto(v1::Reduction reduction);
 v1::JobState ToProto(JobState state);
 JobState FromProto(v1::JobState state);
 
+// The encoders of what streams carry by the thousand write into a message
+// (ToProto(x, out)), which may live on an arena (pfor/common/wire_buffer.h);
+// the forms that return one are for the rest.
+void ToProto(const Value& value, v1::Value& out);
 v1::Value ToProto(const Value& value);
 // INVALID_ARGUMENT for an empty value, a chunk list, or a malformed exact sum.
 absl::StatusOr<Value> FromProto(const v1::Value& value);

@@ -23,6 +23,7 @@ namespace pfor {
 v1::CommandSpec ToProto(const Command& command);
 absl::StatusOr<Command> FromProto(const v1::CommandSpec& command);
 
+void ToProto(const Task& task, v1::Task& out);
 v1::Task ToProto(const Task& task);
 absl::StatusOr<Task> FromProto(const v1::Task& task);
 
@@ -31,6 +32,7 @@ absl::StatusOr<Task> FromProto(const v1::Task& task);
 // without target (or no policy) aims for 100 ms, and an unset chunk timeout
 // is infinite. INVALID_ARGUMENT ("job spec: ...") for unknown enum numbers
 // and empty parameter values, naming the field, task or parameter.
+void ToProto(const JobSpec& spec, v1::JobSpec& out);
 v1::JobSpec ToProto(const JobSpec& spec);
 absl::StatusOr<JobSpec> FromProto(const v1::JobSpec& spec);
 
@@ -40,6 +42,7 @@ JobProgress FromProto(const v1::JobProgress& progress);
 // A task's result as clients see it: its value (exact sums rounded to a
 // double), or its error's message (UNKNOWN on decoding; a malformed value
 // becomes that task's INVALID_ARGUMENT).
+void ToProto(int64_t index, const TaskResult& result, v1::TaskResult& out);
 v1::TaskResult ToProto(int64_t index, const TaskResult& result);
 TaskResult FromProto(const v1::TaskResult& result);
 
@@ -51,11 +54,13 @@ v1::Job ToProto(const JobStatus& status);
 // The same without a batch's tasks in the spec: what a client gets back
 // after a submit, in listings and in events (it has the tasks, and they may
 // be a million).
+void ToProtoWithoutTasks(const JobStatus& status, v1::Job& out);
 v1::Job ToProtoWithoutTasks(const JobStatus& status);
 absl::StatusOr<JobStatus> FromProto(const v1::Job& job);
 
 // Task runs travel as numbered TaskResults (rounded, as above); decoding
 // makes one run of each stretch of consecutive numbers.
+void ToProto(const JobEvent& event, v1::JobEvent& out);
 v1::JobEvent ToProto(const JobEvent& event);
 absl::StatusOr<JobEvent> FromProto(const v1::JobEvent& event);
 

@@ -22,6 +22,7 @@ AttemptRef FromProto(const v1::AttemptRef& attempt);
 // result numbered otherwise or with neither value nor error. Exact sums stay
 // exact (the coordinator combines and journals them). A task's error travels
 // as its text and comes back as UNKNOWN.
+void ToProto(const ChunkOutput& output, int64_t first_task, v1::Value& out);
 v1::Value ToProto(const ChunkOutput& output, int64_t first_task);
 absl::StatusOr<ChunkOutput> ChunkOutputFromProto(const v1::Value& value,
                                                  int64_t first_task);
@@ -31,6 +32,7 @@ absl::StatusOr<JobDefinition> FromProto(const v1::JobDefinition& definition);
 
 // A failed attempt's error travels as its text (UNKNOWN on decoding); a
 // batch chunk's task results are numbered from its begin.
+void ToProto(const WorkerMessage& message, v1::WorkerMessage& out);
 v1::WorkerMessage ToProto(const WorkerMessage& message);
 // INVALID_ARGUMENT only for a malformed hello (a kernel's parameter list,
 // naming the kernel). Slots and credits of unknown executors are ignored,
@@ -39,6 +41,7 @@ v1::WorkerMessage ToProto(const WorkerMessage& message);
 absl::StatusOr<WorkerMessage> FromProto(const v1::WorkerMessage& message);
 
 // A batch chunk carries its own tasks, (*tasks)[first_task ...], copied.
+void ToProto(const CoordinatorMessage& message, v1::CoordinatorMessage& out);
 v1::CoordinatorMessage ToProto(const CoordinatorMessage& message);
 // INVALID_ARGUMENT for a definition or a task the worker cannot read. Each
 // definition is decoded into its own shared JobDefinition; a batch chunk

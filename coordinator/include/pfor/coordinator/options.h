@@ -23,6 +23,11 @@ struct SchedulerOptions {
   int keep_jobs = 1000;
   // Jobs queued or running at once; more are refused.
   int max_active_jobs = 10000;
+  // A chunk whose worker is lost while running it is not at fault: that
+  // does not count against the job's max_attempts. Only a chunk that was
+  // running on this many lost workers (it may be what kills them) fails
+  // its job.
+  int max_worker_losses = 100;
   // Near the end of a job, an idle slot runs a backup copy of an in-flight
   // chunk that has run this many times longer than expected...
   double straggler_factor = 3;
@@ -46,6 +51,11 @@ struct ServerOptions {
   // Directory of the journal (created if missing): jobs and completed
   // chunks survive a restart there (--state-dir). Empty: nothing survives.
   std::string state_dir;
+  // Start from a journal that does not add up (lost writes, a damaged
+  // database, rows that overlap or leave a job's range) instead of refusing
+  // to: what was lost is logged, jobs whose rows do not add up are failed
+  // (--recover).
+  bool recover = false;
   // Receives one line per notable event (journal failures); nullptr means
   // silence.
   std::function<void(const std::string&)> log;
