@@ -1,6 +1,7 @@
 // concurrent.futures.wait(FIRST_COMPLETED): a slow job and a quick one are
-// submitted together; the program takes the first result and cancels the
-// job still running.
+// submitted together; the program takes the first result and stops the job
+// still running (terminate(): cancel(), as Python's, only takes jobs that
+// have not started).
 #include <cstdio>
 
 #include "pfor/executor.h"
@@ -32,7 +33,7 @@ int main() {
   }
   int cancelled = 0;
   for (const pfor::Future<int64_t>& slow : first.not_done) {
-    cancelled += slow.cancel();
+    cancelled += slow.terminate();
   }
   std::printf("cancelled: %d\n", cancelled);
   return 0;

@@ -136,13 +136,16 @@ TEST_P(SdkTest, RemoteFailureCarriesMessageChunkAndAttempts) {
   EXPECT_TRUE(future.done());
 }
 
-TEST_P(SdkTest, ResultTimesOutThenCancelStopsTheJob) {
+TEST_P(SdkTest, ResultTimesOutThenTerminateStopsTheJob) {
   Executor executor(*client_);
   Future<int64_t> future = executor.submit<int64_t>("sleep", kLong, SleepMs());
   EXPECT_EQ(future.result(absl::Milliseconds(50)).status().code(),
             absl::StatusCode::kDeadlineExceeded);
   EXPECT_FALSE(future.done());
-  EXPECT_TRUE(future.cancel());
+  // It runs: cancel() leaves it alone, as Python's does; terminate() stops
+  // it.
+  EXPECT_FALSE(future.cancel());
+  EXPECT_TRUE(future.terminate());
   EXPECT_TRUE(future.cancelled());
   EXPECT_EQ(future.result().status().code(), absl::StatusCode::kCancelled);
   absl::StatusOr<JobStatus> job = client_->Get(future.job_id());
@@ -194,7 +197,7 @@ TEST_P(SdkTest, WaitFirstCompletedReturnsTheShortJob) {
   ASSERT_EQ(split.done.size(), 1u);
   EXPECT_EQ(*split.done[0].result(), 168);
   ASSERT_EQ(split.not_done.size(), 1u);
-  EXPECT_TRUE(split.not_done[0].cancel());
+  EXPECT_TRUE(split.not_done[0].terminate());
 }
 
 TEST_P(SdkTest, WaitFirstExceptionReturnsAtTheFailure) {
@@ -208,7 +211,7 @@ TEST_P(SdkTest, WaitFirstExceptionReturnsAtTheFailure) {
   EXPECT_THAT(std::string(split.done[0].exception().message()),
               HasSubstr("mode error at index 3"));
   ASSERT_EQ(split.not_done.size(), 1u);
-  EXPECT_TRUE(split.not_done[0].cancel());
+  EXPECT_TRUE(split.not_done[0].terminate());
 }
 
 TEST_P(SdkTest, MapKeepsInputOrder) {
@@ -228,7 +231,7 @@ TEST_P(SdkTest, MapKeepsInputOrder) {
 }
 
 TEST_P(SdkTest, MapReportsEachFailingInputInPlace) {
-  Executor executor(*client_);
+  Executor executor(*client_, {.fail_fast = false});
   std::vector<absl::StatusOr<int64_t>> results = executor.map<int64_t>(
       "fault", {{0, 100}, {100, 200}, {200, 300}}, Fault("error", 150));
   ASSERT_EQ(results.size(), 3u);
@@ -292,7 +295,8 @@ TEST_P(SdkTest, ShutdownCancelsFuturesNotYetRunning) {
   executor.shutdown(/*wait=*/false, /*cancel_futures=*/true);
   EXPECT_TRUE(queued.cancelled());
   EXPECT_FALSE(running.done());  // running futures go on, as in Python
-  EXPECT_TRUE(running.cancel());
+  EXPECT_FALSE(running.cancel());
+  EXPECT_TRUE(running.terminate());
   EXPECT_EQ(running.result().status().code(), absl::StatusCode::kCancelled);
 }
 

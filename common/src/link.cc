@@ -23,13 +23,14 @@ void WorkerMessage::Merge(WorkerMessage&& other) {
     credits[kind] += other.credits[kind];
   }
   Append(results, std::move(other.results));
+  Append(started, std::move(other.started));
   Append(released, std::move(other.released));
   draining = draining || other.draining;
 }
 
 bool WorkerMessage::empty() const {
   return !hello && credits == decltype(credits){} && results.empty() &&
-         released.empty() && !draining;
+         started.empty() && released.empty() && !draining;
 }
 
 void CoordinatorMessage::Merge(CoordinatorMessage&& other) {

@@ -306,6 +306,10 @@ void ToProto(const WorkerMessage& message, v1::WorkerMessage& out) {
   for (const ChunkResult& result : message.results) {
     ToProto(result, *out.add_results());
   }
+  out.mutable_started()->Reserve(static_cast<int>(message.started.size()));
+  for (const AttemptRef& attempt : message.started) {
+    SetAttempt(attempt, *out.add_started());
+  }
   out.mutable_released()->Reserve(static_cast<int>(message.released.size()));
   for (const AttemptRef& attempt : message.released) {
     SetAttempt(attempt, *out.add_released());
@@ -330,6 +334,10 @@ absl::StatusOr<WorkerMessage> FromProto(const v1::WorkerMessage& message) {
   out.results.reserve(static_cast<size_t>(message.results_size()));
   for (const v1::ChunkResult& result : message.results()) {
     out.results.push_back(FromProto(result));
+  }
+  out.started.reserve(static_cast<size_t>(message.started_size()));
+  for (const v1::AttemptRef& attempt : message.started()) {
+    out.started.push_back(FromProto(attempt));
   }
   out.released.reserve(static_cast<size_t>(message.released_size()));
   for (const v1::AttemptRef& attempt : message.released()) {

@@ -82,17 +82,10 @@ void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
     assign.chunk.tasks = job.tasks;
     assign.chunk.first_task = static_cast<size_t>(begin);
   }
-  if (job.state == JobState::kQueued) {
-    job.state = JobState::kRunning;
-    // A job resumed after a restart keeps the start it had.
-    if (job.start_time == absl::InfinitePast()) {
-      job.start_time = now;
-      commands_.journal.push_back(JobStarted{job.id, now});
-    }
-    events_.StateChanged(job);
-  } else {
-    events_.Changed(job);
-  }
+  // Assigned is not started: a worker may hold the chunk in its queue for
+  // a while. The job runs once a worker reports a start
+  // (Scheduler::ChunkStarted).
+  events_.Changed(job);
 }
 
 void Dispatcher::Dispatch(const std::vector<ScheduledJob*>& active,

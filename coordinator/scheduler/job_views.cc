@@ -93,7 +93,13 @@ JobProgress Progress(const ScheduledJob& job) {
 
 std::string WaitingReason(const ScheduledJob& job,
                           const WorkerRegistry& workers) {
-  if (job.ended() || !job.ledger.HasWork()) return "";
+  if (job.ended()) return "";
+  if (!job.ledger.HasWork()) {
+    // Handed out, not started: queued on workers behind other chunks.
+    return job.state == JobState::kQueued
+               ? "its chunks wait in busy workers' queues"
+               : "";
+  }
   if (workers.empty()) return "waiting for a worker to connect";
   if (std::string problem =
           workers.Unrunnable(*job.spec, job.Fitting(), job.refusal);

@@ -176,7 +176,8 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
   MaybeSucceed(job, now);
 }
 
-absl::StatusOr<JobStatus> Scheduler::CancelJob(JobId id, absl::Time now) {
+absl::StatusOr<JobStatus> Scheduler::CancelJob(JobId id, absl::Time now,
+                                               bool only_if_queued) {
   Settler settler(*this);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -184,7 +185,7 @@ absl::StatusOr<JobStatus> Scheduler::CancelJob(JobId id, absl::Time now) {
         absl::StrCat("job ", id, " does not exist; pfor jobs lists the jobs"));
   }
   ScheduledJob& job = *it->second;
-  if (!job.ended()) {
+  if (!job.ended() && !(only_if_queued && job.state == JobState::kRunning)) {
     Finish(job, JobState::kCancelled, "cancelled on request", now);
   }
   return StatusOf(job, workers_, false);
@@ -233,6 +234,17 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
   job.final_view = WithoutTaskResults(job.final_status);
   job.result = JobResult(job.spec->reduction);  // the final status has it
   commands_.journal.push_back(JobEnded{job.id, job.final_status});
+  events_.StateChanged(job);
+}
+
+void Scheduler::MarkRunning(ScheduledJob& job, absl::Time now) {
+  if (job.state != JobState::kQueued) return;
+  job.state = JobState::kRunning;
+  // A job resumed after a restart keeps the start it had.
+  if (job.start_time == absl::InfinitePast()) {
+    job.start_time = now;
+    commands_.journal.push_back(JobStarted{job.id, now});
+  }
   events_.StateChanged(job);
 }
 
@@ -357,6 +369,24 @@ void Scheduler::WorkerLost(WorkerId id, const std::string& reason,
 
 // --- Chunks -----------------------------------------------------------------
 
+void Scheduler::ChunkStarted(WorkerId worker_id, const AttemptRef& attempt,
+                             absl::Time now) {
+  Settler settler(*this);
+  ScheduledJob* job = FindActive(attempt.job);
+  if (job == nullptr || job->state != JobState::kQueued) return;
+  // Only a live attempt on that worker counts: a late report of an attempt
+  // requeued since says nothing of the job now.
+  const auto& in_flight = job->ledger.in_flight();
+  auto chunk = in_flight.find(attempt.begin);
+  if (chunk == in_flight.end()) return;
+  for (const LiveAttempt& live : chunk->second.live) {
+    if (live.worker == worker_id && live.attempt == attempt.attempt) {
+      MarkRunning(*job, now);
+      return;
+    }
+  }
+}
+
 void Scheduler::ChunkFinished(WorkerId worker_id, ChunkResult result,
                               absl::Time now) {
   Settler settler(*this);
@@ -370,6 +400,8 @@ void Scheduler::ChunkFinished(WorkerId worker_id, ChunkResult result,
   if (chunk == nullptr) return;  // a late or losing copy: counted or requeued
   AttemptEnded(worker);
   counters_.result_latency.Observe(now - chunk->revoked_started);
+  // It ran, whether or not its start was reported.
+  MarkRunning(*job, now);
   if (!result.output.ok()) {
     AttemptFailed(*job, *chunk, attempt, worker_id,
                   result.output.status().message(), result.kernel_time, now);

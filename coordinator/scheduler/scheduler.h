@@ -113,8 +113,10 @@ class Scheduler {
   // rest queued. Call before any other event.
   void RestoreJob(const RecoveredJob& job, absl::Time now);
   // Cancels a queued or running job; NOT_FOUND for an unknown id. A finished
-  // job is returned as it is.
-  absl::StatusOr<JobStatus> CancelJob(JobId job, absl::Time now);
+  // job is returned as it is, and so is a running one (a worker has started
+  // one of its chunks) with `only_if_queued`.
+  absl::StatusOr<JobStatus> CancelJob(JobId job, absl::Time now,
+                                      bool only_if_queued = false);
 
   // A worker connected. INVALID_ARGUMENT for a malformed hello (no slots,
   // too many, a kernel announced twice or with a broken parameter list).
@@ -129,6 +131,9 @@ class Scheduler {
                       absl::Time now);
   // The worker takes no more chunks.
   void WorkerDraining(WorkerId worker, absl::Time now);
+  // A worker started to run an attempt (not merely queued it): its job
+  // runs from now on. Workers report the first attempt of each job.
+  void ChunkStarted(WorkerId worker, const AttemptRef& attempt, absl::Time now);
   // An attempt finished, with its output or its error. Results of attempts
   // no longer live (late, duplicated, spoofed) are ignored.
   void ChunkFinished(WorkerId worker, ChunkResult result, absl::Time now);
@@ -203,6 +208,9 @@ class Scheduler {
   void Finish(ScheduledJob& job, JobState state, std::string error,
               absl::Time now);
   void MaybeSucceed(ScheduledJob& job, absl::Time now);
+  // A chunk of the job has started (or, started or not, finished): a queued
+  // job runs from `now`.
+  void MarkRunning(ScheduledJob& job, absl::Time now);
   void ForgetOldJobs();
 
   SchedulerOptions options_;

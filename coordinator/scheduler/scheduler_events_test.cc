@@ -24,6 +24,11 @@ TEST_F(SchedulerEventsTest, SendsOneEventPerChangedJob) {
   Join(2, 1, {"other"});
   const JobStatus untouched = Submit(Spec(0, 100, 10, "other"));
   ASSERT_THAT(running_, SizeIs(5));
+  // The workers start their chunks: the jobs run.
+  for (const Running& run : running_) {
+    scheduler_.ChunkStarted(run.worker, run.attempt, now_);
+  }
+  scheduler_.TakeCommands();
   // Worker 1's four chunks (two of each job) complete, and worker 1 asks
   // for four more, before the commands are taken.
   for (const Running& run : running_) {
@@ -67,18 +72,26 @@ TEST_F(SchedulerEventsTest, CarriesTheStatusOnlyWhenTheStateChanges) {
             "waiting for a worker to connect");
   EXPECT_EQ(events[0].status->spec, job.spec);
   Join(1, 1);
+  // Handed to a worker, not started yet: progress only.
   events = EventsOf(job.id);
   ASSERT_THAT(events, SizeIs(2));
-  ASSERT_NE(events[1].status, nullptr);
-  EXPECT_EQ(events[1].state, JobState::kRunning);
-  EXPECT_EQ(events[1].status->state, JobState::kRunning);
+  EXPECT_EQ(events[1].status, nullptr);
+  EXPECT_EQ(events[1].state, JobState::kQueued);
+  // Started: the state changes.
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
+  Collect();
+  events = EventsOf(job.id);
+  ASSERT_THAT(events, SizeIs(3));
+  ASSERT_NE(events[2].status, nullptr);
+  EXPECT_EQ(events[2].state, JobState::kRunning);
+  EXPECT_EQ(events[2].status->state, JobState::kRunning);
   // A chunk done, the job still running: progress only.
   Complete(0);
   events = EventsOf(job.id);
-  ASSERT_THAT(events, SizeIs(3));
-  EXPECT_EQ(events[2].status, nullptr);
-  EXPECT_EQ(events[2].state, JobState::kRunning);
-  EXPECT_EQ(events[2].progress.chunks_done, 1);
+  ASSERT_THAT(events, SizeIs(4));
+  EXPECT_EQ(events[3].status, nullptr);
+  EXPECT_EQ(events[3].state, JobState::kRunning);
+  EXPECT_EQ(events[3].progress.chunks_done, 1);
   RunAll();
   events = EventsOf(job.id);
   const JobEvent& last = events.back();
@@ -86,7 +99,7 @@ TEST_F(SchedulerEventsTest, CarriesTheStatusOnlyWhenTheStateChanges) {
   ASSERT_NE(last.status, nullptr);
   EXPECT_EQ(IntResult(*last.status), 30);
   EXPECT_EQ(last.progress.indices_done, 30);
-  for (size_t i = 3; i + 1 < events.size(); ++i) {
+  for (size_t i = 4; i + 1 < events.size(); ++i) {
     EXPECT_EQ(events[i].status, nullptr) << i;
   }
 }
@@ -123,8 +136,9 @@ TEST_F(SchedulerEventsTest, SendsBatchTaskResultsAsRunsSharedWithTheOutput) {
       heard[run_heard.first_task + static_cast<int64_t>(i)] =
           std::get<int64_t>(*(*run_heard.results)[i]);
     }
-    // The final status leaves the task results to the runs.
-    if (event.status != nullptr) {
+    // The first result marks the job running; the final status leaves the
+    // task results to the runs.
+    if (event.status != nullptr && event.state != JobState::kRunning) {
       EXPECT_EQ(event.status->state, JobState::kSucceeded);
       EXPECT_TRUE(event.status->task_results.empty());
       EXPECT_EQ(event.status->spec, job.spec);

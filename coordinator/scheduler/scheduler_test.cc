@@ -190,6 +190,43 @@ TEST_F(SchedulerTest, CancelStopsDispatchAndEndsJobOnWorkers) {
   EXPECT_EQ(before, 4u);
 }
 
+// Handed out is not started: a worker may hold a chunk in its queue. The
+// job runs once a worker reports a live attempt started; until then a
+// cancel that spares running jobs takes it, and after it leaves it alone.
+TEST_F(SchedulerTest, JobRunsFromItsFirstReportedStart) {
+  Join(1, 2);
+  const JobStatus job = Submit(Spec(0, 1000, 1));
+  ASSERT_FALSE(running_.empty());
+  EXPECT_EQ(Get(job.id).state, JobState::kQueued);
+  // A start of an attempt the worker does not hold says nothing.
+  AttemptRef stale = running_[0].attempt;
+  stale.attempt += 7;
+  scheduler_.ChunkStarted(1, stale, now_);
+  EXPECT_EQ(Get(job.id).state, JobState::kQueued);
+  scheduler_.ChunkStarted(1, running_[0].attempt, now_);
+  EXPECT_EQ(Get(job.id).state, JobState::kRunning);
+  absl::StatusOr<JobStatus> spared =
+      scheduler_.CancelJob(job.id, now_, /*only_if_queued=*/true);
+  ASSERT_TRUE(spared.ok()) << spared.status();
+  EXPECT_EQ(spared->state, JobState::kRunning);
+
+  const JobStatus queued = Submit(Spec(0, 1000, 1));
+  absl::StatusOr<JobStatus> cancelled =
+      scheduler_.CancelJob(queued.id, now_, /*only_if_queued=*/true);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state, JobState::kCancelled);
+}
+
+// A result stands for a start that was not reported (or not yet).
+TEST_F(SchedulerTest, AResultMarksItsJobRunning) {
+  Join(1, 1);
+  const JobStatus job = Submit(Spec(0, 1000, 4));
+  Complete(0);
+  EXPECT_EQ(Get(job.id).state, JobState::kRunning);
+  RunAll();
+  EXPECT_EQ(Get(job.id).state, JobState::kSucceeded);
+}
+
 TEST_F(SchedulerTest, SharesSlotsFairlyBetweenJobs) {
   const JobStatus a = Submit(Spec(0, 1000, 1));
   const JobStatus b = Submit(Spec(0, 1000, 1));
@@ -644,6 +681,8 @@ TEST_F(SchedulerTest, JournalsAcceptedJobsCompletedChunksAndEnds) {
   Join(1, 1);
   const absl::Time submitted = now_;
   const JobStatus job = Submit(Spec(0, 20, 10));
+  // The job starts when the worker reports its first chunk started.
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
   RunAll();
   ASSERT_EQ(journal_.size(), 5u);
   EXPECT_EQ(std::get<JobAccepted>(journal_[0]).job, job.id);
@@ -658,6 +697,7 @@ TEST_F(SchedulerTest, ResumesJournaledJobWithoutRedoingCompletedChunks) {
   Join(1, 4);
   const absl::Time started = now_;
   const JobStatus job = Submit(Spec(0, 1000, 10));
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
   // Half the chunks complete, in random order; then the coordinator stops.
   std::mt19937 rng(3);
   int64_t done_before = 0;

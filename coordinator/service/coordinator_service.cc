@@ -319,7 +319,7 @@ grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
       !visible.ok()) {
     return Reply(context, visible.status());
   }
-  absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id());
+  absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id(), request->only_if_queued());
   if (job.ok()) *response = ToProtoWithoutTasks(*job);
   return Reply(context, job.status());
 }

@@ -209,8 +209,8 @@ class LocalCalls final : public CoordinatorCalls {
                                 bool with_recent_chunks) override {
     return host_->Get(job, with_recent_chunks);
   }
-  absl::StatusOr<JobStatus> Cancel(uint64_t job) override {
-    return host_->Cancel(job);
+  absl::StatusOr<JobStatus> Cancel(uint64_t job, bool only_if_queued) override {
+    return host_->Cancel(job, only_if_queued);
   }
   absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) override {
     return host_->ListJobs(limit);

@@ -270,9 +270,10 @@ absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job,
   return scheduler_.GetJob(job, with_recent_chunks);
 }
 
-absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job) {
+absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job,
+                                                bool only_if_queued) {
   return Apply([&](Scheduler& scheduler, absl::Time now) {
-    return scheduler.CancelJob(job, now);
+    return scheduler.CancelJob(job, now, only_if_queued);
   });
 }
 
@@ -455,6 +456,11 @@ void SchedulerHost::Report(WorkerId worker, WorkerMessage message) {
   }
   Apply([&](Scheduler& scheduler, absl::Time now) {
     scheduler.WorkerSeen(worker, now);
+    // Before the results: a chunk that started and finished within one
+    // message still started first.
+    for (const AttemptRef& started : message.started) {
+      scheduler.ChunkStarted(worker, started, now);
+    }
     for (ChunkResult& result : message.results) {
       scheduler.ChunkFinished(worker, std::move(result), now);
     }

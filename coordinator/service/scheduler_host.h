@@ -93,7 +93,8 @@ class SchedulerHost {
   // `accepted` gets UNAVAILABLE.
   void Submit(std::shared_ptr<const JobSpec> spec, Accepted accepted);
   absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks);
-  absl::StatusOr<JobStatus> Cancel(JobId job);
+  // With `only_if_queued`, a job that has started is left alone.
+  absl::StatusOr<JobStatus> Cancel(JobId job, bool only_if_queued = false);
   // Newest first, `limit` of them (0: 100); INVALID_ARGUMENT when negative.
   absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit);
   std::vector<WorkerStatus> ListWorkers();

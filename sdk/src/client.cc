@@ -11,6 +11,8 @@
 #include "grpc_calls.h"
 #include "local_cluster.h"
 #include "pfor/common/credentials.h"
+#include "pfor/common/blocking.h"
+#include "pfor/future.h"
 
 namespace pfor {
 
@@ -122,8 +124,8 @@ absl::StatusOr<JobStatus> Client::Get(uint64_t job) {
   return impl_->calls().Get(job, /*with_recent_chunks=*/true);
 }
 
-absl::StatusOr<JobStatus> Client::Cancel(uint64_t job) {
-  return impl_->calls().Cancel(job);
+absl::StatusOr<JobStatus> Client::Cancel(uint64_t job, bool only_if_queued) {
+  return impl_->calls().Cancel(job, only_if_queued);
 }
 
 absl::StatusOr<JobStatus> Client::Wait(
@@ -143,6 +145,10 @@ absl::StatusOr<JobStatus> Client::WaitFor(
     uint64_t job, absl::Time submitted,
     const std::function<void(const JobStatus&)>& on_update,
     absl::Duration interval) {
+  if (internal::OnCallbackThread()) {
+    return internal::WaitOnCallbackThread(
+        absl::StrCat("waiting for job ", job));
+  }
   // The job as its events build it up; the final one is the answer.
   struct Waiting {
     std::mutex mu;
@@ -185,6 +191,7 @@ absl::StatusOr<JobStatus> Client::WaitFor(
         if (waiting->done.has_value()) waiting->ended.notify_all();
       },
       interval, submitted);
+  BlockingScope blocking;  // without a lock: it may deliver events here
   std::unique_lock lock(waiting->mu);
   waiting->ended.wait(lock, [&] { return waiting->done.has_value(); });
   return *std::move(waiting->done);
@@ -193,6 +200,10 @@ absl::StatusOr<JobStatus> Client::WaitFor(
 absl::StatusOr<JobStatus> Client::Run(
     const JobSpec& spec,
     const std::function<void(const JobStatus&)>& on_update) {
+  // Not a job that nobody waits for.
+  if (internal::OnCallbackThread()) {
+    return internal::WaitOnCallbackThread("running a job");
+  }
   absl::StatusOr<JobStatus> submitted = Submit(spec);
   if (!submitted.ok()) return submitted.status();
   return Wait(*submitted, on_update);

@@ -1,10 +1,28 @@
 #include "pfor/executor.h"
 
 #include "absl/strings/str_cat.h"
+#include "batch_stop.h"
 #include "follower.h"
 
 namespace pfor {
 namespace {
+
+// Why an input range cannot run, worded for the SDK's caller; OK when it
+// can.
+absl::Status CheckInput(size_t position, const Range& range) {
+  int64_t size;
+  if (range.end <= range.begin ||
+      __builtin_sub_overflow(range.end, range.begin, &size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task ", position, " has the range [", range.begin, ", ", range.end,
+        "), ",
+        range.end == range.begin  ? "which is empty"
+        : range.end < range.begin ? "which ends before it begins"
+                                  : "which holds more than 2^63-1 indices",
+        "; give each input a range {begin, end} with begin < end"));
+  }
+  return absl::OkStatus();
+}
 
 // Records the task results an event of a batch carries.
 template <typename Target>
@@ -83,12 +101,14 @@ std::shared_ptr<internal::FutureCore> Executor::Submit(
   internal::Follower& follower = internal::FollowerOf(client_);
   auto core = std::make_shared<internal::FutureCore>(
       name,
-      [&client = client_](uint64_t job) {
-        absl::StatusOr<JobStatus> status = client.Cancel(job);
+      [&client = client_](uint64_t job, bool running_too) {
+        absl::StatusOr<JobStatus> status =
+            client.Cancel(job, /*only_if_queued=*/!running_too);
         if (!status.ok()) return status.status();
         return status->state == JobState::kCancelled
                    ? absl::OkStatus()
-                   : absl::FailedPreconditionError("the job had ended");
+                   : absl::FailedPreconditionError(absl::StrCat(
+                         "job ", job, " is ", JobStateName(status->state)));
       },
       [&follower](std::function<void()> callback) {
         follower.Post(std::move(callback));
@@ -143,10 +163,30 @@ std::shared_ptr<internal::FutureCore> Executor::SubmitBatchInto(
     const std::string& kernel, std::vector<Task> tasks,
     std::map<std::string, ParamValue> params, int max_parallel,
     std::shared_ptr<internal::BatchCore> into, std::vector<size_t> positions) {
-  if (tasks.empty()) {
+  // A bad input is that input's problem alone: it fails in its place and
+  // the others go.
+  size_t kept = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (absl::Status bad = CheckInput(positions[i], tasks[i].range);
+        !bad.ok()) {
+      into->Add(positions[i], std::move(bad));
+      continue;
+    }
+    if (kept != i) {
+      tasks[kept] = std::move(tasks[i]);
+      positions[kept] = positions[i];
+    }
+    ++kept;
+  }
+  tasks.resize(kept);
+  positions.resize(kept);
+  // Nothing to send, or a fail-fast call already failed.
+  if (tasks.empty() || (into->first_failure().has_value() &&
+                        into->completed() == into->size())) {
     auto core = std::make_shared<internal::FutureCore>(
-        kernel, [](uint64_t) { return absl::OkStatus(); });
+        kernel, [](uint64_t, bool) { return absl::OkStatus(); });
     core->Finish(int64_t{0});
+    into->End(absl::CancelledError("the call had already failed"), positions);
     return core;
   }
   JobSpec spec =
@@ -156,6 +196,30 @@ std::shared_ptr<internal::FutureCore> Executor::SubmitBatchInto(
   return Submit(std::move(spec),
                 std::make_shared<const BatchTarget>(
                     BatchTarget{std::move(into), std::move(positions)}));
+}
+
+std::vector<absl::StatusOr<Value>> Executor::MapValues(
+    const std::string& kernel, const std::vector<Range>& inputs,
+    std::map<std::string, ParamValue> params, absl::Duration timeout) {
+  std::vector<Task> tasks;
+  tasks.reserve(inputs.size());
+  for (const Range& input : inputs) tasks.push_back({input, {}});
+  auto results =
+      std::make_shared<internal::BatchCore>(tasks.size(), options_.fail_fast);
+  std::vector<size_t> positions(tasks.size());
+  for (size_t i = 0; i < positions.size(); ++i) positions[i] = i;
+  std::shared_ptr<internal::FutureCore> job =
+      SubmitBatchInto(kernel, std::move(tasks), std::move(params),
+                      /*max_parallel=*/0, results, std::move(positions));
+  if (options_.fail_fast) {
+    internal::StopJobsOnFailure(client_, *results, {job});
+  }
+  BatchResults batch(results, job);
+  std::vector<absl::StatusOr<Value>> out = batch.AllInOrder(timeout);
+  // Python cancels the calls that had not started; here nothing could
+  // receive the results of those still running either.
+  if (results->completed() < results->size()) job->Cancel(/*running_too=*/true);
+  return out;
 }
 
 void Executor::Track(std::shared_ptr<internal::FutureCore> core) {
@@ -178,14 +242,13 @@ void Executor::shutdown(bool wait, bool cancel_futures) {
     pending.assign(pending_->cores.begin(), pending_->cores.end());
   }
   if (cancel_futures) {
-    for (const auto& core : pending) {
-      if (core->state() == internal::FutureCore::State::kPending) {
-        core->Cancel();
-      }
-    }
+    // The coordinator cancels only the jobs none of whose chunks started.
+    for (const auto& core : pending) core->Cancel(/*running_too=*/false);
   }
-  if (wait) {
-    for (const auto& core : pending) core->Wait(absl::InfiniteDuration());
+  if (wait && !internal::OnCallbackThread()) {
+    for (const auto& core : pending) {
+      core->Wait(absl::InfiniteDuration()).IgnoreError();
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "pfor/future.h"
 
 namespace pfor::internal {
 namespace {
@@ -262,6 +263,8 @@ void Follower::Reconnect(std::unique_lock<std::mutex>& lock) {
 }
 
 void Follower::Run() {
+  // User callbacks run here: the SDK's waits refuse to wait on this thread.
+  MarkCallbackThread();
   std::unique_lock lock(mu_);
   while (true) {
     changed_.wait(lock, [this] {

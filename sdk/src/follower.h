@@ -60,8 +60,9 @@ class Follower final : public SessionHandler {
               absl::Duration progress_interval = absl::ZeroDuration(),
               absl::Time submitted = absl::InfinitePast());
   // Runs `task` on the follower's own thread, after the tasks posted
-  // before it: where user callbacks run, so that they may block or call
-  // back into the client.
+  // before it: where user callbacks run, so that they may call back into
+  // the client. The SDK's waits refuse to wait there
+  // (internal::OnCallbackThread).
   void Post(std::function<void()> task);
 
   // SessionHandler

@@ -33,7 +33,7 @@ class QuietCalls final : public CoordinatorCalls {
   absl::StatusOr<JobStatus> Get(uint64_t, bool) override {
     return absl::UnimplementedError("");
   }
-  absl::StatusOr<JobStatus> Cancel(uint64_t) override {
+  absl::StatusOr<JobStatus> Cancel(uint64_t, bool) override {
     return absl::UnimplementedError("");
   }
   absl::StatusOr<std::vector<JobStatus>> ListJobs(int) override {

@@ -175,9 +175,10 @@ class GrpcCalls final : public CoordinatorCalls {
     return FromProto(*response);
   }
 
-  absl::StatusOr<JobStatus> Cancel(uint64_t job) override {
+  absl::StatusOr<JobStatus> Cancel(uint64_t job, bool only_if_queued) override {
     v1::CancelJobRequest request;
     request.set_job_id(job);
+    request.set_only_if_queued(only_if_queued);
     absl::StatusOr<v1::Job> response =
         Call<v1::Job>(&v1::Coordinator::Stub::CancelJob, request);
     if (!response.ok()) return response.status();

@@ -33,12 +33,15 @@ Engine::Engine(EngineOptions options)
     const int slots = options_.slots[kind];
     if (slots <= 0) continue;
     prefetch_[kind].emplace(slots, options_.prefetch, options_.prefetch_target);
+    SlotPoolHooks hooks;
+    hooks.on_start = [this](const ChunkTask& task) { OnStarted(task); };
+    hooks.on_lent = [this] { AskForMore(); };
     pools_[kind] = std::make_unique<SlotPool>(
         slots, std::move(options_.runners[kind]),
         [this, kind](const ChunkTask& task, ChunkResult result) {
           OnResult(kind, task, std::move(result));
         },
-        clock_);
+        clock_, std::move(hooks));
   }
   supervisor_ = std::thread([this] { Supervise(); });
 }
@@ -228,11 +231,28 @@ void Engine::OnResult(int kind, const ChunkTask& task, ChunkResult result) {
   FlushLocked(lock);
 }
 
+void Engine::OnStarted(const ChunkTask& task) {
+  std::unique_lock lock(mu_);
+  // A chunk of an older link: that link's coordinator requeued it.
+  if (!link_open_ || task.job->link != link_count_) return;
+  outbox_.started.push_back(task.ref());
+  FlushLocked(lock);
+}
+
+void Engine::AskForMore() {
+  std::unique_lock lock(mu_);
+  AskLocked(outbox_);
+  FlushLocked(lock);
+}
+
 void Engine::AskLocked(WorkerMessage& message) {
   if (draining_ || !link_open_) return;
   for (int kind = 0; kind < kExecutorKinds; ++kind) {
     if (pools_[kind] == nullptr) continue;
-    const int missing = prefetch_[kind]->Wanted() - load_[kind] - asked_[kind];
+    // A chunk waiting in the SDK lends its slot (slot_pool.h): the chunks
+    // it waits for need one more.
+    const int missing = prefetch_[kind]->Wanted() + pools_[kind]->Blocked() -
+                        load_[kind] - asked_[kind];
     if (missing <= 0) continue;
     asked_[kind] += missing;
     message.credits[kind] += missing;

@@ -97,12 +97,16 @@ class Engine final : public WorkerLinkHandler {
 
  private:
   void OnResult(int kind, const ChunkTask& task, ChunkResult result);
+  // A job's first chunk started on a slot: the coordinator hears it.
+  void OnStarted(const ChunkTask& task);
+  // A slot was lent (a chunk waits in the SDK): asks for its chunks.
+  void AskForMore();
   void Supervise();
   Hello MakeHello() const;
   void Log(LogLevel level, const std::string& line) const;
 
   // Adds credits to `message`: per executor, what brings queued + running +
-  // asked up to what it wants.
+  // asked up to what it wants (more while chunks wait in the SDK).
   void AskLocked(WorkerMessage& message);
   // Sends what is queued unless another thread is at it (it sends it).
   // Unlocks `lock` around each Send.

@@ -7,24 +7,60 @@
 namespace pfor::worker {
 
 SlotPool::SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
-                   ResultCallback on_result, Clock& clock)
-    : runner_(std::move(runner)),
+                   ResultCallback on_result, Clock& clock, SlotPoolHooks hooks)
+    : slots_count_(slots),
+      runner_(std::move(runner)),
       on_result_(std::move(on_result)),
-      clock_(clock) {
-  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
-  for (int i = 0; i < slots; ++i) threads_.emplace_back([this, i] { Loop(i); });
+      clock_(clock),
+      hooks_(std::move(hooks)) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < slots; ++i) StartThreadLocked();
 }
 
 SlotPool::~SlotPool() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     has_work_.store(true);
     queue_.clear();
     for (auto& slot : slots_) slot->cancel = true;
+    // No thread starts once stopping_ is set.
+    threads.swap(threads_);
   }
   work_.notify_all();
-  for (std::thread& thread : threads_) thread.join();
+  for (std::thread& thread : threads) thread.join();
+}
+
+void SlotPool::StartThreadLocked() {
+  const int index = static_cast<int>(slots_.size());
+  slots_.push_back(std::make_unique<Slot>(this));
+  threads_.emplace_back([this, index] { Loop(index); });
+}
+
+void SlotPool::Lend(Slot& slot) {
+  {
+    std::lock_guard lock(mu_);
+    // Only a running chunk lends its slot (a thread waiting for work does
+    // not wait in the SDK).
+    if (slot.task == nullptr || slot.blocked || stopping_) return;
+    slot.blocked = true;
+    blocked_ += 1;
+    // Someone must take the chunks that come for the lent slot: a thread
+    // already waiting for work, or a new stand-in.
+    if (idle_ == 0) StartThreadLocked();
+    has_work_.store(true);
+  }
+  work_.notify_all();
+  if (hooks_.on_lent) hooks_.on_lent();
+}
+
+void SlotPool::Reclaim(Slot& slot) {
+  std::lock_guard lock(mu_);
+  if (!slot.blocked) return;
+  slot.blocked = false;
+  blocked_ -= 1;
+  has_work_.store(!queue_.empty());
 }
 
 void SlotPool::Submit(ChunkTask task) {
@@ -118,6 +154,11 @@ int SlotPool::Running() const {
   return running_;
 }
 
+int SlotPool::Blocked() const {
+  std::lock_guard lock(mu_);
+  return blocked_;
+}
+
 bool SlotPool::AwaitReported(absl::Time deadline) {
   std::unique_lock lock(mu_);
   auto done = [&] { return unreported_ == 0; };
@@ -129,7 +170,14 @@ bool SlotPool::AwaitReported(absl::Time deadline) {
 }
 
 void SlotPool::Loop(int index) {
-  Slot& slot = *slots_[index];
+  Slot* slot_pointer;
+  {
+    std::lock_guard lock(mu_);
+    slot_pointer = slots_[index].get();
+  }
+  Slot& slot = *slot_pointer;
+  // The SDK's waits on this thread lend its slot.
+  SetBlockingObserver(&slot);
   bool reported = false;
   while (true) {
     // Declared here so that the finished chunk (the last holder of a job's
@@ -141,7 +189,11 @@ void SlotPool::Loop(int index) {
       // A busy slot finds its next chunk queued and never waits here; an
       // idle one spins a little first, as the next chunk often follows at
       // once (a caller waiting on one job's result submits the next).
-      if (queue_.empty() && !stopping_ && !spinner_) {
+      auto can_start = [&] {
+        return stopping_ || (!queue_.empty() && HasCapacityLocked());
+      };
+      idle_ += 1;
+      if (!can_start() && !spinner_) {
         spinner_ = true;
         spinning_.store(true);
         lock.unlock();
@@ -150,8 +202,9 @@ void SlotPool::Loop(int index) {
         lock.lock();
         spinner_ = false;
       }
-      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      work_.wait(lock, can_start);
+      idle_ -= 1;
+      if (stopping_) break;
       task = std::move(queue_.front());
       queue_.pop_front();
       has_work_.store(!queue_.empty());
@@ -159,6 +212,11 @@ void SlotPool::Loop(int index) {
       slot.cancel = false;
       running_ += 1;
       unreported_ += 1;
+    }
+    if (hooks_.on_start &&
+        !task.job->start_reported.load(std::memory_order_relaxed) &&
+        !task.job->start_reported.exchange(true)) {
+      hooks_.on_start(task);
     }
     const absl::Time start = clock_.Now();
     absl::StatusOr<ChunkOutput> output = runner_->Run(index, task, slot.cancel);
@@ -173,6 +231,7 @@ void SlotPool::Loop(int index) {
     on_result_(task, std::move(result));
     reported = true;
   }
+  SetBlockingObserver(nullptr);
 }
 
 }  // namespace pfor::worker

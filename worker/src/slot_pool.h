@@ -5,9 +5,16 @@
 // A slot that finishes a chunk takes the next queued one at once, without
 // sleeping. Cancelling a job drops its queued chunks and raises the cancel
 // flag of its running ones; runners poll the flag. Each chunk that runs
-// produces exactly one result; dropped chunks produce none. Thread-safe.
-// Uses std::mutex, which ThreadSanitizer sees (Debian's Abseil is not
-// instrumented).
+// produces exactly one result; dropped chunks produce none.
+//
+// A chunk whose kernel waits in the SDK of this process (a nested
+// Parallel, a future's result: pfor/common/blocking.h) lends its slot
+// while it waits: a stand-in thread runs queued chunks meanwhile, so that
+// the chunks it waits for can run even when every slot waits. Chunks never
+// run more than `slots` at a time beside those waiting.
+//
+// Thread-safe. Uses std::mutex, which ThreadSanitizer sees (Debian's Abseil
+// is not instrumented).
 #ifndef PFOR_WORKER_SLOT_POOL_H_
 #define PFOR_WORKER_SLOT_POOL_H_
 
@@ -24,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "pfor/common/blocking.h"
 #include "pfor/common/clock.h"
 #include "pfor/common/link.h"
 #include "pfor/kernel.h"
@@ -47,6 +55,8 @@ struct JobContext {
   // Which link of the worker the job came on (the engine's count; 0
   // elsewhere): results of an older link's chunks are not sent on a newer.
   uint64_t link = 0;
+  // Set when the job's first chunk starts here (SlotPoolHooks::on_start).
+  mutable std::atomic<bool> start_reported{false};
 
   uint64_t id() const { return definition->job; }
   const std::string& kernel_name() const { return definition->kernel; }
@@ -70,7 +80,9 @@ struct ChunkTask {
 };
 
 // Runs one chunk. Called on the slot's own thread, `slot` in [0, slots), one
-// chunk per slot at a time; different slots call concurrently.
+// chunk per slot at a time; different slots call concurrently. (A stand-in
+// for a slot lent while its chunk waits in the SDK runs chunks as slot
+// `slots` or above; only chunks run in this process can wait there.)
 class ChunkRunner {
  public:
   virtual ~ChunkRunner() = default;
@@ -84,6 +96,17 @@ class ChunkRunner {
   virtual int64_t helper_restarts() const { return 0; }
 };
 
+// What a pool tells its owner besides results. Each is called on a slot
+// thread without the pool's lock; each may call the pool but should not
+// block for long.
+struct SlotPoolHooks {
+  // Before the first chunk of a job (of one JobContext) runs.
+  std::function<void(const ChunkTask&)> on_start;
+  // A running chunk began to wait in the SDK: Blocked() went up, and the
+  // pool can run one more chunk.
+  std::function<void()> on_lent;
+};
+
 class SlotPool {
  public:
   // Called on a slot thread after each chunk that ran, once its slot is
@@ -94,7 +117,8 @@ class SlotPool {
   // Starts `slots` threads running chunks with `runner`. Kernel time is read
   // from `clock`, which must outlive the pool.
   SlotPool(int slots, std::unique_ptr<ChunkRunner> runner,
-           ResultCallback on_result, Clock& clock = Clock::Real());
+           ResultCallback on_result, Clock& clock = Clock::Real(),
+           SlotPoolHooks hooks = {});
   // Cancels everything and joins the threads (the runner goes after them).
   ~SlotPool();
 
@@ -116,26 +140,45 @@ class SlotPool {
   // Chunks queued or running.
   int Load() const;
   int Running() const;
+  // Running chunks that wait in the SDK, their slots lent meanwhile.
+  int Blocked() const;
   // Chunks running, or finished with their result not reported yet: zero
   // once every started chunk has been reported.
   int Unreported() const;
   // Blocks until Unreported() is zero or `deadline` passes; true when it is
   // zero.
   bool AwaitReported(absl::Time deadline);
-  int slots() const { return static_cast<int>(threads_.size()); }
+  int slots() const { return slots_count_; }
   const ChunkRunner& runner() const { return *runner_; }
 
  private:
-  struct Slot {
-    const ChunkTask* task = nullptr;  // guarded by mu_
+  // One thread's state: a slot's, or a stand-in's. It hears its thread's
+  // waits in the SDK.
+  struct Slot final : BlockingObserver {
+    explicit Slot(SlotPool* pool) : pool(pool) {}
+    void WillBlock() override { pool->Lend(*this); }
+    void Unblocked() override { pool->Reclaim(*this); }
+
+    SlotPool* const pool;
+    const ChunkTask* task = nullptr;  // guarded by pool->mu_
+    bool blocked = false;             // guarded by pool->mu_
     std::atomic<bool> cancel{false};
   };
 
   void Loop(int index);
+  // Starts one more thread (a stand-in); mu_ held.
+  void StartThreadLocked();
+  // True when another chunk may start: fewer than `slots` run without
+  // waiting in the SDK. mu_ held.
+  bool HasCapacityLocked() const { return running_ - blocked_ < slots_count_; }
+  void Lend(Slot& slot);
+  void Reclaim(Slot& slot);
 
+  const int slots_count_;
   std::unique_ptr<ChunkRunner> runner_;
   ResultCallback on_result_;
   Clock& clock_;
+  const SlotPoolHooks hooks_;
   mutable std::mutex mu_;
   std::condition_variable work_;
   std::condition_variable reported_;
@@ -147,11 +190,16 @@ class SlotPool {
   bool spinner_ = false;  // guarded by mu_
   std::atomic<bool> spinning_{false};
   int running_ = 0;  // guarded by mu_
+  // Running chunks waiting in the SDK.
+  int blocked_ = 0;  // guarded by mu_
+  // Threads waiting for a chunk.
+  int idle_ = 0;  // guarded by mu_
   // Chunks started whose result has not been reported yet.
   int unreported_ = 0;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
-  std::vector<std::unique_ptr<Slot>> slots_;
-  std::vector<std::thread> threads_;
+  // One per thread: the slots', then the stand-ins' started since.
+  std::vector<std::unique_ptr<Slot>> slots_;  // guarded by mu_
+  std::vector<std::thread> threads_;          // guarded by mu_
 };
 
 }  // namespace pfor::worker

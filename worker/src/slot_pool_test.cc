@@ -1,5 +1,7 @@
 #include "slot_pool.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -180,6 +182,78 @@ TEST(SlotPoolTest, CancelAttemptLeavesOtherChunksRunning) {
   EXPECT_EQ(pool.Running(), 1);
   EXPECT_EQ(pool.CancelAll(), 0);
   EXPECT_EQ(results.Await(2).size(), 2u);
+}
+
+// A chunk whose kernel waits in the SDK (a BlockingScope) lends its slot:
+// the chunk it waits for runs on a one-slot pool, and no more than one
+// chunk runs beside the waiting one.
+TEST(SlotPoolTest, WaitingChunkLendsItsSlot) {
+  Results results;
+  std::mutex mu;
+  std::condition_variable changed;
+  bool inner_done = false;  // guarded by mu
+  std::atomic<int> running{0};
+  std::atomic<int> most_running{0};
+  const KernelDef waits = {
+      .name = "waits",
+      .run = [&](const ChunkContext& chunk) -> absl::StatusOr<Value> {
+        if (chunk.begin == 0) {  // the outer chunk waits for the inner one
+          BlockingScope blocking;
+          std::unique_lock lock(mu);
+          if (!changed.wait_for(lock, kPatience, [&] { return inner_done; })) {
+            return absl::DeadlineExceededError("the inner chunk never ran");
+          }
+          return int64_t{0};
+        }
+        const int now = running.fetch_add(1) + 1;
+        most_running = std::max(most_running.load(), now);
+        absl::SleepFor(absl::Milliseconds(5));
+        running.fetch_sub(1);
+        {
+          std::lock_guard lock(mu);
+          inner_done = chunk.begin == 1 || inner_done;
+        }
+        changed.notify_all();
+        return int64_t{1};
+      }};
+  int lent = 0;
+  SlotPoolHooks hooks;
+  hooks.on_lent = [&] { ++lent; };
+  SlotPool pool(1, NewInProcessRunner(), Into(results), Clock::Real(),
+                std::move(hooks));
+  auto job = Job(1, &waits);
+  pool.Submit({job, 0, 1, 1});
+  for (int64_t i = 1; i < 4; ++i) pool.Submit({job, i, i + 1, 1});
+  std::vector<ChunkResult> done = results.Await(4);
+  ASSERT_EQ(done.size(), 4u);
+  for (const ChunkResult& result : done) {
+    EXPECT_TRUE(result.output.ok()) << result.output.status();
+  }
+  EXPECT_EQ(lent, 1);
+  EXPECT_EQ(most_running.load(), 1);
+  EXPECT_EQ(pool.Blocked(), 0);
+}
+
+// on_start comes once per job, before its first chunk runs.
+TEST(SlotPoolTest, ReportsTheFirstStartOfEachJob) {
+  Results results;
+  std::mutex mu;
+  std::vector<uint64_t> started;  // guarded by mu
+  SlotPoolHooks hooks;
+  hooks.on_start = [&](const ChunkTask& task) {
+    std::lock_guard lock(mu);
+    started.push_back(task.job->id());
+  };
+  SlotPool pool(2, NewInProcessRunner(), Into(results), Clock::Real(),
+                std::move(hooks));
+  auto first = Job(1, &kLength);
+  auto second = Job(2, &kLength);
+  for (int64_t i = 0; i < 20; ++i) {
+    pool.Submit({i % 2 == 0 ? first : second, i, i + 1, 1});
+  }
+  EXPECT_EQ(results.Await(20).size(), 20u);
+  std::lock_guard lock(mu);
+  EXPECT_THAT(started, ::testing::UnorderedElementsAre(1u, 2u));
 }
 
 TEST(SlotPoolTest, TurnsExceptionsIntoFailedChunks) {

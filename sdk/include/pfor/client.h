@@ -83,8 +83,10 @@ class Client {
   absl::StatusOr<JobStatus> Submit(const JobSpec& spec);
   // With the most recent finished attempts.
   absl::StatusOr<JobStatus> Get(uint64_t job);
-  // Cancels a queued or running job; returns its state after.
-  absl::StatusOr<JobStatus> Cancel(uint64_t job);
+  // Cancels a queued or running job; returns its state after. With
+  // `only_if_queued`, a job that has started (a worker runs one of its
+  // chunks) is left alone and returned as it is.
+  absl::StatusOr<JobStatus> Cancel(uint64_t job, bool only_if_queued = false);
   // Follows a job until it finishes, calling `on_update` (if set) with each
   // new state at most every `interval`; returns the final state (a batch's
   // with every task result). Blocks. Survives coordinator outages up to

@@ -35,6 +35,11 @@ struct ExecutorOptions {
   ChunkPolicy chunks = {};
   int max_attempts = 0;
   absl::Duration chunk_timeout = absl::InfiniteDuration();
+  // map() stops at its first error: the inputs without a result then
+  // become CANCELLED and the batch stops (as Python's map raises the first
+  // error and cancels the calls not started). false: every input runs and
+  // keeps its own result or error.
+  bool fail_fast = true;
 };
 
 class Executor {
@@ -62,19 +67,22 @@ class Executor {
 
   // Calls `kernel` once per input range, with `params`, as one batch job.
   // Results in input order: each input's value as a T, or its error (the
-  // kernel's message; the job's error when the job failed;
-  // DEADLINE_EXCEEDED for inputs still running when `timeout` passed).
+  // kernel's message, numbered by the input's position; INVALID_ARGUMENT
+  // for an input whose range is empty or reversed, the others running all
+  // the same; the job's error when the job failed). With fail_fast (the
+  // default), the first error stops the call: inputs without a result are
+  // CANCELLED. When `timeout` passes first, inputs not done are
+  // DEADLINE_EXCEEDED and the batch is stopped: what has not run never
+  // runs, what runs is cancelled (nobody could receive its result).
   template <typename T = Value>
   std::vector<absl::StatusOr<T>> map(
       const std::string& kernel, const std::vector<Range>& inputs,
       std::map<std::string, ParamValue> params = {},
       absl::Duration timeout = absl::InfiniteDuration()) {
-    std::vector<Task> tasks;
-    for (const Range& input : inputs) tasks.push_back({input, {}});
-    BatchResults results = SubmitBatch(kernel, std::move(tasks),
-                                       std::move(params), /*max_parallel=*/0);
     std::vector<absl::StatusOr<T>> out;
-    for (const absl::StatusOr<Value>& value : results.AllInOrder(timeout)) {
+    out.reserve(inputs.size());
+    for (absl::StatusOr<Value>& value :
+         MapValues(kernel, inputs, std::move(params), timeout)) {
       if (value.ok()) {
         out.push_back(internal::ValueAs<T>(*value, kernel));
       } else {
@@ -85,26 +93,33 @@ class Executor {
   }
 
   // A batch job of `tasks`, followed as its results arrive (Parallel's way).
-  // `max_parallel` > 0 caps the chunks running at once.
+  // `max_parallel` > 0 caps the chunks running at once. Every task keeps
+  // its own result (no fail-fast); a task whose range is empty or reversed
+  // fails alone with INVALID_ARGUMENT and is not sent.
   BatchResults SubmitBatch(const std::string& kernel, std::vector<Task> tasks,
                            std::map<std::string, ParamValue> params,
                            int max_parallel);
 
   // The same, with the results going to `positions` of `into` (so that
-  // batches of several kernels fill one set of results). Returns the job's
-  // future.
+  // batches of several kernels fill one set of results), errors numbered by
+  // those positions. Returns the job's future.
   std::shared_ptr<internal::FutureCore> SubmitBatchInto(
       const std::string& kernel, std::vector<Task> tasks,
       std::map<std::string, ParamValue> params, int max_parallel,
       std::shared_ptr<internal::BatchCore> into, std::vector<size_t> positions);
 
-  // Stops taking work. With `cancel_futures`, cancels the jobs not yet
-  // running; with `wait`, blocks until every future is done.
+  // Stops taking work. With `cancel_futures`, cancels the jobs none of
+  // whose chunks has started (Future::cancel); with `wait`, blocks until
+  // every future is done. On the client's callback thread, where nothing
+  // may wait, it does not wait.
   void shutdown(bool wait = true, bool cancel_futures = false);
 
  private:
   JobSpec Spec(const std::string& kernel, Range range,
                std::map<std::string, ParamValue> params) const;
+  std::vector<absl::StatusOr<Value>> MapValues(
+      const std::string& kernel, const std::vector<Range>& inputs,
+      std::map<std::string, ParamValue> params, absl::Duration timeout);
   // Where a batch job's task results go: task i of the job is position
   // positions[i] of `results`.
   struct BatchTarget {

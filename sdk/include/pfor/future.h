@@ -16,10 +16,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "pfor/value.h"
 
@@ -35,12 +37,16 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
 
   // Runs a user callback elsewhere (on the client's callback thread).
   using Poster = std::function<void(std::function<void()>)>;
+  // Asks the coordinator to cancel `job`: only while none of its chunks has
+  // started, or, with `running_too`, whatever it is doing. OK when the job
+  // is cancelled; an error when it had started (and not `running_too`) or
+  // ended, or the call failed.
+  using Canceller = std::function<absl::Status(uint64_t job, bool running_too)>;
 
-  // `cancel(job)` asks the coordinator to cancel the job; `name` names the
-  // work in error messages (a kernel, "command"); `post` runs the user's
-  // done-callbacks (nullptr: on the thread that completes the future).
-  FutureCore(std::string name, std::function<absl::Status(uint64_t)> cancel,
-             Poster post = nullptr);
+  // `name` names the work in error messages (a kernel, "command"); `post`
+  // runs the user's done-callbacks (nullptr: on the thread that completes
+  // the future).
+  FutureCore(std::string name, Canceller cancel, Poster post = nullptr);
 
   // --- For the executor. Each transition happens once; later ones are
   // ignored. Finishing runs the observers (AddCallback) on the calling
@@ -54,28 +60,42 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   uint64_t job() const;
   const std::string& name() const { return name_; }
   State state() const;
-  // Blocks until the future is done or `timeout` passed; true when done.
-  bool Wait(absl::Duration timeout) const;
+  bool done() const { return done_flag_.load(); }
+  // Blocks until the future is done or `timeout` passed. OK when done;
+  // DEADLINE_EXCEEDED when the timeout passed first; FAILED_PRECONDITION,
+  // at once, on the client's callback thread (a callback must not wait).
+  absl::Status Wait(absl::Duration timeout) const;
   // The result once done: the value, the job's error, or CANCELLED.
   absl::StatusOr<Value> result() const;
-  bool Cancel();
+  // Cancels the job unless one of its chunks has started (Python's
+  // cancel()), or, with `running_too`, unless it has ended. True when the
+  // future is cancelled.
+  bool Cancel(bool running_too);
   // Runs `callback(this future)` once the future is done: on the thread
   // that completes it, or at once, on this thread, when it already is. For
-  // the SDK's own observers (waiters, executors): quick, never blocking.
-  // (The callback gets the future rather than capturing it: a future that
-  // never completes must not own itself.)
+  // the SDK's own observers (waiters, executors): quick, never blocking,
+  // never throwing. Returns an id for RemoveCallback, or 0 when the
+  // callback already ran. (The callback gets the future rather than
+  // capturing it: a future that never completes must not own itself.)
   using Callback = std::function<void(const std::shared_ptr<FutureCore>&)>;
-  void AddCallback(Callback callback);
+  uint64_t AddCallback(Callback callback);
+  // Drops an observer that has not run (a waiter that gave up); harmless
+  // once it has.
+  void RemoveCallback(uint64_t id);
+  // Observers still waiting for the future.
+  size_t observers() const;
   // The same for a user's callback, which may block or call back into the
   // client: it runs on the client's callback thread (or at once, on this
-  // thread, when the future is already done, as in Python).
+  // thread, when the future is already done, as in Python). An exception
+  // it throws is reported (SetCallbackErrorHandler) and goes no further.
   void AddUserCallback(Callback callback);
 
  private:
   void Done(absl::StatusOr<Value> result, State state);
+  void RunUserCallback(const Callback& callback);
 
   const std::string name_;
-  const std::function<absl::Status(uint64_t)> cancel_;
+  const Canceller cancel_;
   const Poster post_;
   // Set with state_ once the future is done, for waiters that spin first.
   std::atomic<bool> done_flag_{false};
@@ -84,9 +104,18 @@ class FutureCore : public std::enable_shared_from_this<FutureCore> {
   uint64_t job_ = 0;               // guarded by mu_
   State state_ = State::kPending;  // guarded by mu_
   absl::StatusOr<Value> result_ = absl::UnknownError("not done");  // by mu_
-  std::vector<Callback> callbacks_;       // guarded by mu_
-  std::vector<Callback> user_callbacks_;  // guarded by mu_
+  uint64_t next_callback_ = 1;                                     // by mu_
+  std::vector<std::pair<uint64_t, Callback>> callbacks_;           // by mu_
+  std::vector<Callback> user_callbacks_;                           // by mu_
 };
+
+// The calling thread runs the client's done-callbacks (the follower's
+// thread marks itself); SDK calls that would wait there fail instead.
+void MarkCallbackThread();
+bool OnCallbackThread();
+// FAILED_PRECONDITION for `what` (such as "result() of job 7 (noop)") asked
+// to wait on the callback thread.
+absl::Status WaitOnCallbackThread(const std::string& what);
 
 // The value as a T: an int64_t, a double, or the Value itself.
 // INVALID_ARGUMENT names what the kernel returned and the T to ask for.
@@ -118,12 +147,12 @@ class Future {
   // The result, blocking up to `timeout`: the kernel's value as a T; the
   // job's error (UNKNOWN, with the kernel's message, the chunk and its
   // attempts), CANCELLED, or DEADLINE_EXCEEDED when the timeout passed first.
+  // On the client's callback thread (in a done-callback) it never waits:
+  // FAILED_PRECONDITION when the future is not done yet.
   absl::StatusOr<T> result(
       absl::Duration timeout = absl::InfiniteDuration()) const {
-    if (!core_->Wait(timeout)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "job ", core_->job(), " (", core_->name(), ") did not finish within ",
-          absl::FormatDuration(timeout)));
+    if (absl::Status waited = core_->Wait(timeout); !waited.ok()) {
+      return waited;
     }
     absl::StatusOr<Value> value = core_->result();
     if (!value.ok()) return value.status();
@@ -134,23 +163,31 @@ class Future {
       absl::Duration timeout = absl::InfiniteDuration()) const {
     return result(timeout).status();
   }
-  bool done() const {
-    const auto state = core_->state();
-    return state == internal::FutureCore::State::kFinished ||
-           state == internal::FutureCore::State::kCancelled;
-  }
+  bool done() const { return core_->done(); }
+  // True while one of the job's chunks runs on a worker (chunks merely
+  // queued on a worker do not count) and the job has not ended.
   bool running() const {
     return core_->state() == internal::FutureCore::State::kRunning;
   }
   bool cancelled() const {
     return core_->state() == internal::FutureCore::State::kCancelled;
   }
-  // Cancels the job, queued or running (unlike Python, a running job can be
-  // cancelled: its chunks stop). False when it had already finished.
-  bool cancel() const { return core_->Cancel(); }
+  // Python's cancel(): cancels the job if none of its chunks has started;
+  // true when the future is then (or was already) cancelled, false when the
+  // job runs or has finished. Running work is left alone: terminate()
+  // stops it.
+  bool cancel() const { return core_->Cancel(/*running_too=*/false); }
+  // Stops the job whether or not it has started: its queued chunks are
+  // dropped and its running ones cancelled. True when the future is then
+  // (or was already) cancelled, false when the job had finished.
+  bool terminate() const { return core_->Cancel(/*running_too=*/true); }
   // Calls `callback(future)` once the future is done, on the client's
   // callback thread, one callback at a time (or at once, on this thread,
-  // when the future is already done).
+  // when the future is already done). An exception the callback throws is
+  // reported (a line on stderr, or SetCallbackErrorHandler's handler) and
+  // the next callbacks run, as in Python. A callback must not wait: SDK
+  // calls that would (result() of a future not done, wait(), a Parallel
+  // list, ...) fail with FAILED_PRECONDITION there.
   void add_done_callback(std::function<void(const Future<T>&)> callback) const {
     core_->AddUserCallback(
         [callback = std::move(callback)](
@@ -167,6 +204,12 @@ class Future {
   std::shared_ptr<internal::FutureCore> core_;
 };
 
+// What becomes of an exception thrown by a done-callback: `handler` gets a
+// line such as "exception calling callback for job 12 (count_primes):
+// doh!" on the thread that ran the callback. The default (and nullptr)
+// writes it to stderr, prefixed "pfor: ", as Python logs it. Thread-safe.
+void SetCallbackErrorHandler(std::function<void(const std::string&)> handler);
+
 enum class ReturnWhen { kFirstCompleted, kFirstException, kAllCompleted };
 
 template <typename T>
@@ -176,17 +219,32 @@ struct DoneAndNotDone {
 };
 
 namespace internal {
-// The indices of `cores` done when `when` is met or `timeout` passed.
-std::vector<bool> WaitFor(const std::vector<std::shared_ptr<FutureCore>>& cores,
-                          ReturnWhen when, absl::Duration timeout);
+// Positions of `cores` with each future's first occurrence only: Python
+// takes futures as a set.
+std::vector<size_t> Distinct(
+    const std::vector<std::shared_ptr<FutureCore>>& cores);
 
-// Hands out futures in the order they complete.
+// Waits until `when` is met or `timeout` passed; returns, for each of
+// `cores` (distinct), whether it is done. Leaves no observer behind.
+// FAILED_PRECONDITION on the callback thread when it would wait.
+absl::StatusOr<std::vector<bool>> WaitFor(
+    const std::vector<std::shared_ptr<FutureCore>>& cores, ReturnWhen when,
+    absl::Duration timeout);
+
+// Hands out futures in the order they complete. Its observers go with it.
 class CompletionQueue {
  public:
-  explicit CompletionQueue(
-      const std::vector<std::shared_ptr<FutureCore>>& cores);
+  // `cores` must be distinct.
+  explicit CompletionQueue(std::vector<std::shared_ptr<FutureCore>> cores);
+  ~CompletionQueue();
+  CompletionQueue(CompletionQueue&& other) noexcept;
+  CompletionQueue& operator=(CompletionQueue&&) = delete;
+  CompletionQueue(const CompletionQueue&) = delete;
+  CompletionQueue& operator=(const CompletionQueue&) = delete;
+
   // The index of the next future to complete; DEADLINE_EXCEEDED when none
-  // did by `deadline`; OUT_OF_RANGE once all were handed out.
+  // did by `deadline`; OUT_OF_RANGE once all were handed out;
+  // FAILED_PRECONDITION on the callback thread when it would wait.
   absl::StatusOr<size_t> Next(absl::Time deadline);
 
  private:
@@ -196,24 +254,32 @@ class CompletionQueue {
     std::vector<size_t> completed;  // guarded by mu
   };
   std::shared_ptr<Shared> shared_;
+  std::vector<std::shared_ptr<FutureCore>> cores_;
+  std::vector<uint64_t> observers_;
   size_t handed_out_ = 0;
-  size_t total_;
 };
 }  // namespace internal
 
 // Waits like concurrent.futures.wait: until the first future completes,
 // the first fails (or all complete), or all complete, or `timeout` passes.
-// Returns the futures split into done and not done, each in input order.
+// Returns the futures split into done and not done, each in input order,
+// each future once however often it was passed. On the client's callback
+// thread it does not wait: every future not done is in not_done.
 template <typename T>
 DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures,
                        ReturnWhen when = ReturnWhen::kAllCompleted,
                        absl::Duration timeout = absl::InfiniteDuration()) {
+  std::vector<std::shared_ptr<internal::FutureCore>> all;
+  for (const Future<T>& future : futures) all.push_back(future.core());
   std::vector<std::shared_ptr<internal::FutureCore>> cores;
-  for (const Future<T>& future : futures) cores.push_back(future.core());
-  const std::vector<bool> done = internal::WaitFor(cores, when, timeout);
+  std::vector<size_t> positions = internal::Distinct(all);
+  for (size_t i : positions) cores.push_back(all[i]);
+  absl::StatusOr<std::vector<bool>> done =
+      internal::WaitFor(cores, when, timeout);
   DoneAndNotDone<T> out;
-  for (size_t i = 0; i < futures.size(); ++i) {
-    (done[i] ? out.done : out.not_done).push_back(futures[i]);
+  for (size_t i = 0; i < positions.size(); ++i) {
+    const bool is_done = done.ok() ? (*done)[i] : cores[i]->done();
+    (is_done ? out.done : out.not_done).push_back(futures[positions[i]]);
   }
   return out;
 }
@@ -225,15 +291,19 @@ DoneAndNotDone<T> wait(const std::vector<Future<T>>& futures,
 //     ... next->result() ...
 //   }
 //
-// Each future comes once; after `timeout` (from the call) the iteration
-// yields DEADLINE_EXCEEDED once and stops.
+// Each future comes once, however often it was passed; after `timeout`
+// (from the call) the iteration yields DEADLINE_EXCEEDED once and stops.
+// On the client's callback thread, where it must not wait, it yields
+// FAILED_PRECONDITION instead of waiting.
 template <typename T>
 class AsCompleted {
  public:
   AsCompleted(std::vector<Future<T>> futures, absl::Duration timeout)
-      : futures_(std::move(futures)),
+      : futures_(Distinct(std::move(futures))),
         queue_(Cores(futures_)),
-        deadline_(absl::Now() + timeout) {}
+        deadline_(timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                      : absl::Now() + timeout) {
+  }
 
   class iterator {
    public:
@@ -273,6 +343,13 @@ class AsCompleted {
   iterator end() { return iterator(); }
 
  private:
+  static std::vector<Future<T>> Distinct(std::vector<Future<T>> futures) {
+    std::vector<Future<T>> out;
+    for (size_t i : internal::Distinct(Cores(futures))) {
+      out.push_back(std::move(futures[i]));
+    }
+    return out;
+  }
   static std::vector<std::shared_ptr<internal::FutureCore>> Cores(
       const std::vector<Future<T>>& futures) {
     std::vector<std::shared_ptr<internal::FutureCore>> cores;

@@ -73,6 +73,9 @@ struct WorkerMessage {
   // More chunks wanted per executor, on top of those asked for before.
   std::array<int32_t, kExecutorKinds> credits{};
   std::vector<ChunkResult> results;
+  // Attempts that started to run on a slot: the first of each job on this
+  // link (chunks only queued on the worker have not started).
+  std::vector<AttemptRef> started;
   // Attempts given back unstarted (the worker is draining).
   std::vector<AttemptRef> released;
   // The worker will take no more chunks and leaves when its running chunks

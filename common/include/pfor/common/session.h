@@ -80,7 +80,10 @@ class CoordinatorCalls {
   virtual absl::StatusOr<JobStatus> Submit(const JobSpec& spec) = 0;
   virtual absl::StatusOr<JobStatus> Get(uint64_t job,
                                         bool with_recent_chunks) = 0;
-  virtual absl::StatusOr<JobStatus> Cancel(uint64_t job) = 0;
+  // With `only_if_queued`, a job one of whose chunks has started is left
+  // alone (and returned as it is).
+  virtual absl::StatusOr<JobStatus> Cancel(uint64_t job,
+                                           bool only_if_queued) = 0;
   // Newest first.
   virtual absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) = 0;
   virtual absl::StatusOr<std::vector<WorkerStatus>> ListWorkers() = 0;
