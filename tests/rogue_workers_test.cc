@@ -41,5 +41,32 @@ TEST(RogueWorkers, AKernelDeclaredDifferentlyElsewhereCrashesNoWorker) {
   EXPECT_TRUE(cluster.worker(real).Running()) << cluster.worker(real).Stderr();
 }
 
+TEST(RogueWorkers, AWorkerThatTakesChunksAndNeverAnswersStallsNoJob) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator());
+  // It heartbeats, asks for thousands of chunks and never answers one.
+  v1::WorkerMessage hello = FakeHello("hung", 16, 4000);
+  v1::KernelInfo* sleep = hello.mutable_hello()->add_kernels();
+  sleep->set_name("sleep");
+  sleep->add_executors(v1::EXECUTOR_KIND_THREADS);
+  FakeWorker hung(cluster.address(), hello);
+  ASSERT_TRUE(hung.Read(absl::Seconds(10)).has_value()) << "no welcome";
+  ASSERT_OK(cluster.StartWorker(1).status());
+  ASSERT_OK(cluster.WaitForWorkers(2));
+
+  // Most chunks go to the hung worker at first. Each becomes overdue 2 s
+  // after it was sent and runs on the honest worker; one backup per tick,
+  // only at the job's end, took minutes.
+  RunResult result =
+      cluster.Cli({"submit", "sleep", "--range", "0:2000", "--chunks",
+                   "fixed:1", "--wait", "--no-progress"},
+                  absl::Seconds(60));
+  EXPECT_TRUE(result.status.ExitedWith(0)) << Describe(result);
+  EXPECT_EQ(result.out, "2000\n") << Describe(result);
+  RunResult workers = cluster.Cli({"workers"}, absl::Seconds(30));
+  EXPECT_NE(workers.out.find("quarantined"), std::string::npos)
+      << Describe(workers);
+}
+
 }  // namespace
 }  // namespace pfor::testing
