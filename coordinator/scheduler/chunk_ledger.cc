@@ -52,12 +52,17 @@ std::optional<int64_t> ChunkLedger::TakeBackup(uint64_t worker) {
 }
 
 std::vector<LiveAttempt> ChunkLedger::MarkOverdue(
-    absl::Time now, const std::function<absl::Duration(int64_t)>& limit) {
+    absl::Time now, absl::Duration shortest,
+    const std::function<absl::Duration(int64_t)>& limit) {
   std::vector<LiveAttempt> overdue;
   for (auto& [begin, chunk] : in_flight_) {
-    const absl::Duration allowed = limit(chunk.end - begin);
+    // Most attempts are young: the limit (a fit of the job's costs) is
+    // worked out only for the others.
+    std::optional<absl::Duration> allowed;
     for (LiveAttempt& live : chunk.live) {
-      if (live.overdue || now - live.started < allowed) continue;
+      if (live.overdue || now - live.started < shortest) continue;
+      if (!allowed) allowed = limit(chunk.end - begin);
+      if (now - live.started < *allowed) continue;
       live.overdue = true;
       overdue.push_back(live);
       if (chunk.live.size() == 1) backups_.push_back(begin);

@@ -76,8 +76,11 @@ class ChunkLedger {
   // Marks the live attempts started before `now - limit(indices of their
   // chunk)` overdue, and queues a backup copy of each chunk whose only live
   // attempt that is. Returns the attempts newly overdue (each once).
+  // `limit` is never below `shortest`, and is asked only about chunks with
+  // an attempt older than that.
   std::vector<LiveAttempt> MarkOverdue(
-      absl::Time now, const std::function<absl::Duration(int64_t)>& limit);
+      absl::Time now, absl::Duration shortest,
+      const std::function<absl::Duration(int64_t)>& limit);
   // Starts a new attempt of the in-flight chunk at `begin` on `worker`.
   // Returns the chunk: the attempt is its attempts_started.
   const ChunkInFlight& StartAttempt(int64_t begin, uint64_t worker,

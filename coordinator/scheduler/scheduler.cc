@@ -554,12 +554,13 @@ void Scheduler::CheckDeadlines(ScheduledJob& job, absl::Time now) {
   // copy runs elsewhere; the attempt runs on (it may still win).
   const ChunkSizer& sizer = job.ledger.sizer();
   const bool measured = sizer.measured();
+  const absl::Duration shortest =
+      measured ? options_.straggler_min_time : options_.unmeasured_deadline;
   for (const LiveAttempt& late :
-       job.ledger.MarkOverdue(now, [&](int64_t indices) {
-         return measured ? std::max(options_.straggler_min_time,
-                                    sizer.Expected(indices) *
-                                        options_.straggler_factor)
-                         : options_.unmeasured_deadline;
+       job.ledger.MarkOverdue(now, shortest, [&](int64_t indices) {
+         return measured ? std::max(shortest, sizer.Expected(indices) *
+                                                  options_.straggler_factor)
+                         : shortest;
        })) {
     // Before any chunk of the job finished, nothing says the worker is to
     // blame.
