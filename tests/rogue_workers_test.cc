@@ -15,17 +15,24 @@
 namespace pfor::testing {
 namespace {
 
-TEST(RogueWorkers, AKernelDeclaredDifferentlyElsewhereCrashesNoWorker) {
-  Cluster cluster;
-  ASSERT_OK(cluster.StartCoordinator());
-  // The first worker to offer `sleep` declares it without the parameter
-  // `us` the real kernel reads (another version, a plugin of the same name,
-  // a rogue peer). It asks for no chunks.
-  v1::WorkerMessage hello = FakeHello("rogue", 1, 0);
+// A hello offering `sleep` on threads, declared without the parameter `us`
+// the real kernel reads (another version, a plugin of the same name, a
+// rogue peer).
+v1::WorkerMessage SleepHello(const std::string& name, int threads,
+                             int credits) {
+  v1::WorkerMessage hello = FakeHello(name, threads, credits);
   v1::KernelInfo* sleep = hello.mutable_hello()->add_kernels();
   sleep->set_name("sleep");
   sleep->add_executors(v1::EXECUTOR_KIND_THREADS);
-  FakeWorker rogue(cluster.address(), hello);
+  return hello;
+}
+
+TEST(RogueWorkers, AKernelDeclaredDifferentlyElsewhereCrashesNoWorker) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator());
+  // The first worker to offer `sleep` declares it differently. It asks for
+  // no chunks.
+  FakeWorker rogue(cluster.address(), SleepHello("rogue", 1, 0));
   ASSERT_TRUE(rogue.Read(absl::Seconds(10)).has_value()) << "no welcome";
   ASSERT_OK_AND_ASSIGN(int real, cluster.StartWorker(1));
   ASSERT_OK(cluster.WaitForWorkers(2));
@@ -45,11 +52,7 @@ TEST(RogueWorkers, AWorkerThatTakesChunksAndNeverAnswersStallsNoJob) {
   Cluster cluster;
   ASSERT_OK(cluster.StartCoordinator());
   // It heartbeats, asks for thousands of chunks and never answers one.
-  v1::WorkerMessage hello = FakeHello("hung", 16, 4000);
-  v1::KernelInfo* sleep = hello.mutable_hello()->add_kernels();
-  sleep->set_name("sleep");
-  sleep->add_executors(v1::EXECUTOR_KIND_THREADS);
-  FakeWorker hung(cluster.address(), hello);
+  FakeWorker hung(cluster.address(), SleepHello("hung", 16, 4000));
   ASSERT_TRUE(hung.Read(absl::Seconds(10)).has_value()) << "no welcome";
   ASSERT_OK(cluster.StartWorker(1).status());
   ASSERT_OK(cluster.WaitForWorkers(2));

@@ -10,8 +10,6 @@
 namespace pfor::coordinator {
 namespace {
 
-using ::testing::HasSubstr;
-
 class DeadlinesTest : public SchedulerHarness {
  protected:
   DeadlinesTest() : SchedulerHarness({.quarantine_time = absl::Seconds(10)}) {}
@@ -145,25 +143,6 @@ TEST_F(DeadlinesTest, NeverQuarantinesTheLastWorkerServing) {
   scheduler_.Tick(now_);
   Collect();
   EXPECT_FALSE(Quarantined(1));
-}
-
-TEST_F(DeadlinesTest, ChunkTimeoutEndsAnAttemptOnTheMillisecond) {
-  Join(1, 1);
-  JobSpec spec = Spec(0, 10, 10);
-  spec.chunk_timeout = absl::Milliseconds(50);
-  spec.max_attempts = 1;
-  const JobStatus job = Submit(spec);
-  // The coordinator ticks when the deadline comes, not at its next round.
-  EXPECT_EQ(scheduler_.NextDeadline(now_), now_ + absl::Milliseconds(50));
-  scheduler_.Tick(now_ + absl::Milliseconds(49));
-  Collect();
-  EXPECT_EQ(Get(job.id).state, JobState::kQueued);
-  scheduler_.Tick(now_ + absl::Milliseconds(50));
-  Collect();
-  const JobStatus failed = Get(job.id);
-  EXPECT_EQ(failed.state, JobState::kFailed);
-  EXPECT_THAT(failed.error, HasSubstr("timed out after 50ms"));
-  EXPECT_EQ(scheduler_.NextDeadline(now_), absl::InfiniteFuture());
 }
 
 class FairShareTest : public SchedulerHarness {
