@@ -14,6 +14,10 @@
 //     from a live attempt of a chunk still in flight, and the first one wins;
 //   * a lost worker's chunks go back to the queue;
 //   * a chunk that fails max_attempts times fails its job with that error;
+//   * an attempt far slower than its job's measured chunk time gets a backup
+//     copy elsewhere, and a worker whose attempts keep doing that gets no
+//     chunks for a while;
+//   * slots are shared fairly between submitters, then between jobs;
 //   * a worker is never sent more chunks of an executor than it asked for;
 //   * memory is O(jobs + chunks in flight), never O(chunks of a job);
 //   * job ids never repeat, across restarts too (NextJobId).

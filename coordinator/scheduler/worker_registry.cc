@@ -255,24 +255,23 @@ void WorkerRegistry::Drain(ConnectedWorker& worker) {
   CountSlots(worker, -1);
 }
 
-bool WorkerRegistry::AttemptTimedOut(ConnectedWorker& worker,
+void WorkerRegistry::AttemptTimedOut(ConnectedWorker& worker,
                                      const SchedulerOptions& options,
                                      absl::Time now) {
   worker.attempts_timed_out += 1;
   worker.timeouts_in_a_row += 1;
   if (Quarantined(worker) || worker.draining ||
       worker.timeouts_in_a_row < options.quarantine_after) {
-    return false;
+    return;
   }
   const bool another = std::any_of(ids_.begin(), ids_.end(), [&](WorkerId id) {
     const ConnectedWorker& other = *workers_.at(id);
     return id != worker.id && !other.draining && !Quarantined(other);
   });
-  if (!another) return false;
+  if (!another) return;
   worker.quarantined_until = now + options.quarantine_time;
   quarantined_.insert(worker.id);
   UpdateHungry(worker);
-  return true;
 }
 
 void WorkerRegistry::AttemptInTime(ConnectedWorker& worker) {
@@ -283,8 +282,8 @@ void WorkerRegistry::AttemptInTime(ConnectedWorker& worker) {
   UpdateHungry(worker);
 }
 
-std::vector<WorkerId> WorkerRegistry::EndQuarantines(
-    const SchedulerOptions& options, absl::Time now) {
+void WorkerRegistry::EndQuarantines(const SchedulerOptions& options,
+                                    absl::Time now) {
   std::vector<WorkerId> ended;
   for (WorkerId id : quarantined_) {
     if (workers_.at(id)->quarantined_until <= now) ended.push_back(id);
@@ -294,7 +293,6 @@ std::vector<WorkerId> WorkerRegistry::EndQuarantines(
     AttemptInTime(worker);
     worker.timeouts_in_a_row = options.quarantine_after - 1;
   }
-  return ended;
 }
 
 std::vector<KernelId> WorkerRegistry::DeclarationsOf(

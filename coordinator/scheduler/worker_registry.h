@@ -136,16 +136,15 @@ class WorkerRegistry {
   // `options.quarantine_time`: it keeps its link,
   // its credits and its running attempts, but gets no chunks. Never
   // quarantines the last worker that is not (then the work is slow, not
-  // the workers). Returns whether it was quarantined now.
-  bool AttemptTimedOut(ConnectedWorker& worker, const SchedulerOptions& options,
+  // the workers).
+  void AttemptTimedOut(ConnectedWorker& worker, const SchedulerOptions& options,
                        absl::Time now);
   // An attempt of the worker finished in time: its count of timeouts in a
   // row starts again, and a quarantine ends.
   void AttemptInTime(ConnectedWorker& worker);
   // Ends the quarantines that are over at `now`; one more timeout puts
-  // such a worker back at once. Returns the workers let back.
-  std::vector<WorkerId> EndQuarantines(const SchedulerOptions& options,
-                                       absl::Time now);
+  // such a worker back at once.
+  void EndQuarantines(const SchedulerOptions& options, absl::Time now);
   static bool Quarantined(const ConnectedWorker& worker) {
     return worker.quarantined_until != absl::InfinitePast();
   }
