@@ -134,6 +134,8 @@ nlohmann::json ToJson(const WorkerStatus& worker) {
            absl::ToDoubleSeconds(worker.since_last_message)},
           {"kernels", worker.kernels},
           {"draining", worker.draining},
+          {"quarantined", worker.quarantined},
+          {"attempts_timed_out", worker.attempts_timed_out},
           {"executors",
            {{"threads", worker.slots[0]},
             {"processes", worker.slots[1]},

@@ -1,6 +1,7 @@
 #include "pfor/common/wire_job.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -516,7 +517,8 @@ v1::WorkerInfo ToProto(const WorkerStatus& worker) {
   out.set_id(worker.id);
   out.set_name(worker.name);
   out.set_peer(worker.peer);
-  out.set_slots(worker.total_slots());
+  out.set_slots(
+      static_cast<int32_t>(std::min<int64_t>(worker.total_slots(), INT32_MAX)));
   for (int kind = 0; kind < kExecutorKinds; ++kind) {
     if (worker.slots[kind] == 0) continue;
     v1::ExecutorSlots* executor = out.add_executors();
@@ -530,6 +532,8 @@ v1::WorkerInfo ToProto(const WorkerStatus& worker) {
   out.mutable_kernels()->Reserve(static_cast<int>(worker.kernels.size()));
   for (const std::string& kernel : worker.kernels) out.add_kernels(kernel);
   out.set_draining(worker.draining);
+  out.set_quarantined(worker.quarantined);
+  out.set_attempts_timed_out(worker.attempts_timed_out);
   out.set_credits(worker.credits);
   return out;
 }
@@ -552,6 +556,8 @@ WorkerStatus FromProto(const v1::WorkerInfo& worker) {
   out.since_last_message = FromProto(worker.since_last_message());
   out.kernels.assign(worker.kernels().begin(), worker.kernels().end());
   out.draining = worker.draining();
+  out.quarantined = worker.quarantined();
+  out.attempts_timed_out = worker.attempts_timed_out();
   out.credits = worker.credits();
   return out;
 }

@@ -9,7 +9,8 @@
 namespace pfor::coordinator {
 
 int BusySlots(const WorkerStatus& worker) {
-  return std::min(worker.chunks_in_flight, worker.total_slots());
+  return static_cast<int>(
+      std::min<int64_t>(worker.chunks_in_flight, worker.total_slots()));
 }
 
 std::string MetricsPage(const CoordinatorStats& stats) {
@@ -35,6 +36,10 @@ std::string MetricsPage(const CoordinatorStats& stats) {
       {"pfor_chunks_requeued_total",
        "Chunks handed back to the queue because their worker was lost.",
        chunks.chunks_requeued},
+      {"pfor_chunks_overdue_total",
+       "Chunk attempts that ran past their deadline (the chunk got a backup "
+       "copy elsewhere).",
+       chunks.attempts_overdue},
   };
   for (const auto& counter : counters) {
     page.Counter(counter.name, counter.help,
@@ -56,6 +61,7 @@ std::string MetricsPage(const CoordinatorStats& stats) {
              static_cast<double>(stats.workers.size()));
   std::vector<MetricsText::Sample> slots;
   std::vector<MetricsText::Sample> busy;
+  std::vector<MetricsText::Sample> quarantined;
   for (const WorkerStatus& worker : stats.workers) {
     for (int kind = 0; kind < kExecutorKinds; ++kind) {
       if (worker.slots[kind] == 0) continue;
@@ -69,11 +75,18 @@ std::string MetricsPage(const CoordinatorStats& stats) {
     busy.push_back(
         {{{"worker", worker.name}, {"worker_id", std::to_string(worker.id)}},
          static_cast<double>(BusySlots(worker))});
+    quarantined.push_back(
+        {{{"worker", worker.name}, {"worker_id", std::to_string(worker.id)}},
+         worker.quarantined ? 1.0 : 0.0});
   }
   page.Gauges("pfor_worker_slots", "Slots of each worker, per executor.",
               slots);
   page.Gauges("pfor_worker_busy_slots", "Slots of each worker holding a chunk.",
               busy);
+  page.Gauges("pfor_worker_quarantined",
+              "1 while a worker gets no chunks because its attempts kept "
+              "running past their deadline.",
+              quarantined);
   page.Gauge("pfor_client_sessions",
              "Clients connected with a session (submitting or following "
              "jobs).",

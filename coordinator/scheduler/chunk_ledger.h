@@ -12,7 +12,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/inlined_vector.h"
@@ -27,6 +30,8 @@ struct LiveAttempt {
   uint64_t worker = 0;
   int32_t attempt = 0;
   absl::Time started;
+  // It ran past its deadline (MarkOverdue), which is counted once.
+  bool overdue = false;
 };
 
 struct ChunkInFlight {
@@ -50,8 +55,10 @@ class ChunkLedger {
   ChunkLedger(int64_t begin, int64_t end, ChunkSizer sizer)
       : end_(end), cursor_(begin), sizer_(std::move(sizer)) {}
 
-  // Some chunk waits to be handed out.
+  // Some chunk waits to be handed out (backups aside).
   bool HasWork() const { return !retry_.empty() || cursor_ < end_; }
+  // Some overdue chunk waits for a backup copy.
+  bool WantsBackups() const { return !backups_.empty(); }
   // Every chunk is done: none left to cut, to retry or in flight.
   bool Drained() const {
     return cursor_ == end_ && retry_.empty() && in_flight_.empty();
@@ -61,6 +68,19 @@ class ChunkLedger {
   // first, else a new one cut at the cursor (`slots` that can run the job
   // shape the auto policy's tail). Returns its begin. Requires HasWork().
   int64_t TakeNext(int slots);
+  // The overdue chunk that `worker` should run a backup copy of: the
+  // longest waiting whose one live attempt runs elsewhere; nullopt when
+  // none. TakeBackup also forgets it (and chunks that no longer need one).
+  std::optional<int64_t> PeekBackup(uint64_t worker) const;
+  std::optional<int64_t> TakeBackup(uint64_t worker);
+  // Marks the live attempts started before `now - limit(indices of their
+  // chunk)` overdue, and queues a backup copy of each chunk whose only live
+  // attempt that is. Returns the attempts newly overdue (each once).
+  // `limit` is never below `shortest`, and is asked only about chunks with
+  // an attempt older than that.
+  std::vector<LiveAttempt> MarkOverdue(
+      absl::Time now, absl::Duration shortest,
+      const std::function<absl::Duration(int64_t)>& limit);
   // Starts a new attempt of the in-flight chunk at `begin` on `worker`.
   // Returns the chunk: the attempt is its attempts_started.
   const ChunkInFlight& StartAttempt(int64_t begin, uint64_t worker,
@@ -84,6 +104,9 @@ class ChunkLedger {
   void CountRequeued() { chunks_requeued_ += 1; }
   // The job ended: forgets every chunk in flight and to retry.
   void Clear();
+  // Live attempts are also added to (and taken off) `*total`, a count over
+  // several ledgers (a submitter's share); nullptr stops that.
+  void CountLiveIn(int64_t* total) { live_total_ = total; }
 
   // After a restart: the completed work [begin, end) of `chunks` chunks...
   void RestoreDone(int64_t begin, int64_t end, int64_t chunks);
@@ -103,6 +126,14 @@ class ChunkLedger {
   int64_t chunks_requeued() const { return chunks_requeued_; }
 
  private:
+  void AddLive(int64_t delta) {
+    live_attempts_ += delta;
+    if (live_total_ != nullptr) *live_total_ += delta;
+  }
+  // Whether the chunk at `begin` still wants a backup that `worker` could
+  // run.
+  bool BackupFits(int64_t begin, uint64_t worker) const;
+
   struct Pending {
     int64_t begin = 0;
     ChunkInFlight chunk;
@@ -117,7 +148,11 @@ class ChunkLedger {
   // Chunks to run again (their worker was lost or the attempt failed).
   std::deque<Pending> retry_;
   absl::btree_map<int64_t, ChunkInFlight> in_flight_;
+  // Overdue chunks waiting for a backup copy, oldest first (entries of
+  // chunks done or backed up since are dropped as they are met).
+  std::deque<int64_t> backups_;
   int64_t live_attempts_ = 0;
+  int64_t* live_total_ = nullptr;
   int64_t indices_done_ = 0;
   int64_t chunks_done_ = 0;
   int64_t attempts_failed_ = 0;

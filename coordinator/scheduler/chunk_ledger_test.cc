@@ -84,5 +84,47 @@ TEST(ChunkLedgerTest, ResumesWithHolesAfterARestart) {
   EXPECT_EQ(ledger.TakeNext(1), 40);
 }
 
+TEST(ChunkLedgerTest, QueuesABackupOfEachOverdueChunkOnce) {
+  ChunkLedger ledger = Ledger(0, 30, 10);
+  for (int worker = 1; worker <= 3; ++worker) {
+    ledger.StartAttempt(ledger.TakeNext(1), worker, kNow);
+  }
+  const auto limit = [](int64_t) { return absl::Seconds(5); };
+  EXPECT_TRUE(
+      ledger.MarkOverdue(kNow + absl::Seconds(4), absl::Seconds(5), limit)
+          .empty());
+  EXPECT_FALSE(ledger.WantsBackups());
+  const std::vector<LiveAttempt> late =
+      ledger.MarkOverdue(kNow + absl::Seconds(5), absl::Seconds(5), limit);
+  EXPECT_EQ(late.size(), 3u);
+  // Once only.
+  EXPECT_TRUE(
+      ledger.MarkOverdue(kNow + absl::Seconds(9), absl::Seconds(5), limit)
+          .empty());
+  // A worker backs up another's chunk, never its own.
+  EXPECT_EQ(ledger.PeekBackup(1), 10);
+  EXPECT_EQ(ledger.TakeBackup(1), 10);
+  ledger.StartAttempt(10, 1, kNow + absl::Seconds(9));
+  // The chunk at 20 finished meanwhile: no backup of it.
+  ASSERT_NE(ledger.Revoke(20, 1, 3), nullptr);
+  ledger.Complete(20, absl::Seconds(9));
+  EXPECT_EQ(ledger.TakeBackup(1), std::nullopt);
+  EXPECT_EQ(ledger.TakeBackup(2), 0);
+  EXPECT_FALSE(ledger.WantsBackups());
+}
+
+TEST(ChunkLedgerTest, CountsLiveAttemptsIntoASharedTotal) {
+  int64_t total = 5;
+  ChunkLedger ledger = Ledger(0, 30, 10);
+  ledger.CountLiveIn(&total);
+  ledger.StartAttempt(ledger.TakeNext(1), 1, kNow);
+  ledger.StartAttempt(ledger.TakeNext(1), 2, kNow);
+  EXPECT_EQ(total, 7);
+  ASSERT_NE(ledger.Revoke(0, 1, 1), nullptr);
+  EXPECT_EQ(total, 6);
+  ledger.Clear();
+  EXPECT_EQ(total, 5);
+}
+
 }  // namespace
 }  // namespace pfor::coordinator

@@ -54,6 +54,8 @@ class ChunkSizer {
 
   // Expected kernel time of a chunk of `indices`; zero while unknown.
   absl::Duration Expected(int64_t indices) const;
+  // Some chunk was observed: Expected is known.
+  bool measured() const { return observed_count_ > 0; }
 
   // Number of chunks the fixed and count policies produce; 0 for auto.
   int64_t PlannedChunks() const;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <optional>
+#include <tuple>
 
 #include "scheduler.h"
 
@@ -13,11 +15,46 @@ bool UnderMaxParallel(const ScheduledJob& job) {
          job.ledger.live_attempts() < job.spec->max_parallel;
 }
 
+// Some chunk of the job waits to be handed out: a new one, one to retry or
+// an overdue one's backup.
 bool HasWork(const ScheduledJob* job) {
-  return job->definition != nullptr && job->ledger.HasWork();
+  return job->definition != nullptr &&
+         (job->ledger.HasWork() || job->ledger.WantsBackups());
+}
+
+// Whether `a` goes before `b`: its submitter has fewer live attempts (or,
+// as many, was served longer ago), or, of one submitter, it has fewer.
+bool Before(const ScheduledJob& a, const ScheduledJob& b) {
+  if (a.share != b.share) {
+    return std::tie(a.share->live_attempts, a.share->served) <
+           std::tie(b.share->live_attempts, b.share->served);
+  }
+  return a.ledger.live_attempts() < b.ledger.live_attempts();
 }
 
 }  // namespace
+
+void Dispatcher::Join(ScheduledJob& job, const std::string& submitter) {
+  std::unique_ptr<SubmitterShare>& share = shares_[submitter];
+  if (share == nullptr) share = std::make_unique<SubmitterShare>();
+  share->jobs += 1;
+  share->live_attempts += job.ledger.live_attempts();
+  job.share = share.get();
+  job.ledger.CountLiveIn(&share->live_attempts);
+}
+
+void Dispatcher::Leave(ScheduledJob& job) {
+  if (job.share == nullptr) return;
+  job.share->live_attempts -= job.ledger.live_attempts();
+  job.ledger.CountLiveIn(nullptr);
+  job.share->jobs -= 1;
+  if (job.share->jobs == 0) {
+    absl::erase_if(shares_, [&](const auto& entry) {
+      return entry.second.get() == job.share;
+    });
+  }
+  job.share = nullptr;
+}
 
 const std::shared_ptr<const JobDefinition>* Dispatcher::DefinitionFor(
     const ConnectedWorker& worker, const ScheduledJob& job) const {
@@ -43,16 +80,16 @@ int64_t Dispatcher::SlotsFor(const ScheduledJob& job) const {
 ScheduledJob* Dispatcher::PickJob(
     const ConnectedWorker& worker,
     const std::vector<ScheduledJob*>& active) const {
-  // Fair share: the job with the fewest running attempts goes first; ties go
-  // to the oldest job.
+  // Ties go to the oldest job: `active` is in submission order.
   ScheduledJob* best = nullptr;
   for (ScheduledJob* job : active) {
-    if (!HasWork(job) || !workers_.HasCredit(worker, job->spec->executor) ||
-        !UnderMaxParallel(*job) || DefinitionFor(worker, *job) == nullptr) {
+    if (job->definition == nullptr ||
+        !workers_.HasCredit(worker, job->spec->executor) ||
+        !UnderMaxParallel(*job) || (best != nullptr && !Before(*job, *best))) {
       continue;
     }
-    if (best == nullptr ||
-        job->ledger.live_attempts() < best->ledger.live_attempts()) {
+    if ((job->ledger.HasWork() || job->ledger.PeekBackup(worker.id)) &&
+        DefinitionFor(worker, *job) != nullptr) {
       best = job;
     }
   }
@@ -66,6 +103,7 @@ void Dispatcher::Assign(ConnectedWorker& worker, ScheduledJob& job,
   const ChunkInFlight& chunk = job.ledger.StartAttempt(begin, worker.id, now);
   const AttemptRef attempt{job.id, begin, chunk.attempts_started};
   worker.attempts += 1;
+  job.share->served = ++dispatched_;
   workers_.Spend(worker, job.spec->executor);
   Commands::Assign& assign = commands_.assign.emplace_back();
   assign.worker = worker.id;
@@ -112,57 +150,18 @@ void Dispatcher::Dispatch(const std::vector<ScheduledJob*>& active,
       ConnectedWorker& worker = *workers_.Find(id);
       ScheduledJob* job = PickJob(worker, active);
       if (job == nullptr) continue;
-      const int slots =
-          static_cast<int>(std::clamp<int64_t>(SlotsFor(*job), 1, INT_MAX));
-      Assign(worker, *job, job->ledger.TakeNext(slots),
-             *DefinitionFor(worker, *job), now);
+      std::optional<int64_t> begin = job->ledger.TakeBackup(id);
+      if (!begin) {
+        begin = job->ledger.TakeNext(
+            static_cast<int>(std::clamp<int64_t>(SlotsFor(*job), 1, INT_MAX)));
+      }
+      Assign(worker, *job, *begin, *DefinitionFor(worker, *job), now);
       last_served_ = id;
       progress = true;
-      if (!job->ledger.HasWork() &&
+      if (!HasWork(job) &&
           std::none_of(active.begin(), active.end(), HasWork)) {
         return;
       }
-    }
-  }
-}
-
-void Dispatcher::StartBackups(const std::vector<ScheduledJob*>& active,
-                              const SchedulerOptions& options, absl::Time now) {
-  order_.assign(workers_.hungry().begin(), workers_.hungry().end());
-  for (WorkerId id : order_) {
-    ConnectedWorker& worker = *workers_.Find(id);
-    // The straggler that has overrun its expected time the most, of a job
-    // this worker asked for chunks of.
-    ScheduledJob* best_job = nullptr;
-    const std::shared_ptr<const JobDefinition>* best_definition = nullptr;
-    int64_t best_begin = 0;
-    double best_ratio = 0;
-    for (ScheduledJob* job : active) {
-      if (job->definition == nullptr || job->ledger.HasWork() ||
-          !workers_.HasCredit(worker, job->spec->executor)) {
-        continue;
-      }
-      const std::shared_ptr<const JobDefinition>* definition =
-          DefinitionFor(worker, *job);
-      if (definition == nullptr) continue;
-      for (const auto& [begin, chunk] : job->ledger.in_flight()) {
-        if (chunk.live.size() != 1 || chunk.live[0].worker == id) continue;
-        const absl::Duration expected =
-            job->ledger.sizer().Expected(chunk.end - begin);
-        if (expected <= absl::ZeroDuration()) continue;
-        const absl::Duration elapsed = now - chunk.live[0].started;
-        if (elapsed < options.straggler_min_time) continue;
-        const double ratio = absl::FDivDuration(elapsed, expected);
-        if (ratio >= options.straggler_factor && ratio > best_ratio) {
-          best_job = job;
-          best_definition = definition;
-          best_begin = begin;
-          best_ratio = ratio;
-        }
-      }
-    }
-    if (best_job != nullptr) {
-      Assign(worker, *best_job, best_begin, *best_definition, now);
     }
   }
 }

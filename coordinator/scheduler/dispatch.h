@@ -1,15 +1,19 @@
-// Who runs what: hands chunks to workers with credits, one job at a time per
-// worker in fair shares, and starts backup copies of stragglers near the end
-// of a job. Every chunk sent spends one credit of the job's executor on that
-// worker: a worker never receives more chunks of an executor than it asked
-// for, backups included.
+// Who runs what: hands chunks to workers with credits in fair shares, first
+// between submitters (a flood of jobs from one does not starve another's),
+// then between each submitter's jobs; and backup copies of overdue chunks
+// before new ones. Every chunk sent spends one credit of the job's executor
+// on that worker: a worker never receives more chunks of an executor than it
+// asked for, backups included.
 //
 // Not thread-safe; part of the Scheduler.
 #ifndef PFOR_COORDINATOR_DISPATCH_H_
 #define PFOR_COORDINATOR_DISPATCH_H_
 
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "job_views.h"
 #include "scheduled_job.h"
@@ -18,7 +22,6 @@
 namespace pfor::coordinator {
 
 struct Commands;
-struct SchedulerOptions;
 
 class Dispatcher {
  public:
@@ -26,17 +29,18 @@ class Dispatcher {
   Dispatcher(WorkerRegistry& workers, EventLog& events, Commands& commands)
       : workers_(workers), events_(events), commands_(commands) {}
 
-  // Hands out chunks of `active` jobs (in submission order) while some
-  // worker has credits and some job has work. Jobs without a definition
-  // yet are skipped.
-  void Dispatch(const std::vector<ScheduledJob*>& active, absl::Time now);
+  // The job became active: its chunks count in the share of `submitter`
+  // (any string naming who submitted it; jobs with equal strings share).
+  void Join(ScheduledJob& job, const std::string& submitter);
+  // The job ended (its ledger cleared): it leaves its submitter's share.
+  void Leave(ScheduledJob& job);
 
-  // Gives each hungry worker a backup copy of the chunk that has overrun
-  // its expected time the most (by `straggler_factor`, and for at least
-  // `straggler_min_time`) among jobs with nothing left to hand out, when
-  // the worker has a credit of that job's executor.
-  void StartBackups(const std::vector<ScheduledJob*>& active,
-                    const SchedulerOptions& options, absl::Time now);
+  // Hands out chunks of `active` jobs while some worker has credits and
+  // some job has work: to each worker in turn, a chunk of the submitter
+  // with the fewest live attempts (ties: the one served longest ago), of
+  // its job with the fewest (ties: the oldest); an overdue chunk's backup
+  // before a new chunk. Jobs without a definition yet are skipped.
+  void Dispatch(const std::vector<ScheduledJob*>& active, absl::Time now);
 
  private:
   // The job `worker` should run next; nullptr when none.
@@ -59,6 +63,9 @@ class Dispatcher {
   EventLog& events_;
   Commands& commands_;
   WorkerId last_served_ = 0;
+  // Chunks handed out so far: the clock of SubmitterShare::served.
+  uint64_t dispatched_ = 0;
+  absl::flat_hash_map<std::string, std::unique_ptr<SubmitterShare>> shares_;
   // Scratch: this round's order of hungry workers.
   std::vector<WorkerId> order_;
 };

@@ -25,6 +25,18 @@ namespace pfor::coordinator {
 
 inline constexpr int kDefaultMaxAttempts = 3;
 
+// What the jobs of one submitter (a token, or a client without tokens) run
+// together: slots are shared fairly between submitters first, then between
+// each one's jobs (Dispatcher).
+struct SubmitterShare {
+  // Live attempts of the submitter's active jobs.
+  int64_t live_attempts = 0;
+  // When a chunk of theirs was last handed out (a dispatch count).
+  uint64_t served = 0;
+  // Active jobs.
+  int jobs = 0;
+};
+
 struct ScheduledJob {
   ScheduledJob(JobId id, std::shared_ptr<const JobSpec> job_spec,
                ChunkSizer sizer, absl::Time submitted)
@@ -86,6 +98,8 @@ struct ScheduledJob {
   std::string refusal;
   // A batch: the spec's tasks, shared with every chunk assignment.
   std::shared_ptr<const std::vector<Task>> tasks;
+  // The submitter's share, while the job is active (Dispatcher::Join).
+  SubmitterShare* share = nullptr;
   // Workers sent the definition, in that order (they hear when the job
   // ends).
   std::vector<uint64_t> known_by;

@@ -36,7 +36,8 @@ ScheduledJob* Scheduler::FindActive(JobId id) {
 // --- Jobs -------------------------------------------------------------------
 
 absl::StatusOr<JobStatus> Scheduler::SubmitJob(
-    std::shared_ptr<const JobSpec> spec, absl::Time now) {
+    std::shared_ptr<const JobSpec> spec, absl::Time now,
+    const std::string& submitter) {
   Settler settler(*this);
   if (spec == nullptr) {
     return absl::InvalidArgumentError("no job spec; pass a kernel and a range");
@@ -84,6 +85,7 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
   if (first_job_id_ == 0) first_job_id_ = id;
   jobs_.emplace(id, std::move(owned));
   active_.push_back(&job);
+  dispatcher_.Join(job, submitter.empty() ? job.spec->submitted_by : submitter);
   commands_.journal.push_back(JobAccepted{id, std::move(spec), now});
   events_.StateChanged(job);
   Dispatch(now);
@@ -172,6 +174,7 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
   job.ever_fit = true;
   FitKernels(job, workers_.DeclarationsOf(spec->kernel));
   active_.push_back(&job);
+  dispatcher_.Join(job, spec->submitted_by);
   events_.StateChanged(job);
   MaybeSucceed(job, now);
 }
@@ -217,6 +220,7 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
     }
   }
   job.ledger.Clear();
+  dispatcher_.Leave(job);
   // Workers that have the definition drop the job's chunks and forget it.
   for (WorkerId id : job.known_by) {
     ConnectedWorker* worker = workers_.Find(id);
@@ -423,7 +427,10 @@ void Scheduler::ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
         {other.worker, {job.id, attempt.begin, other.attempt}});
     AttemptEnded(other.worker);
   }
-  if (worker != nullptr) worker->chunks_done += 1;
+  if (worker != nullptr) {
+    worker->chunks_done += 1;
+    workers_.AttemptInTime(*worker);
+  }
   counters_.chunks_completed += 1;
   Record(job, attempt, end, worker != nullptr ? worker->id : WorkerId{0},
          kernel_time, {}, now);
@@ -511,30 +518,8 @@ void Scheduler::Tick(absl::Time now) {
   }
 
   for (ScheduledJob* job : std::vector<ScheduledJob*>(active_)) {
-    const absl::Duration timeout = job->spec->chunk_timeout;
-    if (timeout == absl::InfiniteDuration()) continue;
-    std::vector<std::pair<WorkerId, AttemptRef>> overdue;
-    for (const auto& [begin, chunk] : job->ledger.in_flight()) {
-      for (const LiveAttempt& live : chunk.live) {
-        if (now - live.started > timeout) {
-          overdue.push_back({live.worker, {job->id, begin, live.attempt}});
-        }
-      }
-    }
-    for (const auto& [worker, attempt] : overdue) {
-      if (job->ended()) break;
-      ChunkInFlight* chunk =
-          job->ledger.Revoke(attempt.begin, attempt.attempt, worker);
-      if (chunk == nullptr) continue;
-      AttemptEnded(worker);
-      commands_.cancel.push_back({worker, attempt});
-      AttemptFailed(
-          *job, *chunk, attempt, worker,
-          absl::StrCat("timed out after ", absl::FormatDuration(timeout)),
-          timeout, now);
-    }
+    CheckDeadlines(*job, now);
   }
-
   // Jobs left with work that no connected worker can do wait, then fail.
   for (ScheduledJob* job : std::vector<ScheduledJob*>(active_)) {
     const std::string problem =
@@ -554,8 +539,73 @@ void Scheduler::Tick(absl::Time now) {
              now);
     }
   }
+  workers_.EndQuarantines(options_, now);
   Dispatch(now);
-  dispatcher_.StartBackups(active_, options_, now);
+}
+
+void Scheduler::TimedOut(WorkerId id, absl::Time now) {
+  if (ConnectedWorker* worker = workers_.Find(id)) {
+    workers_.AttemptTimedOut(*worker, options_, now);
+  }
+}
+
+void Scheduler::CheckDeadlines(ScheduledJob& job, absl::Time now) {
+  // Overdue: past what the job's measured chunk time predicts. A backup
+  // copy runs elsewhere; the attempt runs on (it may still win).
+  const ChunkSizer& sizer = job.ledger.sizer();
+  const bool measured = sizer.measured();
+  const absl::Duration shortest =
+      measured ? options_.straggler_min_time : options_.unmeasured_deadline;
+  for (const LiveAttempt& late :
+       job.ledger.MarkOverdue(now, shortest, [&](int64_t indices) {
+         return measured ? std::max(shortest, sizer.Expected(indices) *
+                                                  options_.straggler_factor)
+                         : shortest;
+       })) {
+    // Before any chunk of the job finished, nothing says the worker is to
+    // blame.
+    if (measured) TimedOut(late.worker, now);
+    counters_.attempts_overdue += 1;
+  }
+  // Past --chunk-timeout: the attempt fails.
+  const absl::Duration timeout = job.spec->chunk_timeout;
+  if (timeout == absl::InfiniteDuration()) return;
+  std::vector<std::pair<LiveAttempt, int64_t>> expired;
+  for (const auto& [begin, chunk] : job.ledger.in_flight()) {
+    for (const LiveAttempt& live : chunk.live) {
+      if (now - live.started >= timeout) expired.push_back({live, begin});
+    }
+  }
+  for (const auto& [live, begin] : expired) {
+    if (job.ended()) break;
+    ChunkInFlight* chunk = job.ledger.Revoke(begin, live.attempt, live.worker);
+    if (chunk == nullptr) continue;
+    AttemptEnded(live.worker);
+    // Counted once: when it was found overdue, or now.
+    if (!live.overdue) TimedOut(live.worker, now);
+    const AttemptRef attempt{job.id, begin, live.attempt};
+    commands_.cancel.push_back({live.worker, attempt});
+    AttemptFailed(
+        job, *chunk, attempt, live.worker,
+        absl::StrCat("timed out after ", absl::FormatDuration(timeout)),
+        timeout, now);
+  }
+}
+
+absl::Time Scheduler::NextDeadline(absl::Time now) const {
+  absl::Time next = absl::InfiniteFuture();
+  for (const ScheduledJob* job : active_) {
+    const absl::Duration timeout = job->spec->chunk_timeout;
+    if (timeout == absl::InfiniteDuration()) continue;
+    // Attempts started from now on end no sooner than this.
+    next = std::min(next, now + timeout);
+    for (const auto& [begin, chunk] : job->ledger.in_flight()) {
+      for (const LiveAttempt& live : chunk.live) {
+        next = std::min(next, live.started + timeout);
+      }
+    }
+  }
+  return next;
 }
 
 Commands Scheduler::TakeCommands() {

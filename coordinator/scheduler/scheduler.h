@@ -14,6 +14,10 @@
 //     from a live attempt of a chunk still in flight, and the first one wins;
 //   * a lost worker's chunks go back to the queue;
 //   * a chunk that fails max_attempts times fails its job with that error;
+//   * an attempt far slower than its job's measured chunk time gets a backup
+//     copy elsewhere, and a worker whose attempts keep doing that gets no
+//     chunks for a while;
+//   * slots are shared fairly between submitters, then between jobs;
 //   * a worker is never sent more chunks of an executor than it asked for;
 //   * memory is O(jobs + chunks in flight), never O(chunks of a job);
 //   * job ids never repeat, across restarts too (NextJobId).
@@ -105,9 +109,12 @@ class Scheduler {
 
   // Validates and queues a job. INVALID_ARGUMENT names the bad field and the
   // fix; FAILED_PRECONDITION when workers are connected and none offers the
-  // kernel; RESOURCE_EXHAUSTED past max_active_jobs.
+  // kernel; RESOURCE_EXHAUSTED past max_active_jobs. Slots are shared
+  // fairly between submitters: `submitter` names this job's (empty: the
+  // spec's submitted_by).
   absl::StatusOr<JobStatus> SubmitJob(std::shared_ptr<const JobSpec> spec,
-                                      absl::Time now);
+                                      absl::Time now,
+                                      const std::string& submitter = "");
   // Puts back a job read from the journal after a restart: an ended job as
   // it ended, an unfinished one with its completed chunks counted and the
   // rest queued. Call before any other event.
@@ -141,9 +148,15 @@ class Scheduler {
   void ChunkReleased(WorkerId worker, const AttemptRef& attempt,
                      absl::Time now);
 
-  // Time passed: declares silent workers lost, times out attempts, starts
-  // backup copies of stragglers, fails jobs nobody can run.
+  // Time passed: declares silent workers lost, starts backup copies of
+  // overdue attempts and fails those past --chunk-timeout (both count
+  // against their worker, which is quarantined when they keep coming), lets
+  // quarantined workers back, fails jobs nobody can run.
   void Tick(absl::Time now);
+  // When Tick must run next for every --chunk-timeout to be kept to the
+  // millisecond, as seen at `now` (before any new event); InfiniteFuture
+  // when no job has one.
+  absl::Time NextDeadline(absl::Time now) const;
 
   // Commands produced by the events so far; clears them.
   Commands TakeCommands();
@@ -188,6 +201,12 @@ class Scheduler {
   // declarations no connected worker announces any more.
   void FitKernels(ScheduledJob& job, const std::vector<KernelId>& declarations);
   void Dispatch(absl::Time now);
+  // Tick's part for one job's attempts: marks the overdue ones (their
+  // chunks get a backup copy) and fails those past the job's
+  // --chunk-timeout.
+  void CheckDeadlines(ScheduledJob& job, absl::Time now);
+  // An attempt of the worker ran past its deadline.
+  void TimedOut(WorkerId worker, absl::Time now);
   void ChunkSucceeded(ScheduledJob& job, ConnectedWorker* worker,
                       const AttemptRef& attempt, int64_t end,
                       ChunkOutput output, absl::Duration kernel_time,

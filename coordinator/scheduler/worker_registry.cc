@@ -177,6 +177,7 @@ void WorkerRegistry::Remove(WorkerId id) {
     if (offer->second.by_worker.empty()) kernels_.erase(offer);
   }
   hungry_.erase(id);
+  quarantined_.erase(id);
   ids_.erase(id);
   departed_.insert_or_assign(id, std::move(worker.name));
   departed_order_.push_back(id);
@@ -214,7 +215,7 @@ void WorkerRegistry::CountSlots(const ConnectedWorker& worker, int sign) {
 }
 
 void WorkerRegistry::UpdateHungry(const ConnectedWorker& worker) {
-  const bool hungry = !worker.draining &&
+  const bool hungry = !worker.draining && !Quarantined(worker) &&
                       std::any_of(worker.credits.begin(), worker.credits.end(),
                                   [](int32_t credits) { return credits > 0; });
   if (hungry) {
@@ -237,7 +238,7 @@ void WorkerRegistry::Grant(ConnectedWorker& worker, ExecutorKind executor,
   const int64_t cap = 257 * int64_t{worker.slots[kind]} + 64;
   worker.credits[kind] = static_cast<int32_t>(
       std::min<int64_t>(cap, int64_t{worker.credits[kind]} + credits));
-  hungry_.insert(worker.id);
+  UpdateHungry(worker);
 }
 
 void WorkerRegistry::Spend(ConnectedWorker& worker, ExecutorKind executor) {
@@ -252,6 +253,46 @@ void WorkerRegistry::Drain(ConnectedWorker& worker) {
   worker.credits.fill(0);
   hungry_.erase(worker.id);
   CountSlots(worker, -1);
+}
+
+void WorkerRegistry::AttemptTimedOut(ConnectedWorker& worker,
+                                     const SchedulerOptions& options,
+                                     absl::Time now) {
+  worker.attempts_timed_out += 1;
+  worker.timeouts_in_a_row += 1;
+  if (Quarantined(worker) || worker.draining ||
+      worker.timeouts_in_a_row < options.quarantine_after) {
+    return;
+  }
+  const bool another = std::any_of(ids_.begin(), ids_.end(), [&](WorkerId id) {
+    const ConnectedWorker& other = *workers_.at(id);
+    return id != worker.id && !other.draining && !Quarantined(other);
+  });
+  if (!another) return;
+  worker.quarantined_until = now + options.quarantine_time;
+  quarantined_.insert(worker.id);
+  UpdateHungry(worker);
+}
+
+void WorkerRegistry::AttemptInTime(ConnectedWorker& worker) {
+  worker.timeouts_in_a_row = 0;
+  if (!Quarantined(worker)) return;
+  worker.quarantined_until = absl::InfinitePast();
+  quarantined_.erase(worker.id);
+  UpdateHungry(worker);
+}
+
+void WorkerRegistry::EndQuarantines(const SchedulerOptions& options,
+                                    absl::Time now) {
+  std::vector<WorkerId> ended;
+  for (WorkerId id : quarantined_) {
+    if (workers_.at(id)->quarantined_until <= now) ended.push_back(id);
+  }
+  for (WorkerId id : ended) {
+    ConnectedWorker& worker = *workers_.at(id);
+    AttemptInTime(worker);
+    worker.timeouts_in_a_row = options.quarantine_after - 1;
+  }
 }
 
 std::vector<KernelId> WorkerRegistry::DeclarationsOf(
@@ -343,6 +384,8 @@ std::vector<WorkerStatus> WorkerRegistry::List(absl::Time now) const {
     }
     std::sort(status.kernels.begin(), status.kernels.end());
     status.draining = worker.draining;
+    status.quarantined = Quarantined(worker);
+    status.attempts_timed_out = worker.attempts_timed_out;
   }
   return out;
 }

@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "pfor/cluster.h"
 #include "pfor/common/link.h"
+#include "pfor/coordinator/options.h"
 #include "pfor/job.h"
 
 namespace pfor::coordinator {
@@ -72,6 +73,12 @@ struct ConnectedWorker {
   std::array<int32_t, kExecutorKinds> credits{};
   bool draining = false;
   int64_t chunks_done = 0;
+  // Attempts that ran past their deadline: in all, and since the worker
+  // last finished one in time.
+  int64_t attempts_timed_out = 0;
+  int32_t timeouts_in_a_row = 0;
+  // Quarantined (given no chunks) until then; InfinitePast when not.
+  absl::Time quarantined_until = absl::InfinitePast();
   // Live attempts on this worker (the chunk ledgers know which).
   int32_t attempts = 0;
   // Jobs whose definition this worker has received and not seen end.
@@ -123,7 +130,25 @@ class WorkerRegistry {
   }
   // The worker takes no more chunks: its credits and slots stop counting.
   void Drain(ConnectedWorker& worker);
-  // Workers with credits left, not draining, by id.
+
+  // An attempt of the worker ran past its deadline. After
+  // `options.quarantine_after` in a row the worker is quarantined for
+  // `options.quarantine_time`: it keeps its link,
+  // its credits and its running attempts, but gets no chunks. Never
+  // quarantines the last worker that is not (then the work is slow, not
+  // the workers).
+  void AttemptTimedOut(ConnectedWorker& worker, const SchedulerOptions& options,
+                       absl::Time now);
+  // An attempt of the worker finished in time: its count of timeouts in a
+  // row starts again, and a quarantine ends.
+  void AttemptInTime(ConnectedWorker& worker);
+  // Ends the quarantines that are over at `now`; one more timeout puts
+  // such a worker back at once.
+  void EndQuarantines(const SchedulerOptions& options, absl::Time now);
+  static bool Quarantined(const ConnectedWorker& worker) {
+    return worker.quarantined_until != absl::InfinitePast();
+  }
+  // Workers with credits left, not draining nor quarantined, by id.
   const absl::btree_set<WorkerId>& hungry() const { return hungry_; }
 
   // The declarations of kernel `name` that connected workers announce, in
@@ -182,6 +207,8 @@ class WorkerRegistry {
   // The same ids, in order.
   absl::btree_set<WorkerId> ids_;
   absl::btree_set<WorkerId> hungry_;
+  // Workers quarantined now.
+  absl::btree_set<WorkerId> quarantined_;
   std::map<std::string, KernelOffer> kernels_;
   // The declarations announced, by number and by signature.
   absl::flat_hash_map<KernelId, Declared> declared_;

@@ -1,5 +1,7 @@
 #include "worker_registry.h"
 
+#include <climits>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -53,6 +55,14 @@ TEST(WorkerRegistryTest, RefusesMalformedHellos) {
   Hello long_name = WithSlots({1, 0, 0});
   long_name.name = std::string(300, 'n');
   EXPECT_THAT(Refusal(long_name), HasSubstr("too large"));
+}
+
+TEST(WorkerRegistryTest, RefusesAbsurdSlotCountsWithoutOverflowing) {
+  EXPECT_THAT(Refusal(WithSlots({INT32_MAX, INT32_MAX, 0})),
+              HasSubstr("2147483647 slots of one executor; at most 4096"));
+  WorkerStatus listed;
+  listed.slots = {INT32_MAX, INT32_MAX, 0};
+  EXPECT_EQ(listed.total_slots(), 2 * int64_t{INT32_MAX});
 }
 
 TEST(WorkerRegistryTest, RefusesAnIdInUse) {

@@ -49,6 +49,13 @@ absl::StatusOr<std::shared_ptr<const JobSpec>> Admit(const Caller& caller,
   return std::make_shared<const JobSpec>(std::move(spec));
 }
 
+// Whose share of the slots a job is counted in: its token's, else its
+// client's (without tokens, a connection: its peer address and port).
+std::string Submitter(const grpc::ServerContextBase& context,
+                      const Caller& caller) {
+  return caller.name.empty() ? context.peer() : "token:" + caller.name;
+}
+
 // The session stream: submits and follows come in; answers and the events
 // of followed jobs go out, coalesced while a message is on its way.
 class SessionStream final
@@ -59,11 +66,12 @@ class SessionStream final
       public std::enable_shared_from_this<SessionStream> {
  public:
   SessionStream(SchedulerHost* host, Authenticator* auth, Caller caller,
-                std::string stream_key)
+                std::string stream_key, std::string submitter)
       : host_(host),
         auth_(auth),
         caller_(std::move(caller)),
-        stream_key_(std::move(stream_key)) {}
+        stream_key_(std::move(stream_key)),
+        submitter_(std::move(submitter)) {}
 
   void Start() {
     self_ = shared_from_this();
@@ -125,7 +133,7 @@ class SessionStream final
       return;
     }
     std::weak_ptr<SessionStream> self = shared_from_this();
-    host_->Submit(*std::move(admitted),
+    host_->Submit(*std::move(admitted), submitter_,
                   [host = host_, self, id = call.call_id(),
                    follow = call.follow()](absl::StatusOr<JobStatus> job) {
                     if (auto stream = self.lock()) {
@@ -159,6 +167,7 @@ class SessionStream final
   Authenticator* const auth_;
   const Caller caller_;
   const std::string stream_key_;
+  const std::string submitter_;
   WireBuffer<v1::SessionRequest> incoming_;
   std::shared_ptr<SessionStream> self_;
   std::mutex mu_;
@@ -263,7 +272,7 @@ grpc::ServerUnaryReactor* CoordinatorService::SubmitJob(
       Admit(*caller, *std::move(spec));
   if (!admitted.ok()) return Reply(context, admitted.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  host_->Submit(*std::move(admitted),
+  host_->Submit(*std::move(admitted), Submitter(*context, *caller),
                 [reactor, response](absl::StatusOr<JobStatus> job) {
                   if (job.ok()) {
                     *response->mutable_job() = ToProtoWithoutTasks(*job);
@@ -319,7 +328,8 @@ grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
       !visible.ok()) {
     return Reply(context, visible.status());
   }
-  absl::StatusOr<JobStatus> job = host_->Cancel(request->job_id(), request->only_if_queued());
+  absl::StatusOr<JobStatus> job =
+      host_->Cancel(request->job_id(), request->only_if_queued());
   if (job.ok()) *response = ToProtoWithoutTasks(*job);
   return Reply(context, job.status());
 }
@@ -372,8 +382,9 @@ CoordinatorService::Session(grpc::CallbackServerContext* context) {
   if (!caller.ok()) return new Refused(caller.status());
   absl::StatusOr<std::string> key = auth_->OpenStream(*context, *caller);
   if (!key.ok()) return new Refused(key.status());
+  std::string submitter = Submitter(*context, *caller);
   auto stream = std::make_shared<SessionStream>(
-      host_, auth_, *std::move(caller), *std::move(key));
+      host_, auth_, *std::move(caller), *std::move(key), std::move(submitter));
   stream->Start();
   return stream.get();
 }

@@ -1,9 +1,11 @@
 #include "local_links.h"
 
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -139,6 +141,13 @@ class LocalLink final : public WorkerLink,
   WorkerId id_ = 0;  // guarded by mu_
 };
 
+// Who submits through an in-process session or calls object: each is a
+// client of its own for fair shares.
+std::string Submitter(const void* client) {
+  return absl::StrCat("in-process client ",
+                      absl::Hex(reinterpret_cast<uintptr_t>(client)));
+}
+
 class LocalSession final : public Session,
                            public SessionSink,
                            public std::enable_shared_from_this<LocalSession> {
@@ -150,12 +159,13 @@ class LocalSession final : public Session,
   void Submit(uint64_t call, std::shared_ptr<const JobSpec> spec,
               bool follow) override {
     std::weak_ptr<LocalSession> self = shared_from_this();
-    host_->Submit(std::move(spec), [host = host_, self, call,
-                                    follow](absl::StatusOr<JobStatus> job) {
-      if (auto session = self.lock()) {
-        host->Answer(session.get(), call, std::move(job), follow);
-      }
-    });
+    host_->Submit(
+        std::move(spec), Submitter(this),
+        [host = host_, self, call, follow](absl::StatusOr<JobStatus> job) {
+          if (auto session = self.lock()) {
+            host->Answer(session.get(), call, std::move(job), follow);
+          }
+        });
   }
   void Follow(uint64_t job, absl::Duration progress_interval) override {
     host_->Follow(this, job, progress_interval);
@@ -199,7 +209,7 @@ class LocalCalls final : public CoordinatorCalls {
   absl::StatusOr<JobStatus> Submit(const JobSpec& spec) override {
     std::promise<absl::StatusOr<JobStatus>> answer;
     std::future<absl::StatusOr<JobStatus>> answered = answer.get_future();
-    host_->Submit(std::make_shared<const JobSpec>(spec),
+    host_->Submit(std::make_shared<const JobSpec>(spec), Submitter(this),
                   [&answer](absl::StatusOr<JobStatus> job) {
                     answer.set_value(std::move(job));
                   });

@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   std::string heartbeat_timeout =
       absl::FormatDuration(scheduling.heartbeat_timeout);
   std::string queue_timeout = absl::FormatDuration(scheduling.queue_timeout);
+  std::string quarantine_time =
+      absl::FormatDuration(scheduling.quarantine_time);
   app.add_option("--listen", options.listen,
                  "Address to serve on, HOST:PORT; port 0 picks a free port")
       ->capture_default_str();
@@ -49,6 +53,17 @@ int main(int argc, char** argv) {
   app.add_option("--queue-timeout", queue_timeout,
                  "Fail a job no connected worker can run (its kernel or "
                  "executor is missing) after waiting this long")
+      ->capture_default_str();
+  app.add_option("--quarantine-after", scheduling.quarantine_after,
+                 "Give a worker no chunks once this many of its attempts in "
+                 "a row ran past their deadline (far longer than the job's "
+                 "other chunks take, or --chunk-timeout); their chunks run "
+                 "elsewhere meanwhile")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--quarantine-time", quarantine_time,
+                 "How long such a worker gets no chunks (it is let back "
+                 "sooner when it finishes one of its attempts)")
       ->capture_default_str();
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the journal (created if missing): jobs and "
@@ -134,21 +149,20 @@ int main(int argc, char** argv) {
   const pfor::Logger logger(*log_options);
   options.logger = &logger;
 
-  if (!absl::ParseDuration(heartbeat_timeout, &scheduling.heartbeat_timeout) ||
-      scheduling.heartbeat_timeout <= absl::ZeroDuration()) {
-    std::fprintf(stderr,
-                 "pfor-coordinator: --heartbeat-timeout '%s' is not a "
-                 "positive duration; write it like 5s or 500ms\n",
-                 heartbeat_timeout.c_str());
-    return 2;
-  }
-  if (!absl::ParseDuration(queue_timeout, &scheduling.queue_timeout) ||
-      scheduling.queue_timeout <= absl::ZeroDuration()) {
-    std::fprintf(stderr,
-                 "pfor-coordinator: --queue-timeout '%s' is not a positive "
-                 "duration; write it like 10m or 30s\n",
-                 queue_timeout.c_str());
-    return 2;
+  for (const auto& [flag, text, example, out] :
+       {std::tuple{"--heartbeat-timeout", &heartbeat_timeout, "5s or 500ms",
+                   &scheduling.heartbeat_timeout},
+        {"--queue-timeout", &queue_timeout, "10m or 30s",
+         &scheduling.queue_timeout},
+        {"--quarantine-time", &quarantine_time, "1m or 30s",
+         &scheduling.quarantine_time}}) {
+    if (!absl::ParseDuration(*text, out) || *out <= absl::ZeroDuration()) {
+      std::fprintf(stderr,
+                   "pfor-coordinator: %s '%s' is not a positive duration; "
+                   "write it like %s\n",
+                   flag, text->c_str(), example);
+      return 2;
+    }
   }
 
   if (!http_listen.empty()) {

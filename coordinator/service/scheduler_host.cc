@@ -213,7 +213,7 @@ absl::Status Undurable(const absl::Status& journal, const std::string& what) {
 }  // namespace
 
 void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
-                           Accepted accepted) {
+                           const std::string& submitter, Accepted accepted) {
   // A journal that cannot write takes no new jobs: they could not be made
   // durable, and accepting them only to cancel them would fill its backlog.
   if (journal_ != nullptr) {
@@ -228,7 +228,7 @@ void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
     Touched touched(logger_);
     {
       std::lock_guard lock(mu_);
-      job = scheduler_.SubmitJob(spec, clock_.Now());
+      job = scheduler_.SubmitJob(spec, clock_.Now(), submitter);
       if (job.ok() && touched.Logs(LogLevel::kInfo)) {
         touched.Log(
             LogLevel::kInfo,
@@ -493,12 +493,14 @@ void SchedulerHost::Leave(WorkerId worker, const std::string& reason) {
   }
 }
 
-void SchedulerHost::Tick() {
+absl::Time SchedulerHost::Tick() {
   Touched touched(logger_);
+  absl::Time next;
   {
     std::lock_guard lock(mu_);
     const absl::Time now = clock_.Now();
     scheduler_.Tick(now);
+    next = scheduler_.NextDeadline(now);
     DeliverLocked(touched);
     // What waited for a ride (ended jobs) goes now.
     for (auto& [id, outbox] : outboxes_) touched.Add(outbox);
@@ -507,6 +509,7 @@ void SchedulerHost::Tick() {
     }
   }
   touched.Flush();
+  return next;
 }
 
 void SchedulerHost::CloseAll(const std::string& reason) {

@@ -90,8 +90,10 @@ class SchedulerHost {
   // refused: at once when the coordinator keeps no journal (on this thread,
   // before Submit returns), else once the job is durable (on the journal's
   // thread); when the journal cannot be written, the job is cancelled and
-  // `accepted` gets UNAVAILABLE.
-  void Submit(std::shared_ptr<const JobSpec> spec, Accepted accepted);
+  // `accepted` gets UNAVAILABLE. Slots are shared fairly between
+  // submitters: `submitter` names who submits (a token, a client).
+  void Submit(std::shared_ptr<const JobSpec> spec, const std::string& submitter,
+              Accepted accepted);
   absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks);
   // With `only_if_queued`, a job that has started is left alone.
   absl::StatusOr<JobStatus> Cancel(JobId job, bool only_if_queued = false);
@@ -132,7 +134,10 @@ class SchedulerHost {
   // ------------------------------------------------------
 
   // Advances the scheduler's timers and releases progress held back.
-  void Tick();
+  // Returns when the next tick is due at the latest for every
+  // --chunk-timeout to be kept to the millisecond (InfiniteFuture: none
+  // is).
+  absl::Time Tick();
   // Ends every worker link and session (on shutdown).
   void CloseAll(const std::string& reason);
 

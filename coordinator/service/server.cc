@@ -1,5 +1,6 @@
 #include "pfor/coordinator/server.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -222,8 +223,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   State* raw = state.get();
   state->ticker = std::thread([raw] {
-    while (!raw->stop.WaitForNotificationWithTimeout(kTickInterval)) {
-      raw->host.Tick();
+    absl::Duration wait = kTickInterval;
+    while (!raw->stop.WaitForNotificationWithTimeout(wait)) {
+      // Sooner when an attempt's --chunk-timeout ends before the next
+      // regular tick, so that it ends on time.
+      wait = std::clamp(raw->host.Tick() - raw->clock.Now(),
+                        absl::Milliseconds(1), kTickInterval);
       raw->WatchJournal();
       if (raw->auth != nullptr) raw->auth->ReloadIfChanged();
     }

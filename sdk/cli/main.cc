@@ -86,7 +86,9 @@ void AddJobFlags(CLI::App& command, JobFlags& flags) {
                   "while running the chunk does not count)")
       ->capture_default_str();
   command.add_option("--chunk-timeout", flags.chunk_timeout,
-                     "Fail an attempt that runs longer (e.g. 30s)");
+                     "Fail an attempt that runs longer (e.g. 30s); without "
+                     "it, an attempt far slower than the job's other chunks "
+                     "gets a backup copy on another worker");
   command.add_option("--executor", flags.executor,
                      "threads (default), processes (helper processes: a "
                      "crashing kernel costs one helper) or command");

@@ -195,7 +195,9 @@ std::string FormatWorkerLine(const WorkerStatus& worker) {
       worker.id, Printable(worker.name), Printable(worker.peer),
       worker.slots[0], worker.slots[1], worker.slots[2],
       worker.chunks_in_flight, worker.chunks_done,
-      worker.draining ? "draining" : "");
+      worker.draining      ? "draining"
+      : worker.quarantined ? "quarantined"
+                           : "");
 }
 
 std::string FormatKernel(const KernelInfo& kernel) {

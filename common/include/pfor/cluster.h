@@ -37,11 +37,18 @@ struct WorkerStatus {
   absl::Duration since_last_message;
   std::vector<std::string> kernels;
   bool draining = false;
+  // Its attempts kept running past their deadline: it gets no chunks for a
+  // while (or until it finishes one in time).
+  bool quarantined = false;
+  // Its attempts that ran past their deadline, in all.
+  int64_t attempts_timed_out = 0;
   // Chunks asked for and not yet sent (free slots and prefetch waiting for
   // work).
   int credits = 0;
 
-  int total_slots() const { return slots[0] + slots[1] + slots[2]; }
+  int64_t total_slots() const {
+    return int64_t{slots[0]} + slots[1] + slots[2];
+  }
 };
 
 }  // namespace pfor

@@ -34,11 +34,19 @@ struct SchedulerOptions {
   // Jobs queued or running at once per token; more are refused
   // (--max-jobs-per-token).
   int max_active_jobs_per_token = 1000;
-  // Near the end of a job, an idle slot runs a backup copy of an in-flight
-  // chunk that has run this many times longer than expected...
+  // An attempt is overdue once it has run this many times longer than its
+  // job's measured chunk time predicts for its chunk...
   double straggler_factor = 3;
-  // ... and at least this long.
+  // ... and at least this long (or, before any chunk of the job finished,
+  // unmeasured_deadline). An idle slot elsewhere then runs a backup copy
+  // of the chunk, at any point of the job; the first result wins.
   absl::Duration straggler_min_time = absl::Seconds(2);
+  absl::Duration unmeasured_deadline = absl::Minutes(1);
+  // A worker with this many overdue or timed-out attempts in a row gets no
+  // chunks for quarantine_time, or until it finishes one in time
+  // (--quarantine-after, --quarantine-time).
+  int quarantine_after = 3;
+  absl::Duration quarantine_time = absl::Minutes(1);
   // A job that no connected worker can run (its kernel or executor is
   // missing) fails after waiting this long (--queue-timeout).
   absl::Duration queue_timeout = absl::Minutes(10);

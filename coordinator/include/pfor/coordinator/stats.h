@@ -26,6 +26,8 @@ struct ChunkCounters {
   int64_t chunks_retried = 0;
   // Chunks handed back to the queue because their worker was lost.
   int64_t chunks_requeued = 0;
+  // Attempts that ran past their deadline (their chunk got a backup copy).
+  int64_t attempts_overdue = 0;
   // From sending an attempt to its result, for the results that count.
   DurationHistogram result_latency;
 };
