@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
                  "Finished jobs kept for listings")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  std::string keep_bytes = "256MiB";
+  app.add_option("--keep-bytes", keep_bytes,
+                 "Memory the finished jobs kept may hold (a batch's tasks and "
+                 "task results, a collect job's values), such as 256MiB; the "
+                 "oldest are forgotten beyond it, the newest never")
+      ->capture_default_str();
   pfor::coordinator::SecurityOptions& security = options.security;
   pfor::AddTlsFlags(app, security.tls, pfor::FlagSide::kServer);
   app.add_flag("--tls-verify-workers", security.require_worker_certificates,
@@ -123,6 +129,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   security.max_message_bytes = *message_bytes;
+  absl::StatusOr<int64_t> kept_bytes = pfor::ParseBytes(keep_bytes);
+  if (!kept_bytes.ok()) {
+    std::fprintf(stderr,
+                 "pfor-coordinator: --keep-bytes '%s' is not a size; write it "
+                 "like 256MiB\n",
+                 keep_bytes.c_str());
+    return 2;
+  }
+  scheduling.keep_bytes = *kept_bytes;
 
   absl::StatusOr<pfor::Logger::Options> log_options =
       log_flags.LoggerOptions("pfor-coordinator");

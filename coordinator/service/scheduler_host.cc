@@ -264,10 +264,20 @@ void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
       });
 }
 
-absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job,
-                                             bool with_recent_chunks) {
+absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job, bool with_recent_chunks,
+                                             TaskPage tasks) {
+  if (tasks.first < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "first task ", tasks.first, " is negative; tasks are numbered from 0"));
+  }
+  if (tasks.count < 0 || tasks.count > TaskPage::kMaxCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a page of ", tasks.count,
+                     " task results is out of bounds; ask for 0 to ",
+                     TaskPage::kMaxCount, " at a time"));
+  }
   std::lock_guard lock(mu_);
-  return scheduler_.GetJob(job, with_recent_chunks);
+  return scheduler_.GetJob(job, with_recent_chunks, tasks);
 }
 
 absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job,

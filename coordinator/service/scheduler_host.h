@@ -92,7 +92,10 @@ class SchedulerHost {
   // thread); when the journal cannot be written, the job is cancelled and
   // `accepted` gets UNAVAILABLE.
   void Submit(std::shared_ptr<const JobSpec> spec, Accepted accepted);
-  absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks);
+  // A batch's task results: those of `tasks` only; INVALID_ARGUMENT for a
+  // negative first task or a page over TaskPage::kMaxCount.
+  absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks,
+                                TaskPage tasks);
   // With `only_if_queued`, a job that has started is left alone.
   absl::StatusOr<JobStatus> Cancel(JobId job, bool only_if_queued = false);
   // Newest first, `limit` of them (0: 100); INVALID_ARGUMENT when negative.

@@ -395,6 +395,18 @@ int Main(int argc, char** argv) {
   std::string job_id;
   CLI::App* status = app.add_subcommand("status", "Show a job");
   status->add_option("job", job_id, "Job id")->required();
+  TaskPage tasks;
+  status
+      ->add_option("--tasks", tasks.count,
+                   "A batch's task results to fetch (--json prints them all; "
+                   "the text, the first 20)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, TaskPage::kMaxCount));
+  status
+      ->add_option("--from", tasks.first,
+                   "Number of the first task result to fetch")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   CLI::App* wait =
       app.add_subcommand("wait", "Wait for a job and print its result");
   wait->add_option("job", job_id, "Job id")->required();
@@ -446,7 +458,7 @@ int Main(int argc, char** argv) {
                     false);
     }
     absl::StatusOr<JobStatus> job =
-        cancel->parsed() ? c.Cancel(*id) : c.Get(*id);
+        cancel->parsed() ? c.Cancel(*id) : c.Get(*id, tasks);
     if (!job.ok()) return Fail(job.status());
     if (global.json) {
       std::printf("%s\n", ToJson(*job).dump(2).c_str());
@@ -455,6 +467,7 @@ int Main(int argc, char** argv) {
                   JobStateName(job->state));
     } else {
       std::printf("%s", FormatStatus(*job).c_str());
+      std::printf("%s", FormatTaskPage(*job).c_str());
     }
     return 0;
   }

@@ -30,7 +30,7 @@ class QuietCalls final : public CoordinatorCalls {
   absl::StatusOr<JobStatus> Submit(const JobSpec&) override {
     return absl::UnimplementedError("");
   }
-  absl::StatusOr<JobStatus> Get(uint64_t, bool) override {
+  absl::StatusOr<JobStatus> Get(uint64_t, bool, TaskPage) override {
     return absl::UnimplementedError("");
   }
   absl::StatusOr<JobStatus> Cancel(uint64_t, bool) override {

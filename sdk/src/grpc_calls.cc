@@ -164,10 +164,12 @@ class GrpcCalls final : public CoordinatorCalls {
     return FromProto(response->job());
   }
 
-  absl::StatusOr<JobStatus> Get(uint64_t job,
-                                bool with_recent_chunks) override {
+  absl::StatusOr<JobStatus> Get(uint64_t job, bool with_recent_chunks,
+                                TaskPage tasks) override {
     v1::GetJobRequest request;
     request.set_job_id(job);
+    request.set_first_task(tasks.first);
+    request.set_max_tasks(tasks.count);
     (void)with_recent_chunks;  // GetJob always includes them
     absl::StatusOr<v1::Job> response =
         Call<v1::Job>(&v1::Coordinator::Stub::GetJob, request);

@@ -81,8 +81,9 @@ class Client {
   std::string target() const;
 
   absl::StatusOr<JobStatus> Submit(const JobSpec& spec);
-  // With the most recent finished attempts.
-  absl::StatusOr<JobStatus> Get(uint64_t job);
+  // With the most recent finished attempts and, for a batch, the task
+  // results of `tasks` (by default the first 1000; Wait has them all).
+  absl::StatusOr<JobStatus> Get(uint64_t job, TaskPage tasks = {});
   // Cancels a queued or running job; returns its state after. With
   // `only_if_queued`, a job that has started (a worker runs one of its
   // chunks) is left alone and returned as it is.
