@@ -408,21 +408,24 @@ absl::StatusOr<WorkerId> SchedulerHost::Join(
     const std::string name =
         first.hello->name.empty() ? peer : first.hello->name;
     const std::array<int32_t, kExecutorKinds> slots = first.hello->slots;
-    if (touched.Logs(LogLevel::kInfo)) {
-      touched.Log(LogLevel::kInfo,
-                  absl::StrCat("worker joined from ", peer, " with ", slots[0],
-                               " threads, ", slots[1], " processes and ",
-                               slots[2], " command slots"),
-                  {.worker = name});
-    }
-    if (absl::Status status = scheduler_.WorkerJoined(
-            id, *std::move(first.hello), std::move(peer), now);
+    // A refused worker is told so, and logged as refused only: never
+    // welcomed first.
+    if (absl::Status status =
+            scheduler_.WorkerJoined(id, *std::move(first.hello), peer, now);
         !status.ok()) {
-      touched.Log(LogLevel::kWarning,
-                  absl::StrCat("worker refused: ", status.message()),
-                  {.worker = name});
+      touched.Log(
+          LogLevel::kWarning,
+          absl::StrCat("worker from ", peer, " refused: ", status.message()),
+          {.worker = name});
       joined = status;
     } else {
+      if (touched.Logs(LogLevel::kInfo)) {
+        touched.Log(LogLevel::kInfo,
+                    absl::StrCat("worker joined from ", peer, " with ",
+                                 slots[0], " threads, ", slots[1],
+                                 " processes and ", slots[2], " command slots"),
+                    {.worker = name});
+      }
       names_[id] = name;
       CoordinatorMessage welcome;
       welcome.welcome = Welcome{id, heartbeat_interval_};
