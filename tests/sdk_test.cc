@@ -568,7 +568,7 @@ TEST(SdkReconnect, FuturesFailOnceTheCoordinatorStaysAway) {
   const absl::Time killed = absl::Now();
   const absl::Status error = future.exception(absl::Seconds(30));
   EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(error.message()), HasSubstr("no coordinator for 1s"));
+  EXPECT_THAT(std::string(error.message()), HasSubstr("no answer for 1s"));
   EXPECT_THAT(std::string(error.message()), HasSubstr("pfor status JOB"));
   EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
 }

@@ -111,9 +111,12 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
   if (!timeout.ok()) return timeout.status();
   absl::StatusOr<std::string> token = ReadToken(global.token_file);
   if (!token.ok()) return token.status();
+  // A coordinator that cannot be reached is waited for as long as one
+  // call: `pfor wait` and `submit --wait` end by then, saying so.
   return Client::Connect({.coordinator = global.coordinator,
                           .embedded_threads = threads,
                           .timeout = *timeout,
+                          .reconnect_timeout = *timeout,
                           .tls_ca = global.tls.ca,
                           .tls_cert = global.tls.cert,
                           .tls_key = global.tls.key,
@@ -372,7 +375,9 @@ int Main(int argc, char** argv) {
                  "Coordinator HOST:PORT (default: $PFOR_COORDINATOR)");
   app.add_flag("--json", global.json, "Print JSON for scripts");
   app.add_option("--timeout", global.timeout,
-                 "Deadline of each call to the coordinator")
+                 "Deadline of each call to the coordinator, and how long "
+                 "`wait` and `submit --wait` try to reach one they lost or "
+                 "never reached")
       ->capture_default_str();
   AddTlsFlags(app, global.tls, FlagSide::kClient);
   AddTokenFileFlag(app, global.token_file);

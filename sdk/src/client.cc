@@ -34,7 +34,7 @@ class Client::Impl {
     std::lock_guard lock(follower_mu_);
     if (follower_ == nullptr) {
       follower_ = std::make_unique<internal::Follower>(
-          *calls_, reconnect_timeout_, timeout_);
+          *calls_, target_, reconnect_timeout_, timeout_);
     }
     return *follower_;
   }

@@ -260,7 +260,9 @@ class GrpcCalls final : public CoordinatorCalls {
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the coordinator at ", address_, " did not answer within ",
-          absl::FormatDuration(timeout_)));
+          absl::FormatDuration(timeout_),
+          "; check that pfor-coordinator runs there and can be reached, or "
+          "pass a longer --timeout"));
     }
     return FromGrpcStatus(status);
   }

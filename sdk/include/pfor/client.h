@@ -44,7 +44,8 @@ struct ClientOptions {
   // How long followed jobs (futures, Wait) wait for a coordinator they lost
   // (a restart, a network drop) before failing with UNAVAILABLE. A
   // coordinator with a journal (--state-dir) still has their jobs when it
-  // comes back.
+  // comes back. A coordinator that never answers (nothing listens, packets
+  // vanish) fails them after as long.
   absl::Duration reconnect_timeout = absl::Seconds(30);
   // TLS to the coordinator: PEM files. With `tls_ca` set, the coordinator's
   // certificate must be signed by it; `tls_cert` and `tls_key` add this
