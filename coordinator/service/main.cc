@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -120,23 +121,22 @@ int main(int argc, char** argv) {
                   "info, warning or error");
   CLI11_PARSE(app, argc, argv);
 
-  absl::StatusOr<int64_t> message_bytes = pfor::ParseBytes(max_message_size);
-  if (!message_bytes.ok() || *message_bytes < 4096) {
+  // A size flag of at least `min` bytes, or nullopt once it said why not.
+  const auto size_flag = [](const char* flag, const std::string& text,
+                            int64_t min) -> std::optional<int64_t> {
+    absl::StatusOr<int64_t> bytes = pfor::ParseBytes(text);
+    if (bytes.ok() && *bytes >= min) return *bytes;
     std::fprintf(stderr,
-                 "pfor-coordinator: --max-message-size '%s' is not a size of "
-                 "at least 4KiB; write it like 64MiB\n",
-                 max_message_size.c_str());
-    return 2;
-  }
+                 "pfor-coordinator: %s '%s' is not a size of at least %lld "
+                 "bytes; write it like 64MiB\n",
+                 flag, text.c_str(), static_cast<long long>(min));
+    return std::nullopt;
+  };
+  std::optional<int64_t> message_bytes =
+      size_flag("--max-message-size", max_message_size, 4096);
+  std::optional<int64_t> kept_bytes = size_flag("--keep-bytes", keep_bytes, 0);
+  if (!message_bytes || !kept_bytes) return 2;
   security.max_message_bytes = *message_bytes;
-  absl::StatusOr<int64_t> kept_bytes = pfor::ParseBytes(keep_bytes);
-  if (!kept_bytes.ok()) {
-    std::fprintf(stderr,
-                 "pfor-coordinator: --keep-bytes '%s' is not a size; write it "
-                 "like 256MiB\n",
-                 keep_bytes.c_str());
-    return 2;
-  }
   scheduling.keep_bytes = *kept_bytes;
 
   absl::StatusOr<pfor::Logger::Options> log_options =
