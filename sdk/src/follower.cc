@@ -293,23 +293,20 @@ void Follower::Run() {
   MarkCallbackThread();
   std::unique_lock lock(mu_);
   while (true) {
-    const auto woken = [this] {
-      return stopping_ || !tasks_.empty() || !ended_.empty() ||
-             reconnect_pending_;
-    };
-    // A session that is open but has not been heard from gets the
-    // reconnect timeout, like one that ended.
-    const bool waiting = session_ != nullptr &&
-                         lost_since_ != absl::InfiniteFuture() &&
-                         (!jobs_.empty() || !calls_pending_.empty());
-    if (!waiting) {
-      changed_.wait(lock, woken);
-    } else if (!changed_.wait_until(
-                   lock, absl::ToChronoTime(lost_since_ + reconnect_timeout_),
-                   woken) &&
-               session_ != nullptr && lost_since_ != absl::InfiniteFuture() &&
-               absl::Now() - lost_since_ >= reconnect_timeout_) {
-      GiveUp(lock);
+    if (!stopping_ && tasks_.empty() && ended_.empty() && !reconnect_pending_) {
+      // A session that is open but has not been heard from gets the
+      // reconnect timeout, like one that ended. Every wake re-reads that.
+      const bool waiting = session_ != nullptr &&
+                           lost_since_ != absl::InfiniteFuture() &&
+                           (!jobs_.empty() || !calls_pending_.empty());
+      if (!waiting) {
+        changed_.wait(lock);
+      } else if (const absl::Time give_up = lost_since_ + reconnect_timeout_;
+                 absl::Now() < give_up) {
+        changed_.wait_until(lock, absl::ToChronoTime(give_up));
+      } else {
+        GiveUp(lock);
+      }
       continue;
     }
     if (!ended_.empty()) {
