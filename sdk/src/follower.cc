@@ -279,12 +279,14 @@ void Follower::GiveUp(std::unique_lock<std::mutex>& lock) {
   reconnect_pending_ = false;
   lost_since_ = absl::InfiniteFuture();
   backoff_.Reset();
-  // Kept until its OnClosed, which finds nothing left to follow.
+  // Kept until its OnClosed, which finds nothing left to follow. Closed
+  // before the handlers hear: one of them may end the client, whose
+  // destructor closes the session it finds.
   std::shared_ptr<Session> session = session_;
   lock.unlock();
-  for (const auto& handler : failed) (*handler)(error);
   if (session != nullptr) session->Close();
   session.reset();
+  for (const auto& handler : failed) (*handler)(error);
   lock.lock();
 }
 
