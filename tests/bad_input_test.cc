@@ -1,6 +1,11 @@
 // Bad input through the command line: every mistake gets a non-zero exit
 // code, one line on stderr that names the problem, and nothing on stdout.
 // Ranges at the int64 limits that are valid must work.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -254,6 +259,73 @@ INSTANTIATE_TEST_SUITE_P(Cli, BadInputTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<BadInput>& info) {
                            return info.param.name;
                          });
+
+// A port on loopback where the kernel completes TCP handshakes but nothing
+// ever speaks: a coordinator that does not answer, as a stopped process or
+// a silent network would be. Closed with the object.
+class SilentPort {
+ public:
+  SilentPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    if (fd_ < 0 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+        listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  SilentPort(const SilentPort&) = delete;
+  SilentPort& operator=(const SilentPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+// Every command against a coordinator that cannot be reached ends within
+// its --timeout (give or take a connection attempt) with one line naming
+// the address and the fix. Before, `pfor wait` sat silent for 30 to 50 s
+// whatever --timeout said.
+TEST(Unreachable, EveryCommandEndsWithinItsTimeoutNamingTheAddress) {
+  SilentPort silent;
+  ASSERT_NE(silent.port(), 0);
+  int closed_port;
+  {
+    SilentPort closed;  // a port nothing listens on once it is closed
+    closed_port = closed.port();
+  }
+  for (const int port : {silent.port(), closed_port}) {
+    const std::string address = absl::StrCat("127.0.0.1:", port);
+    for (const std::vector<std::string>& command :
+         std::vector<std::vector<std::string>>{
+             {"wait", "5", "--no-progress"},
+             {"status", "5"},
+             {"jobs"},
+             {"cancel", "5"},
+             {"submit", "count_primes", "--range", "0:10", "--wait"}}) {
+      std::vector<std::string> args = {"--coordinator", address, "--timeout",
+                                       "2s"};
+      args.insert(args.end(), command.begin(), command.end());
+      RunResult result = RunCli(args, absl::Seconds(20));
+      ASSERT_FALSE(result.timed_out) << Describe(result);
+      EXPECT_EQ(result.status.code, kOtherError) << Describe(result);
+      EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+          << result.err;
+      EXPECT_NE(result.err.find(address), std::string::npos) << result.err;
+      EXPECT_TRUE(result.err.find("--coordinator") != std::string::npos ||
+                  result.err.find("--timeout") != std::string::npos)
+          << result.err;
+    }
+  }
+}
 
 // Deterministic Miller-Rabin for 64-bit n.
 bool IsPrime(uint64_t n) {

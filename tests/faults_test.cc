@@ -342,6 +342,11 @@ TEST(Faults, SecondCoordinatorOnAPortInUseFailsAtStart) {
       << second->Stderr();
   EXPECT_EQ(second->Stdout().find("listening"), std::string::npos)
       << second->Stdout();
+  // Said in that one line: no dump of gRPC's nested errors before it.
+  EXPECT_EQ(second->Stderr().find("chttp2_server"), std::string::npos)
+      << second->Stderr();
+  EXPECT_EQ(second->Stderr().find("No address added"), std::string::npos)
+      << second->Stderr();
 }
 
 }  // namespace

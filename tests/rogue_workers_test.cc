@@ -4,16 +4,20 @@
 // and never finishes them.
 #include <signal.h>
 
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cluster.h"
 #include "fake_worker.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace pfor::testing {
 namespace {
+
+using nlohmann::json;
 
 // A hello offering `sleep` on threads, declared without the parameter `us`
 // the real kernel reads (another version, a plugin of the same name, a
@@ -69,6 +73,73 @@ TEST(RogueWorkers, AWorkerThatTakesChunksAndNeverAnswersStallsNoJob) {
   RunResult workers = cluster.Cli({"workers"}, absl::Seconds(30));
   EXPECT_NE(workers.out.find("quarantined"), std::string::npos)
       << Describe(workers);
+}
+
+// A hello the coordinator refuses gets the refusal alone: never a welcome
+// first, which a worker would take for having joined.
+TEST(RogueWorkers, ARefusedHelloGetsNoWelcome) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator());
+  v1::WorkerMessage hello = FakeHello("twice", 1, 1);
+  for (int i = 0; i < 2; ++i) {
+    v1::KernelInfo* kernel = hello.mutable_hello()->add_kernels();
+    kernel->set_name("noop");
+    kernel->add_executors(v1::EXECUTOR_KIND_THREADS);
+  }
+  FakeWorker refused(cluster.address(), hello, /*heartbeat=*/false);
+  std::optional<v1::CoordinatorMessage> first = refused.Read(absl::Seconds(10));
+  EXPECT_FALSE(first.has_value()) << first->DebugString();
+  std::optional<grpc::Status> end = refused.WaitForEnd(absl::Seconds(10));
+  ASSERT_TRUE(end.has_value()) << "the link stayed open";
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << end->error_message();
+  ASSERT_OK_AND_ASSIGN(json workers, cluster.Workers());
+  EXPECT_TRUE(workers.empty()) << workers.dump();
+  // Nor does the log say it joined before it says it was refused.
+  static const std::regex kRefused("refused: ");
+  EXPECT_TRUE(cluster.coordinator().WaitForLine(Stream::kStderr, kRefused,
+                                                absl::Seconds(10)))
+      << cluster.coordinator().Stderr();
+  EXPECT_EQ(cluster.coordinator().Stderr().find("worker joined"),
+            std::string::npos)
+      << cluster.coordinator().Stderr();
+}
+
+// A hello announcing more than a worker could have (here 10,000 kernels,
+// or one kernel with 1,000 parameters) is refused with the bound named,
+// and nothing of it is kept.
+TEST(RogueWorkers, AnOversizedHelloIsRefusedNamingTheBound) {
+  Cluster cluster;
+  ASSERT_OK(cluster.StartCoordinator());
+  v1::WorkerMessage many = FakeHello("many", 1, 0);
+  for (int i = 0; i < 10'000; ++i) {
+    v1::KernelInfo* kernel = many.mutable_hello()->add_kernels();
+    kernel->set_name(absl::StrCat("k", i));
+    kernel->add_executors(v1::EXECUTOR_KIND_THREADS);
+  }
+  v1::WorkerMessage wide = FakeHello("wide", 1, 0);
+  v1::KernelInfo* kernel = wide.mutable_hello()->add_kernels();
+  kernel->set_name("wide");
+  kernel->add_executors(v1::EXECUTOR_KIND_THREADS);
+  for (int i = 0; i < 1'000; ++i) {
+    v1::ParamSpec* param = kernel->add_params();
+    param->set_name(absl::StrCat("p", i));
+    param->set_type(v1::PARAM_TYPE_INT);
+  }
+  v1::WorkerMessage big = FakeHello(std::string(2 << 20, 'x'), 1, 0);
+  const std::pair<const v1::WorkerMessage*, std::string> cases[] = {
+      {&many, "announces 10000 kernels"},
+      {&wide, "declares kernel wide with 1000 parameters"},
+      {&big, "bytes; a worker announces at most 1000 kernels"}};
+  for (const auto& [hello, expected] : cases) {
+    FakeWorker rogue(cluster.address(), *hello, /*heartbeat=*/false);
+    std::optional<grpc::Status> end = rogue.WaitForEnd(absl::Seconds(10));
+    ASSERT_TRUE(end.has_value()) << "the link stayed open";
+    EXPECT_EQ(end->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(end->error_message(), ::testing::HasSubstr(expected));
+  }
+  ASSERT_OK_AND_ASSIGN(json workers, cluster.Workers());
+  EXPECT_TRUE(workers.empty()) << workers.dump();
 }
 
 }  // namespace

@@ -230,6 +230,40 @@ TEST_P(SdkTest, MapKeepsInputOrder) {
   }
 }
 
+// A batch's status comes with a page of its task results, never all of
+// them (a batch may have millions): the first 1000 unless asked otherwise.
+TEST_P(SdkTest, GetGivesABatchsTaskResultsAPageAtATime) {
+  Executor executor(*client_);
+  std::vector<Task> tasks;
+  for (int64_t i = 0; i < 2500; ++i) tasks.push_back({.range = {i, i + 1}});
+  BatchResults batch =
+      executor.SubmitBatch("count_primes", std::move(tasks), {}, 0);
+  ASSERT_TRUE(batch.Wait(absl::Seconds(60)).ok());
+  absl::StatusOr<JobStatus> first = client_->Get(batch.job_id());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->task_count, 2500);
+  EXPECT_EQ(first->first_task, 0);
+  EXPECT_EQ(first->task_results.size(), 1000u);
+  absl::StatusOr<JobStatus> last =
+      client_->Get(batch.job_id(), {.first = 2490, .count = 100});
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->first_task, 2490);
+  ASSERT_EQ(last->task_results.size(), 10u);
+  for (int64_t i = 0; i < 10; ++i) {
+    ASSERT_TRUE(last->task_results[i].ok());
+    EXPECT_EQ(std::get<int64_t>(*last->task_results[i]),
+              PrimesIn(2490 + i, 2491 + i))
+        << i;
+  }
+  // Listings come without task results.
+  absl::StatusOr<JobStatus> too_many =
+      client_->Get(batch.job_id(), {.count = 1'000'000});
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::vector<JobStatus>> listed = client_->ListJobs(5);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const JobStatus& job : *listed) EXPECT_TRUE(job.task_results.empty());
+}
+
 TEST_P(SdkTest, MapReportsEachFailingInputInPlace) {
   Executor executor(*client_, {.fail_fast = false});
   std::vector<absl::StatusOr<int64_t>> results = executor.map<int64_t>(
@@ -534,7 +568,7 @@ TEST(SdkReconnect, FuturesFailOnceTheCoordinatorStaysAway) {
   const absl::Time killed = absl::Now();
   const absl::Status error = future.exception(absl::Seconds(30));
   EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(error.message()), HasSubstr("no coordinator for 1s"));
+  EXPECT_THAT(std::string(error.message()), HasSubstr("no answer for 1s"));
   EXPECT_THAT(std::string(error.message()), HasSubstr("pfor status JOB"));
   EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
 }

@@ -32,12 +32,15 @@ bool Mentions(const std::string& text,
   return false;
 }
 
-// gRPC logs every failed handshake at ERROR, as a line of OpenSSL codes;
-// pfor says the same in one readable line (DescribeHandshakeFailure), so
-// those lines are dropped and all others pass on.
-void DropHandshakeLogs(gpr_log_func_args* args) {
+// gRPC logs every failed handshake at ERROR, as a line of OpenSSL codes,
+// and a listen address it cannot bind as a dump of nested errors; pfor says
+// the same in one readable line (DescribeHandshakeFailure, the server's
+// start), so those lines are dropped and all others pass on.
+void DropReportedLogs(gpr_log_func_args* args) {
   if (absl::StrContains(args->file, "ssl_transport_security") ||
-      absl::StrContains(args->file, "security_handshaker")) {
+      absl::StrContains(args->file, "security_handshaker") ||
+      (absl::StrContains(args->file, "chttp2_server") &&
+       absl::StrContains(args->message, "No address added"))) {
     return;
   }
   std::fprintf(stderr, "%s %s:%d] %s\n",
@@ -45,9 +48,9 @@ void DropHandshakeLogs(gpr_log_func_args* args) {
                args->message);
 }
 
-void QuietHandshakeLogs() {
+void QuietReportedLogs() {
   static std::once_flag once;
-  std::call_once(once, [] { gpr_set_log_function(DropHandshakeLogs); });
+  std::call_once(once, [] { gpr_set_log_function(DropReportedLogs); });
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const TlsFiles& tls) {
   if (!tls.enabled()) return grpc::InsecureChannelCredentials();
   if (absl::Status status = CheckPair(tls); !status.ok()) return status;
-  QuietHandshakeLogs();
+  QuietReportedLogs();
   if (tls.ca.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs --tls-ca: the certificate authority that signed the "
@@ -79,8 +82,8 @@ MakeChannelCredentials(const TlsFiles& tls) {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& tls) {
+  QuietReportedLogs();
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
-  QuietHandshakeLogs();
   if (tls.cert.empty() || tls.key.empty()) {
     return absl::InvalidArgumentError(
         "a coordinator serving TLS needs --tls-cert and --tls-key: its "

@@ -92,10 +92,11 @@ nlohmann::json ToJson(const JobStatus& job) {
     nlohmann::json tasks = nlohmann::json::array();
     for (size_t i = 0; i < job.task_results.size(); ++i) {
       const absl::StatusOr<Value>& result = job.task_results[i];
+      const int64_t task = job.first_task + static_cast<int64_t>(i);
       tasks.push_back(
           result.ok()
-              ? nlohmann::json{{"task", i}, {"value", ValueJson(*result)}}
-              : nlohmann::json{{"task", i},
+              ? nlohmann::json{{"task", task}, {"value", ValueJson(*result)}}
+              : nlohmann::json{{"task", task},
                                {"error", result.status().message()}});
     }
     out["result"] = tasks;

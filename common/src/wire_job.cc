@@ -300,8 +300,8 @@ void EncodeStatus(const JobStatus& status, bool with_tasks, v1::Job& out) {
     tasks->mutable_results()->Reserve(
         static_cast<int>(status.task_results.size()));
     for (size_t i = 0; i < status.task_results.size(); ++i) {
-      ToProto(static_cast<int64_t>(i), status.task_results[i],
-              *tasks->add_results());
+      ToProto(status.first_task + static_cast<int64_t>(i),
+              status.task_results[i], *tasks->add_results());
     }
   } else if (!status.chunk_values.empty() || (succeeded && collect)) {
     v1::ChunkValues* chunks = out.mutable_result()->mutable_chunks();
@@ -314,6 +314,7 @@ void EncodeStatus(const JobStatus& status, bool with_tasks, v1::Job& out) {
       RoundedToProto(chunk.value, *value->mutable_value());
     }
   }
+  out.set_task_count(status.task_count);
   out.set_error(status.error);
   out.set_waiting_reason(status.waiting_reason);
   SetTime(status.submit_time, &v1::Job::mutable_submit_time, out);
@@ -359,9 +360,16 @@ absl::StatusOr<JobStatus> FromProto(const v1::Job& job) {
   switch (result.kind_case()) {
     case v1::Value::kTasks: {
       const auto& results = result.tasks().results();
+      // Every task result, or a page of them: numbered on from the first.
+      out.first_task = results.empty() ? 0 : results[0].index();
+      if (out.first_task < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": task result 0 is numbered ", out.first_task,
+                         "; tasks are numbered from 0"));
+      }
       out.task_results.reserve(static_cast<size_t>(results.size()));
       for (int i = 0; i < results.size(); ++i) {
-        if (results[i].index() != i) {
+        if (results[i].index() != out.first_task + i) {
           return absl::InvalidArgumentError(absl::StrCat(
               where, ": task result ", i, " is numbered ", results[i].index(),
               "; a job's task results come in task order"));
@@ -394,6 +402,10 @@ absl::StatusOr<JobStatus> FromProto(const v1::Job& job) {
       break;
     }
   }
+  // Journals written before the count was kept have the tasks.
+  out.task_count = job.task_count() != 0 || out.spec == nullptr
+                       ? job.task_count()
+                       : static_cast<int64_t>(out.spec->tasks.size());
   out.error = job.error();
   out.waiting_reason = job.waiting_reason();
   out.submit_time = TimeOrPast(job.has_submit_time(), job.submit_time());

@@ -448,9 +448,27 @@ TEST(WireJobTest, RejectsTaskResultsOutOfOrder) {
   v1::Job wire;
   wire.set_id(42);
   wire.mutable_result()->mutable_tasks()->add_results()->set_index(1);
+  wire.mutable_result()->mutable_tasks()->add_results()->set_index(3);
   absl::StatusOr<JobStatus> back = FromProto(wire);
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(WireJobTest, ReadsAPageOfTaskResultsFromItsFirstTask) {
+  JobStatus page;
+  page.id = 42;
+  page.state = JobState::kSucceeded;
+  page.task_count = 10;
+  page.first_task = 5;
+  page.task_results = {Value(int64_t{5}), absl::UnknownError("six")};
+  const v1::Job wire = ToProto(page);
+  EXPECT_EQ(wire.result().tasks().results(0).index(), 5);
+  absl::StatusOr<JobStatus> back = FromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->first_task, 5);
+  EXPECT_EQ(back->task_count, 10);
+  ASSERT_EQ(back->task_results.size(), 2u);
+  EXPECT_EQ(back->task_results[1].status().message(), "six");
 }
 
 TEST(WireJobTest, RejectsABadSpecNamingTheJob) {

@@ -18,8 +18,6 @@ namespace pfor::coordinator {
 namespace {
 
 constexpr char kJson[] = "application/json";
-// Task results of a batch sent by default (?tasks=N asks for more).
-constexpr int64_t kDefaultTasks = 1000;
 constexpr int kMaxListLimit = 10000;
 
 int HttpCode(absl::StatusCode code) {
@@ -124,16 +122,20 @@ void AddRoutes(httplib::Server& http, ClusterView* view,
                                              httplib::Response& response) {
     absl::StatusOr<uint64_t> id = JobIdOf(request);
     if (!id.ok()) return SendError(response, id.status());
-    absl::StatusOr<int64_t> tasks =
-        NumberParam(request, "tasks", kDefaultTasks, 0,
-                    std::numeric_limits<int64_t>::max());
+    // A batch's task results, a page at a time.
+    absl::StatusOr<int64_t> tasks = NumberParam(
+        request, "tasks", TaskPage::kDefaultCount, 0, TaskPage::kMaxCount);
     if (!tasks.ok()) return SendError(response, tasks.status());
-    absl::StatusOr<JobStatus> job = view->GetJob(*id);
+    absl::StatusOr<int64_t> from =
+        NumberParam(request, "from", 0, 0, std::numeric_limits<int64_t>::max());
+    if (!from.ok()) return SendError(response, from.status());
+    absl::StatusOr<JobStatus> job =
+        view->GetJob(*id, {.first = *from, .count = *tasks});
     if (!job.ok()) return SendError(response, job.status());
-    const size_t task_count = job->task_results.size();
-    job->task_results.resize(std::min(task_count, static_cast<size_t>(*tasks)));
     nlohmann::json out = ToJson(*job);
-    if (task_count > 0) out["task_count"] = task_count;
+    if (job->state == JobState::kSucceeded && !job->spec->tasks.empty()) {
+      out["task_count"] = job->spec->tasks.size();
+    }
     SendJson(response, out);
   });
   http.Post(R"(/api/v1/jobs/([^/]+)/cancel)",

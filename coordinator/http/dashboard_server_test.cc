@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "gmock/gmock.h"
@@ -42,6 +43,7 @@ class FakeCluster final : public ClusterView {
     auto batch_spec = std::make_shared<JobSpec>();
     batch_spec->kernel = "sleep";
     batch_spec->end = 5;
+    batch_spec->tasks.resize(5);
     batch_.id = 2;
     batch_.spec = batch_spec;
     batch_.state = JobState::kSucceeded;
@@ -56,9 +58,19 @@ class FakeCluster final : public ClusterView {
     last_limit = limit;
     return std::vector<JobStatus>{batch_, job_};
   }
-  absl::StatusOr<JobStatus> GetJob(uint64_t job) override {
+  absl::StatusOr<JobStatus> GetJob(uint64_t job, TaskPage tasks) override {
+    last_first = tasks.first;
+    last_count = tasks.count;
     if (job == 1) return job_;
-    if (job == 2) return batch_;
+    if (job == 2) {
+      JobStatus page = batch_;
+      const auto first = std::min<size_t>(tasks.first, 5);
+      const auto count = std::min<size_t>(tasks.count, 5 - first);
+      page.task_results.assign(batch_.task_results.begin() + first,
+                               batch_.task_results.begin() + first + count);
+      page.first_task = static_cast<int64_t>(first);
+      return page;
+    }
     return absl::NotFoundError(absl::StrCat("no job ", job));
   }
   absl::StatusOr<JobStatus> CancelJob(uint64_t job) override {
@@ -77,6 +89,8 @@ class FakeCluster final : public ClusterView {
 
   std::atomic<int> cancelled{0};
   std::atomic<int> last_limit{-1};
+  std::atomic<int64_t> last_first{-1};
+  std::atomic<int64_t> last_count{-1};
 
  private:
   WorkerStatus worker_;
@@ -174,17 +188,26 @@ TEST_F(DashboardServerTest, JobHasItsRecentAttemptsWithErrorsAndFinishTimes) {
   EXPECT_DOUBLE_EQ(job["recent_chunks"][0]["seconds"].get<double>(), 0.03);
 }
 
-TEST_F(DashboardServerTest, BatchTaskResultsAreCappedAndCounted) {
+TEST_F(DashboardServerTest, BatchTaskResultsComeAPageAtATime) {
   Start();
   auto [status, all] = GetJson("/api/v1/jobs/2");
   EXPECT_EQ(status, 200);
+  EXPECT_EQ(cluster_.last_first, 0);
+  EXPECT_EQ(cluster_.last_count, TaskPage::kDefaultCount);
   ASSERT_EQ(all["result"].size(), 5u);
   EXPECT_EQ(all["result"][3]["error"], "task 3 failed");
   EXPECT_EQ(all["result"][4]["value"], 40);
-  auto [capped_status, capped] = GetJson("/api/v1/jobs/2?tasks=2");
-  EXPECT_EQ(capped_status, 200);
-  EXPECT_EQ(capped["result"].size(), 2u);
-  EXPECT_EQ(capped["task_count"], 5);
+  auto [page_status, page] = GetJson("/api/v1/jobs/2?tasks=2&from=3");
+  EXPECT_EQ(page_status, 200);
+  EXPECT_EQ(cluster_.last_first, 3);
+  EXPECT_EQ(cluster_.last_count, 2);
+  ASSERT_EQ(page["result"].size(), 2u);
+  EXPECT_EQ(page["result"][0]["task"], 3);
+  EXPECT_EQ(page["result"][1]["value"], 40);
+  EXPECT_EQ(page["task_count"], 5);
+  auto [big_status, big] = GetJson("/api/v1/jobs/2?tasks=1000000");
+  EXPECT_EQ(big_status, 400);
+  EXPECT_THAT(big["error"].get<std::string>(), HasSubstr("tasks"));
 }
 
 TEST_F(DashboardServerTest, UnknownOrMalformedJobIdsGetAClearError) {

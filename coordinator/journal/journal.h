@@ -95,7 +95,8 @@ class Journal {
   // once it can. A chunk of an unknown or ended job is ignored.
   virtual absl::Status Write(const std::vector<JournalEntry>& entries) = 0;
   // Every job kept, ordered by id. Ended jobs beyond the newest `keep_jobs`
-  // are forgotten.
+  // are forgotten. The SQLite journal keeps ended jobs on disk only, and
+  // reads them back here: call it once, when the coordinator starts.
   virtual absl::StatusOr<std::vector<RecoveredJob>> Load() = 0;
 };
 

@@ -68,7 +68,11 @@ struct Changes {
 
 class JournalState {
  public:
-  explicit JournalState(int keep_jobs) : keep_jobs_(keep_jobs) {}
+  // Without `keep_ended`, an ended job is dropped from memory as soon as its
+  // end is reported (the store has it): only its id stays, to forget it in
+  // turn. Snapshot then holds the unfinished jobs only.
+  explicit JournalState(int keep_jobs, bool keep_ended = true)
+      : keep_jobs_(keep_jobs), keep_ended_(keep_ended) {}
 
   // Takes the entries in; never fails (a chunk that cannot be folded into
   // its job's prefix is kept on its own).
@@ -111,6 +115,7 @@ class JournalState {
         record.job.chunks.clear();
         record.above.clear();
         changes.ended.emplace_back(ended.job, record.job.final_state);
+        if (!keep_ended_) jobs_.erase(it);
         ended_order_.push_back(ended.job);
         while (static_cast<int>(ended_order_.size()) > keep_jobs_) {
           changes.forgotten.push_back(ended_order_.front());
@@ -123,6 +128,10 @@ class JournalState {
 
   // Adds a job as read back from disk.
   void Restore(RecoveredJob job) {
+    if (job.final_state && !keep_ended_) {
+      ended_order_.push_back(job.job);
+      return;
+    }
     JobRecord& record = jobs_[job.job];
     record.reduction = job.spec->reduction;
     for (ChunkDone& chunk : job.chunks)
@@ -189,6 +198,7 @@ class JournalState {
   }
 
   int keep_jobs_;
+  bool keep_ended_;
   std::map<JobId, JobRecord> jobs_;
   std::deque<JobId> ended_order_;
 };

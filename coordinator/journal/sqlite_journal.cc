@@ -166,7 +166,7 @@ class SqliteJournal final : public Journal {
       : db_(db),
         directory_(std::move(directory)),
         path_(directory_ + "/journal.sqlite"),
-        state_(keep_jobs) {}
+        state_(keep_jobs, /*keep_ended=*/false) {}
   ~SqliteJournal() override {
     sqlite3_close(db_);
     if (record_fd_ >= 0) close(record_fd_);
@@ -258,8 +258,15 @@ class SqliteJournal final : public Journal {
     return absl::OkStatus();
   }
 
+  // Ended jobs are not kept in memory (a million task results each, maybe):
+  // the database is read again.
   absl::StatusOr<std::vector<RecoveredJob>> Load() override {
-    return state_.Snapshot();
+    absl::StatusOr<std::map<JobId, RecoveredJob>> jobs = ReadAll();
+    if (!jobs.ok()) return jobs.status();
+    std::vector<RecoveredJob> out;
+    out.reserve(jobs->size());
+    for (auto& [id, job] : *jobs) out.push_back(std::move(job));
+    return out;
   }
 
   // Reads every row into jobs; DATA_LOSS for a row that does not read or

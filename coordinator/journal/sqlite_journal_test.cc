@@ -67,6 +67,42 @@ void Sql(const std::string& directory, const std::string& sql,
   sqlite3_close(db);
 }
 
+// An ended job's results (a batch's million task results, say) are on disk
+// once written: the journal holds on to neither them nor the job's spec.
+TEST_F(SqliteJournalTest, KeepsEndedJobsOnDiskOnly) {
+  auto journal = Open(dir_);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  std::weak_ptr<const JobSpec> spec;
+  std::weak_ptr<const JobStatus> final_state;
+  {
+    auto batch = std::make_shared<JobSpec>(*Spec());
+    batch->end = 3;
+    batch->tasks.resize(3, Task{.range = {0, 1}});
+    auto ended = std::make_shared<JobStatus>();
+    ended->id = 5;
+    ended->spec = batch;
+    ended->state = JobState::kSucceeded;
+    ended->task_results = {Value(int64_t{1}), Value(int64_t{2}),
+                           absl::UnknownError("boom")};
+    spec = batch;
+    final_state = ended;
+    ASSERT_TRUE((*journal)
+                    ->Write({JobAccepted{5, batch, absl::UnixEpoch()},
+                             JobEnded{5, ended}})
+                    .ok());
+  }
+  EXPECT_TRUE(spec.expired());
+  EXPECT_TRUE(final_state.expired());
+  // Read back from the database all the same.
+  absl::StatusOr<std::vector<RecoveredJob>> jobs = (*journal)->Load();
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  ASSERT_EQ(jobs->size(), 1u);
+  ASSERT_NE((*jobs)[0].final_state, nullptr);
+  ASSERT_EQ((*jobs)[0].final_state->task_results.size(), 3u);
+  EXPECT_EQ((*jobs)[0].final_state->task_results[2].status().message(), "boom");
+  EXPECT_EQ((*jobs)[0].final_state->task_count, 3);
+}
+
 TEST_F(SqliteJournalTest, GivesBackWhatWasWrittenAfterReopening) {
   ExactSum half;
   half.Add(0.5);

@@ -1,7 +1,10 @@
 #include "job_views.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <utility>
+#include <variant>
 
 #include "scheduled_job.h"
 #include "worker_registry.h"
@@ -17,6 +20,7 @@ JobStatus LiveStatus(const ScheduledJob& job, std::string waiting_reason) {
   out.id = job.id;
   out.spec = job.spec;
   out.state = job.state;
+  out.task_count = static_cast<int64_t>(job.spec->tasks.size());
   out.progress = Progress(job);
   out.error = job.error;
   out.waiting_reason = std::move(waiting_reason);
@@ -24,6 +28,67 @@ JobStatus LiveStatus(const ScheduledJob& job, std::string waiting_reason) {
   out.start_time = job.start_time;
   out.end_time = job.end_time;
   return out;
+}
+
+// What a std::map node costs beside its value: three pointers and a colour.
+constexpr int64_t kMapNodeBytes = 32;
+// An exact sum's limbs, out of line.
+constexpr int64_t kExactSumBytes = 300;
+
+int64_t TextBytes(const std::string& text) {
+  // Short strings live inside the object.
+  return text.size() > 15 ? static_cast<int64_t>(text.capacity()) + 1 : 0;
+}
+
+int64_t ValueBytes(const Value& value) {
+  return static_cast<int64_t>(sizeof(Value)) +
+         (std::holds_alternative<ExactSum>(value) ? kExactSumBytes : 0);
+}
+
+int64_t ParamsBytes(const std::map<std::string, ParamValue>& params) {
+  int64_t bytes = 0;
+  for (const auto& [name, value] : params) {
+    bytes +=
+        kMapNodeBytes +
+        static_cast<int64_t>(sizeof(std::pair<const std::string, ParamValue>)) +
+        TextBytes(name);
+    if (const auto* text = std::get_if<std::string>(&value)) {
+      bytes += TextBytes(*text);
+    }
+  }
+  return bytes;
+}
+
+int64_t SpecBytes(const JobSpec& spec) {
+  int64_t bytes = static_cast<int64_t>(sizeof(JobSpec)) +
+                  ParamsBytes(spec.params) + TextBytes(spec.name) +
+                  TextBytes(spec.kernel);
+  for (const std::string& arg : spec.command.argv) {
+    bytes += static_cast<int64_t>(sizeof(std::string)) + TextBytes(arg);
+  }
+  bytes += static_cast<int64_t>(spec.tasks.capacity() * sizeof(Task));
+  for (const Task& task : spec.tasks) bytes += ParamsBytes(task.params);
+  return bytes;
+}
+
+// The status's own bytes, its spec left out.
+int64_t StatusBytes(const JobStatus& status) {
+  int64_t bytes = static_cast<int64_t>(sizeof(JobStatus)) +
+                  TextBytes(status.error) + TextBytes(status.waiting_reason);
+  bytes += static_cast<int64_t>(status.task_results.capacity() *
+                                (sizeof(TaskResult) - sizeof(Value)));
+  for (const TaskResult& result : status.task_results) {
+    bytes += result.ok()
+                 ? ValueBytes(*result)
+                 : static_cast<int64_t>(sizeof(Value)) + 64 +
+                       static_cast<int64_t>(result.status().message().size());
+  }
+  bytes += static_cast<int64_t>(status.chunk_values.capacity() *
+                                (sizeof(ChunkValue) - sizeof(Value)));
+  for (const ChunkValue& chunk : status.chunk_values) {
+    bytes += ValueBytes(chunk.value);
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -110,12 +175,30 @@ std::string WaitingReason(const ScheduledJob& job,
 }
 
 JobStatus StatusOf(const ScheduledJob& job, const WorkerRegistry& workers,
-                   bool with_recent_chunks) {
-  JobStatus out = job.final_status != nullptr
-                      ? *job.final_status
+                   bool with_recent_chunks, TaskPage tasks) {
+  JobStatus out = job.final_view != nullptr
+                      ? *job.final_view
                       : LiveStatus(job, WaitingReason(job, workers));
+  if (job.final_status != nullptr) {
+    const std::vector<TaskResult>& all = job.final_status->task_results;
+    const auto total = static_cast<int64_t>(all.size());
+    const int64_t first = std::clamp<int64_t>(tasks.first, 0, total);
+    const int64_t count = std::clamp<int64_t>(tasks.count, 0, total - first);
+    out.task_results.assign(all.begin() + first, all.begin() + first + count);
+    out.first_task = first;
+  }
   if (with_recent_chunks) out.recent_chunks = job.recent.View(workers);
   return out;
+}
+
+int64_t KeptBytes(const ScheduledJob& job) {
+  int64_t bytes =
+      static_cast<int64_t>(sizeof(ScheduledJob)) + SpecBytes(*job.spec);
+  if (job.final_status != nullptr) bytes += StatusBytes(*job.final_status);
+  if (job.final_view != nullptr && job.final_view != job.final_status) {
+    bytes += StatusBytes(*job.final_view);
+  }
+  return bytes;
 }
 
 std::shared_ptr<const JobStatus> StatusView(const ScheduledJob& job,
@@ -152,6 +235,7 @@ std::shared_ptr<const JobStatus> WithoutTaskResults(
   view->start_time = full.start_time;
   view->end_time = full.end_time;
   view->recent_chunks = full.recent_chunks;
+  view->task_count = full.task_count;
   return view;
 }
 

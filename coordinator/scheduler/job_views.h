@@ -75,16 +75,19 @@ JobProgress Progress(const ScheduledJob& job);
 // Why a queued job waits; empty when it does not.
 std::string WaitingReason(const ScheduledJob& job,
                           const WorkerRegistry& workers);
-// The job as clients see it. Once it ended: as it ended (a batch's task
-// results included).
+// The job as clients see it. Once it ended: as it ended, with the task
+// results of `tasks` for a batch.
 JobStatus StatusOf(const ScheduledJob& job, const WorkerRegistry& workers,
-                   bool with_recent_chunks);
+                   bool with_recent_chunks, TaskPage tasks);
 // The same without a batch's task results (listings, events), shared.
 std::shared_ptr<const JobStatus> StatusView(const ScheduledJob& job,
                                             const WorkerRegistry& workers);
 // The status of a job that has just ended, with its result when it
 // succeeded.
 JobStatus FinalStatus(const ScheduledJob& job);
+// About the bytes an ended job holds in memory: its spec (a batch's tasks),
+// its final status and view (task results, chunk values, texts).
+int64_t KeptBytes(const ScheduledJob& job);
 // `status` without its task results; `status` itself when it has none.
 std::shared_ptr<const JobStatus> WithoutTaskResults(
     std::shared_ptr<const JobStatus> status);

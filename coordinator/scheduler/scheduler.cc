@@ -89,7 +89,7 @@ absl::StatusOr<JobStatus> Scheduler::SubmitJob(
   commands_.journal.push_back(JobAccepted{id, std::move(spec), now});
   events_.StateChanged(job);
   Dispatch(now);
-  return StatusOf(job, workers_, false);
+  return StatusOf(job, workers_, false, {.count = 0});
 }
 
 JobId Scheduler::NextJobId(absl::Time now) const {
@@ -166,7 +166,7 @@ void Scheduler::RestoreJob(const RecoveredJob& recovered, absl::Time now) {
   ScheduledJob& job = *it->second;
   if (recovered.final_state != nullptr) {
     job.RestoreEnded(recovered.final_state);
-    ended_.push_back(id);
+    KeepEnded(job);
     return;
   }
   job.RestoreProgress(recovered);
@@ -191,7 +191,7 @@ absl::StatusOr<JobStatus> Scheduler::CancelJob(JobId id, absl::Time now,
   if (!job.ended() && !(only_if_queued && job.state == JobState::kRunning)) {
     Finish(job, JobState::kCancelled, "cancelled on request", now);
   }
-  return StatusOf(job, workers_, false);
+  return StatusOf(job, workers_, false, {.count = 0});
 }
 
 void Scheduler::Dispatch(absl::Time now) {
@@ -233,10 +233,10 @@ void Scheduler::Finish(ScheduledJob& job, JobState state, std::string error,
   }
   job.known_by.clear();
   active_.erase(std::find(active_.begin(), active_.end(), &job));
-  ended_.push_back(job.id);
   job.final_status = std::make_shared<const JobStatus>(FinalStatus(job));
   job.final_view = WithoutTaskResults(job.final_status);
   job.result = JobResult(job.spec->reduction);  // the final status has it
+  KeepEnded(job);
   commands_.journal.push_back(JobEnded{job.id, job.final_status});
   events_.StateChanged(job);
 }
@@ -261,9 +261,19 @@ void Scheduler::MaybeSucceed(ScheduledJob& job, absl::Time now) {
   Finish(job, JobState::kSucceeded, "", now);
 }
 
+void Scheduler::KeepEnded(const ScheduledJob& job) {
+  const int64_t bytes = KeptBytes(job);
+  ended_.emplace_back(job.id, bytes);
+  ended_bytes_ += bytes;
+}
+
 void Scheduler::ForgetOldJobs() {
-  while (static_cast<int>(ended_.size()) > options_.keep_jobs) {
-    jobs_.erase(ended_.front());
+  // The newest ended job stays, whatever its size: its followers may not
+  // have read its results yet.
+  while (static_cast<int>(ended_.size()) > options_.keep_jobs ||
+         (ended_bytes_ > options_.keep_bytes && ended_.size() > 1)) {
+    jobs_.erase(ended_.front().first);
+    ended_bytes_ -= ended_.front().second;
     ended_.pop_front();
   }
 }
@@ -631,8 +641,8 @@ int64_t Scheduler::ChunksInFlight() const {
   return chunks;
 }
 
-absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id,
-                                            bool with_recent_chunks) const {
+absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id, bool with_recent_chunks,
+                                            TaskPage tasks) const {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
     return absl::NotFoundError(absl::StrCat(
@@ -642,7 +652,7 @@ absl::StatusOr<JobStatus> Scheduler::GetJob(JobId id,
             : " does not exist or is no longer kept",
         "; pfor jobs lists the jobs"));
   }
-  return StatusOf(*it->second, workers_, with_recent_chunks);
+  return StatusOf(*it->second, workers_, with_recent_chunks, tasks);
 }
 
 JobEvent Scheduler::FollowEvent(JobId id) const {

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -163,8 +164,10 @@ class Scheduler {
 
   // --- Queries ------------------------------------------------------------
 
-  // NOT_FOUND for an unknown or forgotten id.
-  absl::StatusOr<JobStatus> GetJob(JobId job, bool with_recent_chunks) const;
+  // NOT_FOUND for an unknown or forgotten id. A batch's task results: those
+  // of `tasks` only (copied, so a page costs what it holds).
+  absl::StatusOr<JobStatus> GetJob(JobId job, bool with_recent_chunks,
+                                   TaskPage tasks = {}) const;
   // The first event of a new follower of `job`: its status and, for a
   // batch, every task result so far. `missing` for an unknown job. Asked
   // for with no commands pending (right after TakeCommands), it and the
@@ -189,7 +192,8 @@ class Scheduler {
   // class orchestrates the events.
 
   // Runs at the end of every event: builds the statuses of the events whose
-  // job changed state, then forgets the oldest ended jobs beyond keep_jobs.
+  // job changed state, then forgets the oldest ended jobs beyond keep_jobs
+  // or keep_bytes.
   class Settler;
 
   ScheduledJob* FindActive(JobId id);
@@ -230,6 +234,8 @@ class Scheduler {
   // A chunk of the job has started (or, started or not, finished): a queued
   // job runs from `now`.
   void MarkRunning(ScheduledJob& job, absl::Time now);
+  // The job has ended: it is kept, and counted against keep_bytes.
+  void KeepEnded(const ScheduledJob& job);
   void ForgetOldJobs();
 
   SchedulerOptions options_;
@@ -242,8 +248,10 @@ class Scheduler {
   std::map<JobId, std::unique_ptr<ScheduledJob>> jobs_;
   // Queued and running jobs, in submission order.
   std::vector<ScheduledJob*> active_;
-  // Ended jobs, oldest first.
-  std::deque<JobId> ended_;
+  // Ended jobs, oldest first, with the bytes each holds (KeptBytes), and
+  // their sum.
+  std::deque<std::pair<JobId, int64_t>> ended_;
+  int64_t ended_bytes_ = 0;
   EventLog events_;
   Commands commands_;
   ChunkCounters counters_;

@@ -290,6 +290,33 @@ TEST_F(SchedulerEventsTest, ForgetsEndedJobsBeyondKeepJobs) {
   EXPECT_EQ(events[0].status->error, "cancelled on request");
 }
 
+TEST_F(SchedulerEventsTest, ForgetsEndedJobsBeyondKeepBytesButTheNewest) {
+  SchedulerOptions options;
+  options.keep_bytes = 600'000;
+  Scheduler scheduler(options);
+  const absl::Time now = absl::UnixEpoch();
+  // A batch of 5,000 tasks holds 320,000 bytes of tasks at least: two of
+  // them do not fit in the budget, however few jobs that is.
+  const JobId first = scheduler.SubmitJob(Share(Batch(5'000)), now)->id;
+  const JobId second = scheduler.SubmitJob(Share(Batch(5'000)), now)->id;
+  const JobId small = scheduler.SubmitJob(Share(Spec(0, 10)), now)->id;
+  ASSERT_TRUE(scheduler.CancelJob(first, now).ok());
+  ASSERT_TRUE(scheduler.GetJob(first, false).ok());
+  ASSERT_TRUE(scheduler.CancelJob(second, now).ok());
+  EXPECT_THAT(std::string(scheduler.GetJob(first, false).status().message()),
+              HasSubstr("is no longer kept"));
+  ASSERT_TRUE(scheduler.GetJob(second, false).ok());
+  // The newest is kept whatever its size; small jobs fit beside it.
+  SchedulerOptions tiny;
+  tiny.keep_bytes = 1;
+  Scheduler strict(tiny);
+  const JobId big = strict.SubmitJob(Share(Batch(5'000)), now)->id;
+  ASSERT_TRUE(strict.CancelJob(big, now).ok());
+  EXPECT_TRUE(strict.GetJob(big, false).ok());
+  ASSERT_TRUE(scheduler.CancelJob(small, now).ok());
+  EXPECT_TRUE(scheduler.GetJob(small, false).ok());
+}
+
 TEST(SchedulerIdsTest, NeverGivesAnIdAnEarlierRunGave) {
   // A coordinator without a journal gives ids, then starts again (a new
   // Scheduler, nothing restored) a millisecond later: a client still

@@ -343,6 +343,37 @@ TEST_F(SchedulerTest, BatchReturnsEveryTaskResultInOrder) {
   }
 }
 
+TEST_F(SchedulerTest, GivesABatchsTaskResultsAPageAtATime) {
+  Join(1, 1);
+  const JobStatus job = Submit(Batch(10, 10));
+  ASSERT_THAT(running_, SizeIs(1));
+  std::vector<TaskResult> results;
+  for (int64_t task = 0; task < 10; ++task) results.push_back(Value(task));
+  scheduler_.ChunkFinished(
+      running_[0].worker,
+      Succeeded(running_[0].attempt, std::move(results), absl::Milliseconds(1)),
+      now_);
+  Collect();
+  const JobStatus page =
+      *scheduler_.GetJob(job.id, false, {.first = 4, .count = 3});
+  EXPECT_EQ(page.state, JobState::kSucceeded);
+  EXPECT_EQ(page.task_count, 10);
+  EXPECT_EQ(page.first_task, 4);
+  ASSERT_THAT(page.task_results, SizeIs(3));
+  EXPECT_EQ(std::get<int64_t>(*page.task_results[0]), 4);
+  EXPECT_EQ(std::get<int64_t>(*page.task_results[2]), 6);
+  // Past the end: what there is, then nothing.
+  EXPECT_THAT(
+      scheduler_.GetJob(job.id, false, {.first = 8, .count = 5})->task_results,
+      SizeIs(2));
+  EXPECT_THAT(
+      scheduler_.GetJob(job.id, false, {.first = 20, .count = 5})->task_results,
+      SizeIs(0));
+  // Listings never carry them.
+  EXPECT_THAT(scheduler_.ListJobs(10)[0].task_results, SizeIs(0));
+  EXPECT_EQ(scheduler_.ListJobs(10)[0].task_count, 10);
+}
+
 TEST_F(SchedulerTest, RejectsChunkValueThatIsNotItsTaskResults) {
   Join(1, 1);
   const JobStatus job = Submit(Batch(4, 4));

@@ -17,6 +17,8 @@ namespace {
 
 constexpr absl::Duration kDefaultWatchInterval = absl::Milliseconds(200);
 constexpr absl::Duration kMaxWatchInterval = absl::Seconds(60);
+// Who may see a job is told without its task results.
+constexpr TaskPage kNoTasks{.count = 0};
 
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
                                 const absl::Status& status) {
@@ -287,9 +289,11 @@ grpc::ServerUnaryReactor* CoordinatorService::GetJob(
     v1::Job* response) {
   absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
   if (!caller.ok()) return Reply(context, caller.status());
+  TaskPage tasks{.first = request->first_task()};
+  if (request->has_max_tasks()) tasks.count = request->max_tasks();
   absl::StatusOr<JobStatus> job =
-      Visible(*caller, request->job_id(), /*with_recent_chunks=*/true);
-  if (job.ok()) *response = ToProto(*job);
+      Visible(*caller, request->job_id(), /*with_recent_chunks=*/true, tasks);
+  if (job.ok()) ToProtoWithoutTasks(*job, *response);
   return Reply(context, job.status());
 }
 
@@ -299,7 +303,7 @@ grpc::ServerWriteReactor<v1::Job>* CoordinatorService::WatchJob(
   absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
   if (!caller.ok()) return new Refused(caller.status());
   if (absl::StatusOr<JobStatus> job =
-          Visible(*caller, request->job_id(), false);
+          Visible(*caller, request->job_id(), false, kNoTasks);
       job.status().code() == absl::StatusCode::kPermissionDenied) {
     return new Refused(job.status());
   }
@@ -324,7 +328,7 @@ grpc::ServerUnaryReactor* CoordinatorService::CancelJob(
   absl::StatusOr<Caller> caller = auth_->Check(*context, kSubmitRole);
   if (!caller.ok()) return Reply(context, caller.status());
   if (absl::StatusOr<JobStatus> visible =
-          Visible(*caller, request->job_id(), false);
+          Visible(*caller, request->job_id(), false, kNoTasks);
       !visible.ok()) {
     return Reply(context, visible.status());
   }
@@ -391,8 +395,9 @@ CoordinatorService::Session(grpc::CallbackServerContext* context) {
 
 absl::StatusOr<JobStatus> CoordinatorService::Visible(const Caller& caller,
                                                       uint64_t job,
-                                                      bool with_recent_chunks) {
-  absl::StatusOr<JobStatus> status = host_->Get(job, with_recent_chunks);
+                                                      bool with_recent_chunks,
+                                                      TaskPage tasks) {
+  absl::StatusOr<JobStatus> status = host_->Get(job, with_recent_chunks, tasks);
   if (!status.ok() || caller.Owns(status->spec->submitted_by)) return status;
   return absl::PermissionDeniedError(
       absl::StrCat("job ", job, " belongs to token ",

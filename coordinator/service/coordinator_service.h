@@ -46,9 +46,10 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
       grpc::CallbackServerContext* context) override;
 
  private:
-  // The job, if `caller` may see it; PERMISSION_DENIED otherwise.
+  // The job (a batch's with the task results of `tasks`), if `caller` may
+  // see it; PERMISSION_DENIED otherwise.
   absl::StatusOr<JobStatus> Visible(const Caller& caller, uint64_t job,
-                                    bool with_recent_chunks);
+                                    bool with_recent_chunks, TaskPage tasks);
 
   SchedulerHost* host_;
   Authenticator* auth_;

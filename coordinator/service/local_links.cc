@@ -215,9 +215,9 @@ class LocalCalls final : public CoordinatorCalls {
                   });
     return answered.get();
   }
-  absl::StatusOr<JobStatus> Get(uint64_t job,
-                                bool with_recent_chunks) override {
-    return host_->Get(job, with_recent_chunks);
+  absl::StatusOr<JobStatus> Get(uint64_t job, bool with_recent_chunks,
+                                TaskPage tasks) override {
+    return host_->Get(job, with_recent_chunks, tasks);
   }
   absl::StatusOr<JobStatus> Cancel(uint64_t job, bool only_if_queued) override {
     return host_->Cancel(job, only_if_queued);

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -78,6 +79,12 @@ int main(int argc, char** argv) {
                  "Finished jobs kept for listings")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  std::string keep_bytes = "256MiB";
+  app.add_option("--keep-bytes", keep_bytes,
+                 "Memory the finished jobs kept may hold (a batch's tasks and "
+                 "task results, a collect job's values), such as 256MiB; the "
+                 "oldest are forgotten beyond it, the newest never")
+      ->capture_default_str();
   pfor::coordinator::SecurityOptions& security = options.security;
   pfor::AddTlsFlags(app, security.tls, pfor::FlagSide::kServer);
   app.add_flag("--tls-verify-workers", security.require_worker_certificates,
@@ -129,15 +136,23 @@ int main(int argc, char** argv) {
                   "info, warning or error");
   CLI11_PARSE(app, argc, argv);
 
-  absl::StatusOr<int64_t> message_bytes = pfor::ParseBytes(max_message_size);
-  if (!message_bytes.ok() || *message_bytes < 4096) {
+  // A size flag of at least `min` bytes, or nullopt once it said why not.
+  const auto size_flag = [](const char* flag, const std::string& text,
+                            int64_t min) -> std::optional<int64_t> {
+    absl::StatusOr<int64_t> bytes = pfor::ParseBytes(text);
+    if (bytes.ok() && *bytes >= min) return *bytes;
     std::fprintf(stderr,
-                 "pfor-coordinator: --max-message-size '%s' is not a size of "
-                 "at least 4KiB; write it like 64MiB\n",
-                 max_message_size.c_str());
-    return 2;
-  }
+                 "pfor-coordinator: %s '%s' is not a size of at least %lld "
+                 "bytes; write it like 64MiB\n",
+                 flag, text.c_str(), static_cast<long long>(min));
+    return std::nullopt;
+  };
+  std::optional<int64_t> message_bytes =
+      size_flag("--max-message-size", max_message_size, 4096);
+  std::optional<int64_t> kept_bytes = size_flag("--keep-bytes", keep_bytes, 0);
+  if (!message_bytes || !kept_bytes) return 2;
   security.max_message_bytes = *message_bytes;
+  scheduling.keep_bytes = *kept_bytes;
 
   absl::StatusOr<pfor::Logger::Options> log_options =
       log_flags.LoggerOptions("pfor-coordinator");

@@ -264,10 +264,20 @@ void SchedulerHost::Submit(std::shared_ptr<const JobSpec> spec,
       });
 }
 
-absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job,
-                                             bool with_recent_chunks) {
+absl::StatusOr<JobStatus> SchedulerHost::Get(JobId job, bool with_recent_chunks,
+                                             TaskPage tasks) {
+  if (tasks.first < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "first task ", tasks.first, " is negative; tasks are numbered from 0"));
+  }
+  if (tasks.count < 0 || tasks.count > TaskPage::kMaxCount) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a page of ", tasks.count,
+                     " task results is out of bounds; ask for 0 to ",
+                     TaskPage::kMaxCount, " at a time"));
+  }
   std::lock_guard lock(mu_);
-  return scheduler_.GetJob(job, with_recent_chunks);
+  return scheduler_.GetJob(job, with_recent_chunks, tasks);
 }
 
 absl::StatusOr<JobStatus> SchedulerHost::Cancel(JobId job,
@@ -398,21 +408,24 @@ absl::StatusOr<WorkerId> SchedulerHost::Join(
     const std::string name =
         first.hello->name.empty() ? peer : first.hello->name;
     const std::array<int32_t, kExecutorKinds> slots = first.hello->slots;
-    if (touched.Logs(LogLevel::kInfo)) {
-      touched.Log(LogLevel::kInfo,
-                  absl::StrCat("worker joined from ", peer, " with ", slots[0],
-                               " threads, ", slots[1], " processes and ",
-                               slots[2], " command slots"),
-                  {.worker = name});
-    }
-    if (absl::Status status = scheduler_.WorkerJoined(
-            id, *std::move(first.hello), std::move(peer), now);
+    // A refused worker is told so, and logged as refused only: never
+    // welcomed first.
+    if (absl::Status status =
+            scheduler_.WorkerJoined(id, *std::move(first.hello), peer, now);
         !status.ok()) {
-      touched.Log(LogLevel::kWarning,
-                  absl::StrCat("worker refused: ", status.message()),
-                  {.worker = name});
+      touched.Log(
+          LogLevel::kWarning,
+          absl::StrCat("worker from ", peer, " refused: ", status.message()),
+          {.worker = name});
       joined = status;
     } else {
+      if (touched.Logs(LogLevel::kInfo)) {
+        touched.Log(LogLevel::kInfo,
+                    absl::StrCat("worker joined from ", peer, " with ",
+                                 slots[0], " threads, ", slots[1],
+                                 " processes and ", slots[2], " command slots"),
+                    {.worker = name});
+      }
       names_[id] = name;
       CoordinatorMessage welcome;
       welcome.welcome = Welcome{id, heartbeat_interval_};

@@ -94,7 +94,10 @@ class SchedulerHost {
   // submitters: `submitter` names who submits (a token, a client).
   void Submit(std::shared_ptr<const JobSpec> spec, const std::string& submitter,
               Accepted accepted);
-  absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks);
+  // A batch's task results: those of `tasks` only; INVALID_ARGUMENT for a
+  // negative first task or a page over TaskPage::kMaxCount.
+  absl::StatusOr<JobStatus> Get(JobId job, bool with_recent_chunks,
+                                TaskPage tasks);
   // With `only_if_queued`, a job that has started is left alone.
   absl::StatusOr<JobStatus> Cancel(JobId job, bool only_if_queued = false);
   // Newest first, `limit` of them (0: 100); INVALID_ARGUMENT when negative.

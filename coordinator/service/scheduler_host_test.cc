@@ -260,7 +260,7 @@ TEST_F(SchedulerHostTest, SilentWorkerIsDroppedAndItsChunkRunsElsewhere) {
   // The lost attempt's late result counts for nothing; the new one does.
   silent.Finish(0);
   other.Finish(0);
-  absl::StatusOr<JobStatus> done = calls_->Get(job->id, false);
+  absl::StatusOr<JobStatus> done = calls_->Get(job->id, false, {});
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state, JobState::kSucceeded);
   EXPECT_EQ(std::get<int64_t>(*done->value), 4);
@@ -321,7 +321,7 @@ TEST_F(SchedulerHostTest, WorkerMaySendFromInsideItsHandler) {
   worker.Connect(links_, WorkerHello("w1", 1), 1);
   absl::StatusOr<JobStatus> job = calls_->Submit(*CountJob(100, 1));
   ASSERT_TRUE(job.ok());
-  absl::StatusOr<JobStatus> done = calls_->Get(job->id, false);
+  absl::StatusOr<JobStatus> done = calls_->Get(job->id, false, {});
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state, JobState::kSucceeded);
   EXPECT_EQ(std::get<int64_t>(*done->value), 100);

@@ -73,8 +73,8 @@ class HostView final : public ClusterView {
   absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) override {
     return host_->ListJobs(limit);
   }
-  absl::StatusOr<JobStatus> GetJob(uint64_t job) override {
-    return host_->Get(job, /*with_recent_chunks=*/true);
+  absl::StatusOr<JobStatus> GetJob(uint64_t job, TaskPage tasks) override {
+    return host_->Get(job, /*with_recent_chunks=*/true, tasks);
   }
   absl::StatusOr<JobStatus> CancelJob(uint64_t job) override {
     return host_->Cancel(job);

@@ -14,6 +14,39 @@
 namespace pfor::coordinator {
 namespace {
 
+// What one hello may announce. A worker with more kernels than this is
+// not a worker we know of; the bounds keep a peer from parking hundreds
+// of megabytes of declarations in the coordinator.
+constexpr size_t kMaxHelloBytes = size_t{1} << 20;
+constexpr int kMaxKernels = 1000;
+constexpr int kMaxParamsPerKernel = 100;
+
+// INVALID_ARGUMENT naming the bound a worker's first message breaks.
+absl::Status CheckHelloBounds(const v1::WorkerMessage& first) {
+  const auto fix =
+      "; a worker announces at most 1000 kernels of at most "
+      "100 parameters each, in a hello of at most 1 MiB (load "
+      "fewer --plugin libraries)";
+  if (const size_t bytes = first.ByteSizeLong(); bytes > kMaxHelloBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the worker's hello has ", bytes, " bytes", fix));
+  }
+  const v1::Hello& hello = first.hello();
+  if (hello.kernels_size() > kMaxKernels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the worker's hello announces ", hello.kernels_size(),
+                     " kernels", fix));
+  }
+  for (const v1::KernelInfo& kernel : hello.kernels()) {
+    if (kernel.params_size() > kMaxParamsPerKernel) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the worker's hello declares kernel ", kernel.name(),
+                       " with ", kernel.params_size(), " parameters", fix));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // One worker's stream: the first message joins the worker, later ones are
 // its reports.
 class WorkerSession final
@@ -37,6 +70,14 @@ class WorkerSession final
       // The worker closed its side or the connection broke.
       Leave("its stream closed");
       End(grpc::Status::OK);
+      return;
+    }
+    // The hello's bounds first: decoding an oversized one would cost what
+    // the bounds are there to save.
+    if (absl::Status bounded =
+            worker_ == 0 ? CheckHelloBounds(*incoming_) : absl::OkStatus();
+        !bounded.ok()) {
+      End(ToGrpcStatus(bounded));
       return;
     }
     absl::StatusOr<WorkerMessage> message = FromProto(*incoming_);

@@ -113,9 +113,12 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const GlobalFlags& global,
   if (!timeout.ok()) return timeout.status();
   absl::StatusOr<std::string> token = ReadToken(global.token_file);
   if (!token.ok()) return token.status();
+  // A coordinator that cannot be reached is waited for as long as one
+  // call: `pfor wait` and `submit --wait` end by then, saying so.
   return Client::Connect({.coordinator = global.coordinator,
                           .embedded_threads = threads,
                           .timeout = *timeout,
+                          .reconnect_timeout = *timeout,
                           .tls_ca = global.tls.ca,
                           .tls_cert = global.tls.cert,
                           .tls_key = global.tls.key,
@@ -374,7 +377,9 @@ int Main(int argc, char** argv) {
                  "Coordinator HOST:PORT (default: $PFOR_COORDINATOR)");
   app.add_flag("--json", global.json, "Print JSON for scripts");
   app.add_option("--timeout", global.timeout,
-                 "Deadline of each call to the coordinator")
+                 "Deadline of each call to the coordinator, and how long "
+                 "`wait` and `submit --wait` try to reach one they lost or "
+                 "never reached")
       ->capture_default_str();
   AddTlsFlags(app, global.tls, FlagSide::kClient);
   AddTokenFileFlag(app, global.token_file);
@@ -397,6 +402,18 @@ int Main(int argc, char** argv) {
   std::string job_id;
   CLI::App* status = app.add_subcommand("status", "Show a job");
   status->add_option("job", job_id, "Job id")->required();
+  TaskPage tasks;
+  status
+      ->add_option("--tasks", tasks.count,
+                   "A batch's task results to fetch (--json prints them all; "
+                   "the text, the first 20)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, TaskPage::kMaxCount));
+  status
+      ->add_option("--from", tasks.first,
+                   "Number of the first task result to fetch")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   CLI::App* wait =
       app.add_subcommand("wait", "Wait for a job and print its result");
   wait->add_option("job", job_id, "Job id")->required();
@@ -448,7 +465,7 @@ int Main(int argc, char** argv) {
                     false);
     }
     absl::StatusOr<JobStatus> job =
-        cancel->parsed() ? c.Cancel(*id) : c.Get(*id);
+        cancel->parsed() ? c.Cancel(*id) : c.Get(*id, tasks);
     if (!job.ok()) return Fail(job.status());
     if (global.json) {
       std::printf("%s\n", ToJson(*job).dump(2).c_str());
@@ -457,6 +474,7 @@ int Main(int argc, char** argv) {
                   JobStateName(job->state));
     } else {
       std::printf("%s", FormatStatus(*job).c_str());
+      std::printf("%s", FormatTaskPage(*job).c_str());
     }
     return 0;
   }

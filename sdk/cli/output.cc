@@ -88,7 +88,7 @@ std::string FormatResult(const JobStatus& job) {
   for (size_t i = 0; i < job.task_results.size() && i < kShownTasks; ++i) {
     const absl::StatusOr<Value>& result = job.task_results[i];
     lines.push_back(absl::StrCat(
-        "task ", i, ": ",
+        "task ", job.first_task + static_cast<int64_t>(i), ": ",
         result.ok() ? FormatValue(*result)
                     : absl::StrCat("error: ", result.status().message())));
   }
@@ -110,9 +110,9 @@ std::string FormatStatus(const JobStatus& job) {
     absl::StrAppend(&text, "  command  ",
                     absl::StrJoin(Spec(job).command.argv, " "), " over [",
                     Spec(job).begin, ", ", Spec(job).end, ")");
-  } else if (!Spec(job).tasks.empty()) {
+  } else if (job.task_count > 0) {
     absl::StrAppend(&text, "  kernel   ", Spec(job).kernel, ", a batch of ",
-                    Spec(job).tasks.size(), " tasks");
+                    job.task_count, " tasks");
   } else {
     absl::StrAppend(&text, "  kernel   ", Spec(job).kernel, " over [",
                     Spec(job).begin, ", ", Spec(job).end, ")");
@@ -162,13 +162,31 @@ std::string FormatStatus(const JobStatus& job) {
   return text;
 }
 
+std::string FormatTaskPage(const JobStatus& job) {
+  const int64_t total = job.task_count;
+  const auto shown = static_cast<int64_t>(job.task_results.size());
+  if (job.state != JobState::kSucceeded || total == 0 ||
+      (job.first_task == 0 && shown == total)) {
+    return "";
+  }
+  if (shown == 0) {
+    return absl::StrCat("  tasks    none of ", total,
+                        " fetched; --from K --tasks N fetches some\n");
+  }
+  return absl::StrCat("  tasks    ", job.first_task, " to ",
+                      job.first_task + shown - 1, " of ", total,
+                      "; --from K --tasks N fetches others\n");
+}
+
 std::string FormatJobLine(const JobStatus& job) {
   std::string result;
   if (job.state == JobState::kSucceeded && job.value)
     result = FormatValue(*job.value);
-  if (job.state == JobState::kSucceeded && !job.task_results.empty()) {
-    result = absl::StrCat(job.task_results.size(), " task results, ",
-                          FailedTasks(job), " failed");
+  if (job.state == JobState::kSucceeded && job.task_count > 0) {
+    result = absl::StrCat(job.task_count, " task results");
+    if (!job.task_results.empty()) {
+      absl::StrAppend(&result, ", ", FailedTasks(job), " failed");
+    }
   } else if (job.state == JobState::kSucceeded && !job.value) {
     result = absl::StrCat(job.chunk_values.size(), " chunk values");
   }

@@ -20,6 +20,9 @@ using ::pfor::ToJson;
 std::string FormatResult(const JobStatus& job);
 // A few lines for `pfor status`.
 std::string FormatStatus(const JobStatus& job);
+// For a batch whose status holds a page of its task results: which tasks
+// they are, and how to see the others; empty when it holds every one.
+std::string FormatTaskPage(const JobStatus& job);
 // One line for `pfor jobs`.
 std::string FormatJobLine(const JobStatus& job);
 std::string FormatWorkerLine(const WorkerStatus& worker);

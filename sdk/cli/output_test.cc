@@ -22,6 +22,7 @@ JobStatus Batch() {
   job.spec = std::move(spec);
   job.task_results = {Value(int64_t{100}), absl::UnknownError("boom"),
                       Value(2.5)};
+  job.task_count = 3;
   return job;
 }
 
@@ -49,6 +50,21 @@ TEST(OutputTest, LongBatchesAreCutInText) {
   EXPECT_THAT(text, HasSubstr("task 19: 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("task 20:")));
   EXPECT_THAT(text, HasSubstr("... 5 more tasks (--json shows every one)"));
+}
+
+TEST(OutputTest, APageOfTaskResultsSaysWhichAndHowToSeeOthers) {
+  JobStatus job = Batch();
+  EXPECT_EQ(FormatTaskPage(job), "");
+  job.task_count = 1'000'000;
+  job.first_task = 500;
+  const std::string text = FormatStatus(job) + FormatTaskPage(job);
+  EXPECT_THAT(text, HasSubstr("task 500: 100\n"));
+  EXPECT_THAT(text, HasSubstr("task 502: 2.5\n"));
+  EXPECT_THAT(text, HasSubstr("tasks    500 to 502 of 1000000; --from K "
+                              "--tasks N fetches others"));
+  job.task_results.clear();
+  EXPECT_THAT(FormatTaskPage(job), HasSubstr("none of 1000000 fetched"));
+  EXPECT_THAT(FormatJobLine(job), HasSubstr("1000000 task results"));
 }
 
 }  // namespace

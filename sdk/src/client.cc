@@ -10,8 +10,8 @@
 #include "follower.h"
 #include "grpc_calls.h"
 #include "local_cluster.h"
-#include "pfor/common/credentials.h"
 #include "pfor/common/blocking.h"
+#include "pfor/common/credentials.h"
 #include "pfor/future.h"
 
 namespace pfor {
@@ -34,7 +34,7 @@ class Client::Impl {
     std::lock_guard lock(follower_mu_);
     if (follower_ == nullptr) {
       follower_ = std::make_unique<internal::Follower>(
-          *calls_, reconnect_timeout_, timeout_);
+          *calls_, target_, reconnect_timeout_, timeout_);
     }
     return *follower_;
   }
@@ -120,8 +120,8 @@ absl::StatusOr<JobStatus> Client::Submit(const JobSpec& spec) {
   return impl_->calls().Submit(spec);
 }
 
-absl::StatusOr<JobStatus> Client::Get(uint64_t job) {
-  return impl_->calls().Get(job, /*with_recent_chunks=*/true);
+absl::StatusOr<JobStatus> Client::Get(uint64_t job, TaskPage tasks) {
+  return impl_->calls().Get(job, /*with_recent_chunks=*/true, tasks);
 }
 
 absl::StatusOr<JobStatus> Client::Cancel(uint64_t job, bool only_if_queued) {

@@ -32,9 +32,11 @@ struct Follower::Answer {
   }
 };
 
-Follower::Follower(CoordinatorCalls& calls, absl::Duration reconnect_timeout,
+Follower::Follower(CoordinatorCalls& calls, std::string coordinator,
+                   absl::Duration reconnect_timeout,
                    absl::Duration call_timeout)
     : calls_(calls),
+      coordinator_(std::move(coordinator)),
       reconnect_timeout_(reconnect_timeout),
       call_timeout_(call_timeout),
       backoff_(kFirstBackoff, kMaxBackoff),
@@ -68,6 +70,8 @@ Follower::~Follower() {
 
 std::shared_ptr<Session> Follower::SessionLocked() {
   if (session_ == nullptr && !reconnect_pending_ && !stopping_) {
+    // Until it says something, a new session may lead nowhere.
+    if (lost_since_ == absl::InfiniteFuture()) lost_since_ = absl::Now();
     session_ = calls_.OpenSession(this);
     open_sessions_ += 1;
   }
@@ -87,6 +91,7 @@ absl::StatusOr<JobStatus> Follower::Submit(std::shared_ptr<const JobSpec> spec,
     calls_pending_[call] = {answer, spec, std::move(handler),
                             session != nullptr};
   }
+  changed_.notify_all();  // the run loop times the wait for an answer
   // Without the lock: a session in this process answers at once, on this
   // thread.
   if (session != nullptr) session->Submit(call, std::move(spec), true);
@@ -117,6 +122,7 @@ void Follower::Follow(uint64_t job, Handler handler,
                   progress_interval, submitted};
     session = SessionLocked();
   }
+  changed_.notify_all();  // the run loop times the wait for an answer
   // While a reconnect waits, the new session will follow the job.
   if (session != nullptr) session->Follow(job, progress_interval);
 }
@@ -134,6 +140,7 @@ void Follower::OnSubmitted(uint64_t call, absl::StatusOr<JobStatus> job) {
   {
     std::lock_guard lock(mu_);
     lost_since_ = absl::InfiniteFuture();
+    heard_ = true;
     backoff_.Reset();
     auto it = calls_pending_.find(call);
     if (it == calls_pending_.end()) return;  // the caller gave up waiting
@@ -157,6 +164,7 @@ void Follower::OnEvents(std::vector<JobEvent> events) {
     {
       std::lock_guard lock(mu_);
       lost_since_ = absl::InfiniteFuture();
+      heard_ = true;
       auto it = jobs_.find(event.job);
       if (it == jobs_.end()) continue;
       handler = it->second.handler;
@@ -216,18 +224,7 @@ void Follower::Reconnect(std::unique_lock<std::mutex>& lock) {
   const absl::Time now = absl::Now();
   if (lost_since_ == absl::InfiniteFuture()) lost_since_ = now;
   if (now - lost_since_ >= reconnect_timeout_) {
-    const absl::Status error = absl::UnavailableError(absl::StrCat(
-        "lost the coordinator while following jobs (", last_error_.message(),
-        "); no coordinator for ", absl::FormatDuration(reconnect_timeout_),
-        "; `pfor status JOB` tells a job's fate"));
-    std::vector<std::shared_ptr<const Handler>> failed;
-    FailAllLocked(error, failed);
-    reconnect_pending_ = false;
-    lost_since_ = absl::InfiniteFuture();
-    backoff_.Reset();
-    lock.unlock();
-    for (const auto& handler : failed) (*handler)(error);
-    lock.lock();
+    GiveUp(lock);
     return;
   }
   const absl::Time retry = now + backoff_.Next();
@@ -262,15 +259,58 @@ void Follower::Reconnect(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
+void Follower::GiveUp(std::unique_lock<std::mutex>& lock) {
+  const std::string waited = absl::FormatDuration(reconnect_timeout_);
+  const std::string why =
+      last_error_.ok() ? "" : absl::StrCat(" (", last_error_.message(), ")");
+  const absl::Status error = absl::UnavailableError(
+      heard_ ? absl::StrCat("lost the coordinator at ", coordinator_,
+                            " while following jobs", why, "; no answer for ",
+                            waited,
+                            "; `pfor status JOB` tells a job's fate once it "
+                            "is back (a longer --timeout waits longer)")
+             : absl::StrCat("cannot reach the coordinator at ", coordinator_,
+                            why, "; no answer for ", waited,
+                            " while following jobs; start pfor-coordinator "
+                            "there, pass --coordinator HOST:PORT, or a longer "
+                            "--timeout"));
+  std::vector<std::shared_ptr<const Handler>> failed;
+  FailAllLocked(error, failed);
+  reconnect_pending_ = false;
+  lost_since_ = absl::InfiniteFuture();
+  backoff_.Reset();
+  // Kept until its OnClosed, which finds nothing left to follow. Closed
+  // before the handlers hear: one of them may end the client, whose
+  // destructor closes the session it finds.
+  std::shared_ptr<Session> session = session_;
+  lock.unlock();
+  if (session != nullptr) session->Close();
+  session.reset();
+  for (const auto& handler : failed) (*handler)(error);
+  lock.lock();
+}
+
 void Follower::Run() {
   // User callbacks run here: the SDK's waits refuse to wait on this thread.
   MarkCallbackThread();
   std::unique_lock lock(mu_);
   while (true) {
-    changed_.wait(lock, [this] {
-      return stopping_ || !tasks_.empty() || !ended_.empty() ||
-             reconnect_pending_;
-    });
+    if (!stopping_ && tasks_.empty() && ended_.empty() && !reconnect_pending_) {
+      // A session that is open but has not been heard from gets the
+      // reconnect timeout, like one that ended. Every wake re-reads that.
+      const bool waiting = session_ != nullptr &&
+                           lost_since_ != absl::InfiniteFuture() &&
+                           (!jobs_.empty() || !calls_pending_.empty());
+      if (!waiting) {
+        changed_.wait(lock);
+      } else if (const absl::Time give_up = lost_since_ + reconnect_timeout_;
+                 absl::Now() < give_up) {
+        changed_.wait_until(lock, absl::ToChronoTime(give_up));
+      } else {
+        GiveUp(lock);
+      }
+      continue;
+    }
     if (!ended_.empty()) {
       std::vector<std::shared_ptr<Session>> ended;
       ended.swap(ended_);

@@ -7,6 +7,8 @@
 // one follows every job again after a backoff, for up to the reconnect
 // timeout; a coordinator with a journal still knows the jobs and sends their
 // state, results included. Past the timeout the jobs fail with UNAVAILABLE.
+// The timeout also bounds a session that never hears from the coordinator
+// (an address where nothing answers, or where packets vanish).
 #ifndef PFOR_SDK_FOLLOWER_H_
 #define PFOR_SDK_FOLLOWER_H_
 
@@ -39,9 +41,10 @@ class Follower final : public SessionHandler {
   // cluster): it must be quick and must not block.
   using Handler = std::function<void(const absl::StatusOr<JobEvent>&)>;
 
-  // `calls` must outlive the follower.
-  Follower(CoordinatorCalls& calls, absl::Duration reconnect_timeout,
-           absl::Duration call_timeout);
+  // `calls` must outlive the follower; `coordinator` is its address, for
+  // messages.
+  Follower(CoordinatorCalls& calls, std::string coordinator,
+           absl::Duration reconnect_timeout, absl::Duration call_timeout);
   // Ends the session; jobs still followed get CANCELLED.
   ~Follower() override;
 
@@ -93,10 +96,14 @@ class Follower final : public SessionHandler {
   // After a session ended: a new one after a backoff, or, past the
   // reconnect timeout, every job and call fails.
   void Reconnect(std::unique_lock<std::mutex>& lock);
+  // The coordinator was not heard from for the reconnect timeout: every
+  // job and call fails with UNAVAILABLE, and the session (if any) closes.
+  void GiveUp(std::unique_lock<std::mutex>& lock);
   void FailAllLocked(const absl::Status& error,
                      std::vector<std::shared_ptr<const Handler>>& failed);
 
   CoordinatorCalls& calls_;
+  const std::string coordinator_;
   const absl::Duration reconnect_timeout_;
   const absl::Duration call_timeout_;
 
@@ -110,8 +117,12 @@ class Follower final : public SessionHandler {
   int open_sessions_ = 0;                        // guarded by mu_
   bool reconnect_pending_ = false;               // guarded by mu_
   // Why the last session ended.
-  absl::Status last_error_;                                   // guarded by mu_
-  absl::Time lost_since_ = absl::InfiniteFuture();            // guarded by mu_
+  absl::Status last_error_;  // guarded by mu_
+  // Since when the coordinator has not been heard from (a session was
+  // opened, or the last one ended, and nothing came since).
+  absl::Time lost_since_ = absl::InfiniteFuture();  // guarded by mu_
+  // Whether the coordinator ever answered this follower.
+  bool heard_ = false;                                        // guarded by mu_
   Backoff backoff_;                                           // guarded by mu_
   uint64_t next_call_ = 1;                                    // guarded by mu_
   absl::flat_hash_map<uint64_t, PendingCall> calls_pending_;  // by mu_

@@ -1,5 +1,6 @@
 #include "follower.h"
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,7 @@ class QuietCalls final : public CoordinatorCalls {
   absl::StatusOr<JobStatus> Submit(const JobSpec&) override {
     return absl::UnimplementedError("");
   }
-  absl::StatusOr<JobStatus> Get(uint64_t, bool) override {
+  absl::StatusOr<JobStatus> Get(uint64_t, bool, TaskPage) override {
     return absl::UnimplementedError("");
   }
   absl::StatusOr<JobStatus> Cancel(uint64_t, bool) override {
@@ -52,6 +53,7 @@ class QuietCalls final : public CoordinatorCalls {
 
 struct Heard {
   std::mutex mu;
+  std::condition_variable changed;
   std::vector<absl::StatusOr<JobEvent>> events;  // guarded by mu
 };
 
@@ -69,7 +71,7 @@ JobEvent Running(uint64_t job, absl::Time submitted) {
 
 TEST(FollowerTest, RefusesAnotherJobGivenTheSameId) {
   QuietCalls calls;
-  Follower follower(calls, absl::Seconds(30), absl::Seconds(5));
+  Follower follower(calls, "coord:1", absl::Seconds(30), absl::Seconds(5));
   auto heard = std::make_shared<Heard>();
   const absl::Time submitted = absl::FromUnixSeconds(1'750'000'000);
   follower.Follow(
@@ -95,7 +97,7 @@ TEST(FollowerTest, RefusesAnotherJobGivenTheSameId) {
 
 TEST(FollowerTest, FollowsByIdAloneWhenTheSubmitTimeIsUnknown) {
   QuietCalls calls;
-  Follower follower(calls, absl::Seconds(30), absl::Seconds(5));
+  Follower follower(calls, "coord:1", absl::Seconds(30), absl::Seconds(5));
   auto heard = std::make_shared<Heard>();
   follower.Follow(7, [heard](const absl::StatusOr<JobEvent>& event) {
     std::lock_guard lock(heard->mu);
@@ -105,6 +107,28 @@ TEST(FollowerTest, FollowsByIdAloneWhenTheSubmitTimeIsUnknown) {
   std::lock_guard lock(heard->mu);
   ASSERT_EQ(heard->events.size(), 1u);
   EXPECT_TRUE(heard->events[0].ok());
+}
+
+TEST(FollowerTest, GivesUpOnACoordinatorThatNeverAnswers) {
+  QuietCalls calls;
+  Follower follower(calls, "coord:1", absl::Milliseconds(200),
+                    absl::Seconds(5));
+  auto heard = std::make_shared<Heard>();
+  follower.Follow(7, [heard](const absl::StatusOr<JobEvent>& event) {
+    std::lock_guard lock(heard->mu);
+    heard->events.push_back(event);
+    heard->changed.notify_all();
+  });
+  // The session opened, and nothing ever comes on it.
+  std::unique_lock lock(heard->mu);
+  ASSERT_TRUE(heard->changed.wait_for(lock, std::chrono::seconds(30), [&] {
+    return !heard->events.empty();
+  })) << "still waiting for a coordinator that never answers";
+  ASSERT_EQ(heard->events.size(), 1u);
+  EXPECT_EQ(heard->events[0].status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(heard->events[0].status().message()),
+              HasSubstr("cannot reach the coordinator at coord:1; no answer "
+                        "for 200ms while following jobs"));
 }
 
 }  // namespace

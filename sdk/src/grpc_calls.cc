@@ -164,10 +164,12 @@ class GrpcCalls final : public CoordinatorCalls {
     return FromProto(response->job());
   }
 
-  absl::StatusOr<JobStatus> Get(uint64_t job,
-                                bool with_recent_chunks) override {
+  absl::StatusOr<JobStatus> Get(uint64_t job, bool with_recent_chunks,
+                                TaskPage tasks) override {
     v1::GetJobRequest request;
     request.set_job_id(job);
+    request.set_first_task(tasks.first);
+    request.set_max_tasks(tasks.count);
     (void)with_recent_chunks;  // GetJob always includes them
     absl::StatusOr<v1::Job> response =
         Call<v1::Job>(&v1::Coordinator::Stub::GetJob, request);
@@ -258,7 +260,9 @@ class GrpcCalls final : public CoordinatorCalls {
     if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the coordinator at ", address_, " did not answer within ",
-          absl::FormatDuration(timeout_)));
+          absl::FormatDuration(timeout_),
+          "; check that pfor-coordinator runs there and can be reached, or "
+          "pass a longer --timeout"));
     }
     return FromGrpcStatus(status);
   }

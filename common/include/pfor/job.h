@@ -142,6 +142,16 @@ struct ChunkAttempt {
 // as clients see them), or why it failed.
 using TaskResult = absl::StatusOr<Value>;
 
+// Which of a batch's task results to return with its status: `count` of
+// them from task number `first` (a batch may have millions).
+struct TaskPage {
+  static constexpr int64_t kDefaultCount = 1000;
+  static constexpr int64_t kMaxCount = 100'000;
+
+  int64_t first = 0;
+  int64_t count = kDefaultCount;
+};
+
 // How far a job has come.
 struct JobProgress {
   int64_t indices_total = 0;
@@ -167,8 +177,13 @@ struct JobStatus {
   std::optional<Value> value;
   // ...or one value per chunk, ordered by range (collect)...
   std::vector<ChunkValue> chunk_values;
-  // ...or one result per task of a batch, in task order.
+  // ...or one result per task of a batch, in task order: every task's, or
+  // those of a page (TaskPage) starting at task number `first_task`.
   std::vector<TaskResult> task_results;
+  int64_t first_task = 0;
+  // A batch's number of tasks (its spec may come without them); 0 for
+  // other jobs.
+  int64_t task_count = 0;
   // Why the job FAILED or was CANCELLED.
   std::string error;
   // Why a QUEUED job waits.

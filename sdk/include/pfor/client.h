@@ -44,7 +44,8 @@ struct ClientOptions {
   // How long followed jobs (futures, Wait) wait for a coordinator they lost
   // (a restart, a network drop) before failing with UNAVAILABLE. A
   // coordinator with a journal (--state-dir) still has their jobs when it
-  // comes back.
+  // comes back. A coordinator that never answers (nothing listens, packets
+  // vanish) fails them after as long.
   absl::Duration reconnect_timeout = absl::Seconds(30);
   // TLS to the coordinator: PEM files. With `tls_ca` set, the coordinator's
   // certificate must be signed by it; `tls_cert` and `tls_key` add this
@@ -81,8 +82,9 @@ class Client {
   std::string target() const;
 
   absl::StatusOr<JobStatus> Submit(const JobSpec& spec);
-  // With the most recent finished attempts.
-  absl::StatusOr<JobStatus> Get(uint64_t job);
+  // With the most recent finished attempts and, for a batch, the task
+  // results of `tasks` (by default the first 1000; Wait has them all).
+  absl::StatusOr<JobStatus> Get(uint64_t job, TaskPage tasks = {});
   // Cancels a queued or running job; returns its state after. With
   // `only_if_queued`, a job that has started (a worker runs one of its
   // chunks) is left alone and returned as it is.

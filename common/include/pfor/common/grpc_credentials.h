@@ -27,7 +27,9 @@ inline constexpr char kVersionKey[] = "pfor-version";
 
 // With TLS files, both functions below also drop gRPC's own log lines about
 // failed handshakes (process-wide, once): DescribeHandshakeFailure says the
-// same in a line a person can act on.
+// same in a line a person can act on. MakeServerCredentials drops them
+// always, and gRPC's dump about a listen address it cannot bind too: the
+// server that fails to start says so in one line.
 
 // Plaintext without TLS files; else TLS checking the coordinator's
 // certificate against tls.ca (and presenting tls.cert, tls.key for mutual

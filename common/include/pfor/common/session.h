@@ -78,8 +78,9 @@ class CoordinatorCalls {
  public:
   virtual ~CoordinatorCalls() = default;
   virtual absl::StatusOr<JobStatus> Submit(const JobSpec& spec) = 0;
-  virtual absl::StatusOr<JobStatus> Get(uint64_t job,
-                                        bool with_recent_chunks) = 0;
+  // A batch's task results: those of `tasks` only.
+  virtual absl::StatusOr<JobStatus> Get(uint64_t job, bool with_recent_chunks,
+                                        TaskPage tasks) = 0;
   // With `only_if_queued`, a job one of whose chunks has started is left
   // alone (and returned as it is).
   virtual absl::StatusOr<JobStatus> Cancel(uint64_t job,

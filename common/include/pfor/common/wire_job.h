@@ -48,8 +48,9 @@ TaskResult FromProto(const v1::TaskResult& result);
 
 // Float sums travel rounded (clients see doubles). The spec is left out
 // when `status.spec` is null, and times at InfinitePast (never) are left
-// unset. INVALID_ARGUMENT names the job for a malformed spec or result, or
-// task results out of task order.
+// unset. Task results are numbered from `first_task`. INVALID_ARGUMENT
+// names the job for a malformed spec or result, or task results out of task
+// order.
 v1::Job ToProto(const JobStatus& status);
 // The same without a batch's tasks in the spec: what a client gets back
 // after a submit, in listings and in events (it has the tasks, and they may

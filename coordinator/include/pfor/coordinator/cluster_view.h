@@ -23,9 +23,9 @@ class ClusterView {
   virtual std::vector<WorkerStatus> ListWorkers() = 0;
   // Newest first; INVALID_ARGUMENT for a negative limit (0: 100).
   virtual absl::StatusOr<std::vector<JobStatus>> ListJobs(int limit) = 0;
-  // With its recent attempts and, for a batch, its task results. NOT_FOUND
-  // for an unknown or forgotten id.
-  virtual absl::StatusOr<JobStatus> GetJob(uint64_t job) = 0;
+  // With its recent attempts and, for a batch, the task results of
+  // `tasks`. NOT_FOUND for an unknown or forgotten id.
+  virtual absl::StatusOr<JobStatus> GetJob(uint64_t job, TaskPage tasks) = 0;
   virtual absl::StatusOr<JobStatus> CancelJob(uint64_t job) = 0;
   virtual CoordinatorStats Stats() = 0;
 };

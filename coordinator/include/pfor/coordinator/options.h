@@ -24,6 +24,11 @@ struct SchedulerOptions {
   absl::Duration heartbeat_timeout = absl::Seconds(5);
   // Finished jobs kept for listings; older ones are forgotten (--keep-jobs).
   int keep_jobs = 1000;
+  // Bytes the kept finished jobs may hold in memory (their specs, a
+  // batch's tasks and task results, a collect job's values); the oldest are
+  // forgotten beyond it, however few they are (--keep-bytes). The newest
+  // finished job is kept whatever its size.
+  int64_t keep_bytes = int64_t{256} << 20;
   // Jobs queued or running at once; more are refused.
   int max_active_jobs = 10000;
   // A chunk whose worker is lost while running it is not at fault: that
