@@ -28,7 +28,7 @@ BUILD_PACKAGES=(
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   libsleef-dev libssl-dev openssl libcpp-httplib-dev
   python3
-  shellcheck yamllint python3-yaml iptables
+  shellcheck yamllint python3-yaml iproute2 iptables
 )
 # What the tests of deploy/ start: containers, a Slurm, an sshd.
 DEPLOY_PACKAGES=(

@@ -52,10 +52,11 @@ class Cluster:
         self.address = line.split()[-1]
         return process
 
-    def start_worker(self, host, address=None):
+    def start_worker(self, host, address=None, extra=()):
         self.workers[host] = self.lab.start(
             host, [self.worker_bin, "--coordinator", address or self.address,
-                   "--threads", "1", "--processes", "-1", "--name", host],
+                   "--threads", "1", "--processes", "-1", "--name", host,
+                   *extra],
             stderr=subprocess.DEVNULL)
 
     def stop_worker(self, host):

@@ -13,6 +13,7 @@ namespaces (loss, silent partitions) and, where the kernel has it, netem.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -34,6 +35,8 @@ def missing_requirement():
     """A one-line reason this machine cannot run a Lab, or None."""
     if os.geteuid() != 0:
         return "needs root (network namespaces)"
+    if not shutil.which("ip"):
+        return "needs iproute2 (apt-get install iproute2)"
     try:
         probe = f"{PREFIX}{os.getpid()}-probe"
         run("ip", "netns", "add", probe)
@@ -135,6 +138,10 @@ class Lab:
         if "unknown" in done.stderr:
             return False
         raise RuntimeError(f"tc netem on {host}: {done.stderr.strip()}")
+
+    def netem_off(self, host):
+        """Removes what netem() added."""
+        self.exec(host, "tc", "qdisc", "del", "dev", "eth0", "root")
 
     def close(self):
         for process in self.processes:
