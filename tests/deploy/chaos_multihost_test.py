@@ -26,7 +26,6 @@ rounds (the long run, PFOR_CHAOS_FAULTS=120: 15 rounds, 30 faults).
 import json
 import math
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -217,14 +216,8 @@ def rounds():
 
 def main():
     build, source = (os.path.abspath(path) for path in sys.argv[1:3])
-    reason = netns.missing_requirement() or (
-        None if shutil.which("iptables") else "needs iptables (apt-get install iptables)")
-    if reason:
-        print(f"SKIP: chaos multihost test {reason}")
+    if not netns.ready("chaos multihost test"):
         return 77
-    # ctest's timeout and Ctrl-C end the test through the cleanup below.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(1))
     with tempfile.TemporaryDirectory() as state_dir, netns.Lab() as lab:
         for host in ("coordinator", *PARTITIONED, IMPAIRED, "client"):
             lab.add_host(host)

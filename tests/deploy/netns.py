@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 PREFIX = "pfor"
@@ -44,6 +45,20 @@ def missing_requirement():
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as error:
         return f"cannot create a network namespace: {error}"
     return None
+
+
+def ready(test):
+    """Whether this machine can run `test` on a Lab with impairments; if
+    not, prints one line saying why. Makes ctest's timeout and Ctrl-C end
+    the test through its cleanup (Lab.close)."""
+    reason = missing_requirement() or (
+        None if shutil.which("iptables") else "needs iptables (apt-get install iptables)")
+    if reason:
+        print(f"SKIP: {test} {reason}")
+        return False
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    return True
 
 
 def remove_leftovers():
