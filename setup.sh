@@ -5,7 +5,7 @@
 #   ./setup.sh demo    build in Release, then count the primes below 10^10 on
 #                      an embedded cluster (every local core, nothing to start)
 #   ./setup.sh test    build, then run every test (unit, integration, examples,
-#                      multihost) but the container and Slurm ones
+#                      chaos, multihost) but the container and Slurm ones
 #   ./setup.sh build   build only (into ./build)
 #   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
