@@ -16,8 +16,6 @@
 // worker would, so only the coordinator's dispatch (and the loopback) can
 // keep a slot waiting. Exit status 1 when the job fails, its result is not
 // the number of indices, or an index never ran.
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,11 +24,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <queue>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,6 +48,7 @@
 #include "pfor/common/wire_job.h"
 #include "pfor/v1/coordinator.grpc.pb.h"
 #include "prefetch.h"
+#include "process_usage.h"
 
 namespace pfor {
 namespace {
@@ -444,62 +441,6 @@ void Timers::Loop() {
       next_scan = now + kHeartbeatScan;
     }
     lock.lock();
-  }
-}
-
-// CPU seconds and resident memory of a process, from /proc.
-struct ProcessUsage {
-  double cpu_seconds = -1;
-  int64_t rss_kb = -1;
-  int64_t peak_rss_kb = -1;
-};
-
-ProcessUsage ReadUsage(int pid) {
-  ProcessUsage usage;
-  if (pid <= 0) return usage;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name, which may hold spaces: state is field 3,
-  // utime 14 and stime 15.
-  const size_t paren = text.rfind(')');
-  if (paren != std::string::npos) {
-    std::istringstream fields(text.substr(paren + 2));
-    std::string field;
-    double ticks = 0;
-    for (int number = 3; number <= 15 && fields >> field; ++number) {
-      if (number >= 14) ticks += std::stod(field);
-    }
-    usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    int64_t kb = 0;
-    if (std::sscanf(line.c_str(), "VmRSS: %ld", &kb) == 1) usage.rss_kb = kb;
-    if (std::sscanf(line.c_str(), "VmHWM: %ld", &kb) == 1) {
-      usage.peak_rss_kb = kb;
-    }
-  }
-  return usage;
-}
-
-double OwnCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
-             1e6;
-}
-
-// Every stream needs a socket: lift the soft limit on open files to the
-// hard one.
-void RaiseFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
-      limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
 

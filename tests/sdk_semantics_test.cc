@@ -71,8 +71,11 @@ constexpr absl::Duration kPatience = absl::Seconds(60);
 class SdkSemanticsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Client>> client =
-        Client::Connect({.embedded_threads = 2});
+    ClientOptions options;
+    options.embedded_threads = 2;
+    // The tests fail tasks on purpose with the fault kernel.
+    options.embedded_test_kernels = true;
+    absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     g_client = client_.get();

@@ -823,6 +823,8 @@ TEST_F(SchedulerTest, CountsJobsByStateAndChunksInFlight) {
   ASSERT_TRUE(scheduler_.CancelJob(cancelled.id, now_).ok());
   Collect();
   EXPECT_EQ(scheduler_.ChunksInFlight(), 2);
+  // A job runs once a worker reports one of its chunks started.
+  scheduler_.ChunkStarted(running_[0].worker, running_[0].attempt, now_);
   const std::array<int64_t, 5> jobs = scheduler_.CountJobsByState();
   EXPECT_EQ(jobs[static_cast<int>(JobState::kRunning)], 1);
   EXPECT_EQ(jobs[static_cast<int>(JobState::kQueued)], 1);
