@@ -5,7 +5,7 @@
 #   ./setup.sh demo    build in Release, then count the primes below 10^10 on
 #                      an embedded cluster (every local core, nothing to start)
 #   ./setup.sh test    build, then run every test (unit, integration, examples,
-#                      multihost) but the container and Slurm ones
+#                      chaos, multihost) but the container and Slurm ones
 #   ./setup.sh build   build only (into ./build)
 #   ./setup.sh asan    build with ASan+UBSan into ./build-asan and run the tests
 #   ./setup.sh tsan    build with TSan into ./build-tsan and run the unit
@@ -28,7 +28,7 @@ BUILD_PACKAGES=(
   libprimesieve-dev libmuparser-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev
   libsleef-dev libssl-dev openssl libcpp-httplib-dev
   python3
-  shellcheck yamllint python3-yaml iptables
+  shellcheck yamllint python3-yaml iproute2 iptables
 )
 # What the tests of deploy/ start: containers, a Slurm, an sshd.
 DEPLOY_PACKAGES=(

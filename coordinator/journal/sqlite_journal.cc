@@ -160,6 +160,17 @@ absl::StatusCode WriteCode(int sqlite_code, int system_errno) {
              : absl::StatusCode::kUnavailable;
 }
 
+// The errno of the system call that made a SQLite call fail. SQLite keeps
+// it (sqlite3_system_errno) for some failures only: a commit that cannot
+// write the WAL reports SQLITE_IOERR_WRITE with none, while errno, cleared
+// before the call, still says why (EFBIG past a file size limit, EDQUOT
+// past a quota). Call it first thing after the failed call.
+int FailedErrno(sqlite3* db) {
+  const int saved = errno;
+  const int kept = sqlite3_system_errno(db);
+  return kept != 0 ? kept : saved;
+}
+
 class SqliteJournal final : public Journal {
  public:
   SqliteJournal(sqlite3* db, std::string directory, int keep_jobs)
@@ -451,10 +462,11 @@ class SqliteJournal final : public Journal {
 
   absl::Status Exec(const std::string& sql) {
     char* message = nullptr;
+    errno = 0;
     const int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
     if (code != SQLITE_OK) {
       absl::Status status(
-          WriteCode(code, sqlite3_system_errno(db_)),
+          WriteCode(code, FailedErrno(db_)),
           absl::StrCat("journal ", path_, ": ",
                        message != nullptr ? message : sqlite3_errstr(code)));
       sqlite3_free(message);
@@ -465,7 +477,7 @@ class SqliteJournal final : public Journal {
 
   absl::Status Error(const std::string& what, int code = SQLITE_OK) const {
     if (code == SQLITE_OK) code = sqlite3_errcode(db_);
-    return absl::Status(WriteCode(code, sqlite3_system_errno(db_)),
+    return absl::Status(WriteCode(code, FailedErrno(db_)),
                         absl::StrCat("journal ", path_, ": cannot ", what, ": ",
                                      sqlite3_errmsg(db_)));
   }

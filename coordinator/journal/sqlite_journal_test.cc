@@ -1,10 +1,15 @@
 #include "sqlite_journal.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "journal_writer.h"
 #include "pfor/common/wire.h"
 #include "pfor/v1/job.pb.h"
 #include "sqlite3.h"
@@ -152,6 +157,52 @@ TEST_F(SqliteJournalTest, GivesBackWhatWasWrittenAfterReopening) {
   EXPECT_EQ(std::get<int64_t>(*done.final_state->value), 42);
   ASSERT_NE(done.final_state->spec, nullptr);
   EXPECT_EQ(done.final_state->spec->kernel, "count_primes");
+}
+
+// The writer's retry loop against SQLite on a disk that fills up (a file
+// size limit of 0: every write fails with EFBIG, as on a full disk): the
+// failure is reported while it lasts, the writer catches up by itself once
+// there is room, and after a restart every chunk is there.
+TEST_F(SqliteJournalTest, WriterCatchesUpAfterAFullDiskAndLosesNothing) {
+  constexpr int kChunks = 100;
+  {
+    auto journal = Open(dir_ + "/state");
+    ASSERT_TRUE(journal.ok()) << journal.status();
+    JournalWriter writer(journal->get(), absl::Milliseconds(5));
+    writer.Append({JobAccepted{7, Spec(), absl::UnixEpoch()},
+                   ChunkDone{7, 0, 10, Output(int64_t{1})}});
+    ASSERT_TRUE(writer.Sync().ok());
+    // Past the limit, write() fails with EFBIG instead of raising SIGXFSZ.
+    const sighandler_t previous = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit room;
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &room), 0);
+    rlimit full = room;
+    full.rlim_cur = 0;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+    for (int chunk = 1; chunk < kChunks; ++chunk) {
+      writer.Append(
+          {ChunkDone{7, chunk * 10, chunk * 10 + 10, Output(int64_t{1})}});
+    }
+    const absl::Status while_full = writer.Sync();
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &room), 0);
+    std::signal(SIGXFSZ, previous);
+    EXPECT_EQ(while_full.code(), absl::StatusCode::kResourceExhausted)
+        << while_full;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!writer.status().ok() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_TRUE(writer.status().ok()) << writer.status();
+  }
+  auto reopened = Open(dir_ + "/state");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  absl::StatusOr<std::vector<RecoveredJob>> jobs = (*reopened)->Load();
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].prefix_end, kChunks * 10);
+  EXPECT_EQ((*jobs)[0].prefix_chunks, kChunks);
+  ASSERT_TRUE((*jobs)[0].prefix_value.has_value());
+  EXPECT_EQ(ToDouble(*(*jobs)[0].prefix_value), kChunks);
 }
 
 TEST_F(SqliteJournalTest, KeepsBatchChunksAndTaskResults) {

@@ -13,8 +13,10 @@ namespaces (loss, silent partitions) and, where the kernel has it, netem.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import time
 
 PREFIX = "pfor"
@@ -34,6 +36,8 @@ def missing_requirement():
     """A one-line reason this machine cannot run a Lab, or None."""
     if os.geteuid() != 0:
         return "needs root (network namespaces)"
+    if not shutil.which("ip"):
+        return "needs iproute2 (apt-get install iproute2)"
     try:
         probe = f"{PREFIX}{os.getpid()}-probe"
         run("ip", "netns", "add", probe)
@@ -41,6 +45,20 @@ def missing_requirement():
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as error:
         return f"cannot create a network namespace: {error}"
     return None
+
+
+def ready(test):
+    """Whether this machine can run `test` on a Lab with impairments; if
+    not, prints one line saying why. Makes ctest's timeout and Ctrl-C end
+    the test through its cleanup (Lab.close)."""
+    reason = missing_requirement() or (
+        None if shutil.which("iptables") else "needs iptables (apt-get install iptables)")
+    if reason:
+        print(f"SKIP: {test} {reason}")
+        return False
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    return True
 
 
 def remove_leftovers():
@@ -135,6 +153,10 @@ class Lab:
         if "unknown" in done.stderr:
             return False
         raise RuntimeError(f"tc netem on {host}: {done.stderr.strip()}")
+
+    def netem_off(self, host):
+        """Removes what netem() added."""
+        self.exec(host, "tc", "qdisc", "del", "dev", "eth0", "root")
 
     def close(self):
         for process in self.processes:
