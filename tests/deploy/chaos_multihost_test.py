@@ -239,8 +239,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except AssertionError as error:
-        print(f"FAILED: {error}", flush=True)
-        sys.exit(1)
+    netns.exit_with(main)

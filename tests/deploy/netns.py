@@ -61,6 +61,16 @@ def ready(test):
     return True
 
 
+
+def exit_with(main):
+    """Exits with main()'s status; a failed check is exit status 1 and one
+    line."""
+    try:
+        sys.exit(main())
+    except AssertionError as error:
+        print(f"FAILED: {error}", flush=True)
+        sys.exit(1)
+
 def remove_leftovers():
     """Deletes the namespaces of earlier runs whose process is gone."""
     listing = run("ip", "netns", "list", check=False).stdout
