@@ -74,11 +74,11 @@ constexpr absl::Duration kPatience = absl::Seconds(60);
 // absl::Notification gives with Debian's Abseil (decision 4).
 class Signal {
  public:
+  // Notifies under the lock: the waiter may destroy the Signal as soon as
+  // it wakes.
   void Notify() {
-    {
-      std::lock_guard lock(mu_);
-      notified_ = true;
-    }
+    std::lock_guard lock(mu_);
+    notified_ = true;
     notified_cv_.notify_all();
   }
   bool WaitFor(absl::Duration timeout) {

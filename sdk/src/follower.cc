@@ -190,18 +190,18 @@ void Follower::OnEvents(std::vector<JobEvent> events) {
 }
 
 void Follower::OnClosed(const absl::Status& status) {
-  {
-    std::lock_guard lock(mu_);
-    open_sessions_ -= 1;
-    // Dropped on this follower's thread, never here.
-    if (session_ != nullptr) {
-      ended_.push_back(std::move(session_));
-    }
-    if (!stopping_) {
-      reconnect_pending_ = true;
-      last_error_ = status;
-    }
+  std::lock_guard lock(mu_);
+  open_sessions_ -= 1;
+  // Dropped on this follower's thread, never here.
+  if (session_ != nullptr) {
+    ended_.push_back(std::move(session_));
   }
+  if (!stopping_) {
+    reconnect_pending_ = true;
+    last_error_ = status;
+  }
+  // Under the lock: the destructor, waiting for the last session to close,
+  // may destroy changed_ as soon as it can lock mu_.
   changed_.notify_all();
 }
 
