@@ -26,6 +26,20 @@ class Client::Impl {
         reconnect_timeout_(options.reconnect_timeout),
         timeout_(options.timeout) {}
 
+  // A kernel of the embedded worker may be calling this client (a nested
+  // Parallel): closing the follower ends its waits, and its slot is joined
+  // before the follower and the calls it uses go.
+  ~Impl() {
+    internal::Follower* follower;
+    {
+      std::lock_guard lock(follower_mu_);
+      follower = follower_.get();
+    }
+    // Unlocked: closing runs handlers, which may ask for the follower.
+    if (follower != nullptr) follower->Close();
+    if (cluster_ != nullptr) cluster_->StopWorker();
+  }
+
   bool embedded() const { return cluster_ != nullptr; }
   const std::string& target() const { return target_; }
   CoordinatorCalls& calls() { return *calls_; }

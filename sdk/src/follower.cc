@@ -42,7 +42,13 @@ Follower::Follower(CoordinatorCalls& calls, std::string coordinator,
       backoff_(kFirstBackoff, kMaxBackoff),
       thread_([this] { Run(); }) {}
 
-Follower::~Follower() {
+Follower::~Follower() { Close(); }
+
+void Follower::Close() {
+  std::call_once(closed_, [this] { CloseOnce(); });
+}
+
+void Follower::CloseOnce() {
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mu_);

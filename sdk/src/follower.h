@@ -45,8 +45,13 @@ class Follower final : public SessionHandler {
   // messages.
   Follower(CoordinatorCalls& calls, std::string coordinator,
            absl::Duration reconnect_timeout, absl::Duration call_timeout);
-  // Ends the session; jobs still followed get CANCELLED.
+  // Close(), if it has not run.
   ~Follower() override;
+
+  // Ends the session; jobs still followed get CANCELLED, and later submits
+  // and follows fail at once. The follower stays usable as an object, for
+  // code still running on other threads. Runs once; later calls return.
+  void Close();
 
   // Submits `spec` and follows the job from its acceptance on; blocks until
   // the coordinator answers (at most the call timeout). The job as
@@ -75,6 +80,8 @@ class Follower final : public SessionHandler {
 
  private:
   struct Answer;
+  // The body of Close().
+  void CloseOnce();
   struct PendingCall {
     std::shared_ptr<Answer> answer;
     std::shared_ptr<const JobSpec> spec;
@@ -129,6 +136,7 @@ class Follower final : public SessionHandler {
   absl::flat_hash_map<uint64_t, FollowedJob> jobs_;           // by mu_
   std::deque<std::function<void()>> tasks_;                   // by mu_
   bool stopping_ = false;                                     // by mu_
+  std::once_flag closed_;
   std::thread thread_;
 };
 

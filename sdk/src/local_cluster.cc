@@ -58,8 +58,14 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
 }
 
 LocalCluster::~LocalCluster() {
-  if (worker_ != nullptr) worker_->Stop();
+  StopWorker();
   if (coordinator_ != nullptr) coordinator_->Shutdown();
+}
+
+void LocalCluster::StopWorker() {
+  if (worker_ == nullptr) return;
+  worker_->Stop();
+  worker_.reset();
 }
 
 }  // namespace pfor

@@ -23,6 +23,10 @@ class LocalCluster {
   // Stops the worker, then the coordinator.
   ~LocalCluster();
 
+  // Stops the worker: its running chunks are cancelled and its slots
+  // joined. The coordinator stays up for calls still in flight.
+  void StopWorker();
+
   // Calls to the coordinator; they must go before the cluster does.
   std::unique_ptr<CoordinatorCalls> Calls() {
     return coordinator_->LocalCalls();
