@@ -39,6 +39,19 @@ absl::StatusOr<json> WaitForMidJob(Cluster& cluster, uint64_t job,
   return status;
 }
 
+// A coordinator journaling into `state_dir` and one one-thread worker;
+// the coordinator's port, to restart it on.
+absl::StatusOr<int> StartJournaled(Cluster& cluster,
+                                   const std::string& state_dir) {
+  if (absl::Status s = cluster.StartCoordinator({"--state-dir", state_dir});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = cluster.StartWorker(1).status(); !s.ok()) return s;
+  if (absl::Status s = cluster.WaitForWorkers(1); !s.ok()) return s;
+  return cluster.port();
+}
+
 // `pfor wait JOB` must print exactly `expected`.
 void ExpectWaitPrints(Cluster& cluster, uint64_t job,
                       const std::string& expected) {
@@ -231,10 +244,7 @@ TEST(Faults, CoordinatorRefusesAJournalThatLostItsWritesUnlessToldToRecover) {
   TempDir state;
   ASSERT_FALSE(state.path().empty());
   Cluster cluster;
-  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
-  const int port = cluster.port();
-  ASSERT_OK(cluster.StartWorker(1).status());
-  ASSERT_OK(cluster.WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(const int port, StartJournaled(cluster, state.path()));
   ASSERT_OK_AND_ASSIGN(
       uint64_t job, cluster.Submit({"sleep", "--param", "us=100000", "--range",
                                     "0:100", "--chunks", "fixed:1"}));
@@ -276,10 +286,7 @@ TEST(Faults, FullDiskRefusesJobsUntilItHasRoomAgainAndLosesNone) {
   TempDir state;
   ASSERT_FALSE(state.path().empty());
   Cluster cluster;
-  ASSERT_OK(cluster.StartCoordinator({"--state-dir", state.path()}));
-  const int port = cluster.port();
-  ASSERT_OK(cluster.StartWorker(1).status());
-  ASSERT_OK(cluster.WaitForWorkers(1));
+  ASSERT_OK_AND_ASSIGN(const int port, StartJournaled(cluster, state.path()));
   std::vector<uint64_t> acknowledged;
   ASSERT_OK_AND_ASSIGN(uint64_t first,
                        cluster.Submit({"count_primes", "--range", "0:1e6"}));
